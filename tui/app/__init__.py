@@ -1,0 +1,1 @@
+"""The Textual dashboard (screens, widgets, one .tcss). It only calls services."""

@@ -1,0 +1,1 @@
+"""Command line: the `evodash` entry point, the headless commands and `evodash sim`."""

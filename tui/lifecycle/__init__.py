@@ -1,0 +1,1 @@
+"""Lifecycle service: verified create / delete / clear-all operations that stream progress events."""

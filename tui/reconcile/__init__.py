@@ -1,0 +1,1 @@
+"""Reconciliation: pure functions that classify how Evolution and the database disagree."""

@@ -1,0 +1,1 @@
+"""The MongoDB connection store (motor): connection records and resellers."""

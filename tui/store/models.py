@@ -1,0 +1,47 @@
+"""Pydantic models of the platform's MongoDB documents.
+
+A connection record is the database half of a WhatsApp connection; its `instance_name`
+must match an Evolution instance. Unknown extra fields are kept in `extra`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ConnectionRecord(BaseModel):
+    """One document of the connections collection."""
+
+    model_config = ConfigDict(frozen=True)
+
+    doc_id: str  # str(_id): identifies the document even when `id` is missing or duplicated
+    id: str | None = None
+    reseller_id: str | None = None
+    instance_name: str
+    phone_number: str | None = None
+    status: str | None = None
+    daily_limit: int | None = None
+    created_at: datetime | None = None
+    extra: dict[str, Any] = Field(default_factory=dict)
+
+
+class Reseller(BaseModel):
+    """One document of the resellers collection."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    name: str = ""
+
+
+class InvalidRow(BaseModel):
+    """A connections document that cannot be used (missing or non-string `instance_name`)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    doc_id: str
+    reason: str
+    reseller_id: str | None = None
