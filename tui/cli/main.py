@@ -1,0 +1,109 @@
+"""The `evodash` entry point: parses the command line and dispatches to the dashboard, the
+demo, the headless commands or the simulator. Every known failure ends as one line on stderr
+and exit code 2 (usage, settings, connection), never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from tui import __version__
+
+EXIT_OK = 0
+EXIT_DRIFT = 1
+EXIT_ERROR = 2
+
+
+class CliArgumentParser(argparse.ArgumentParser):
+    """argparse that reports usage errors as one line and exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_ERROR, f"evodash: error: {message} (see evodash --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = CliArgumentParser(
+        prog="evodash",
+        description=(
+            "See and repair Evolution API v1.8 instances vs MongoDB connection records. "
+            "Without a command, opens the dashboard."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"evodash {__version__}")
+    parser.add_argument("--settings", metavar="PATH", help="settings file (default: "
+                        "$EVODASH_SETTINGS, ./settings.json, ~/.config/evodash/settings.json)")
+    parser.add_argument("--reseller", metavar="ID", help="scope to one reseller (tenant)")
+    parser.add_argument("--read-only", action="store_true", help="refuse every mutation")
+    parser.add_argument("--demo", action="store_true",
+                        help="run on an embedded simulator + in-memory database (no settings)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=CliArgumentParser)
+
+    def common(p: argparse.ArgumentParser, *, mutating: bool = True) -> None:
+        p.add_argument("--json", action="store_true", help="JSON lines on stdout")
+        if mutating:
+            p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+
+    report = sub.add_parser("report", help="show how Evolution and the database disagree")
+    common(report, mutating=False)
+
+    delete = sub.add_parser("delete", help="verified delete of instances (and their records)")
+    delete.add_argument("names", nargs="+", metavar="NAME")
+    common(delete)
+
+    clear = sub.add_parser("clear-all", help="verified delete of every instance in a scope")
+    scope = clear.add_mutually_exclusive_group(required=True)
+    scope.add_argument("--all", action="store_true", help="every tenant (admin)")
+    scope.add_argument("--reseller", dest="clear_reseller", metavar="ID")
+    clear.add_argument("--orphans-only", action="store_true")
+    clear.add_argument("--include-attributed", action="store_true",
+                       help="also orphan instances whose name matches the reseller's prefix")
+    clear.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
+    clear.add_argument("--concurrency", type=int, metavar="N")
+    common(clear)
+
+    create = sub.add_parser("create", help="create a connection (instance + record)")
+    create.add_argument("--reseller", dest="create_reseller", metavar="ID", required=True)
+    create.add_argument("--qr", action="store_true", help="ask for the QR code")
+    common(create)
+
+    forget = sub.add_parser("forget", help="remove orphan records whose name is free")
+    forget.add_argument("names", nargs="+", metavar="NAME")
+    common(forget)
+
+    adopt = sub.add_parser("adopt", help="create a record for an orphan instance")
+    adopt.add_argument("name", metavar="NAME")
+    adopt.add_argument("--reseller", dest="adopt_reseller", metavar="ID", required=True)
+    common(adopt)
+
+    reprovision = sub.add_parser("reprovision", help="re-create the instance of an orphan record")
+    reprovision.add_argument("name", metavar="NAME")
+    common(reprovision)
+
+    doctor = sub.add_parser("doctor", help="check settings, Evolution, API key and MongoDB")
+    doctor.add_argument("--json", action="store_true")
+
+    sub.add_parser("sim", help="run the Evolution v1.8 simulator (see evodash sim --help)",
+                   add_help=False)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["sim"]:
+        from tui.simulator.cli import main as sim_main
+
+        return sim_main(argv[1:])
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command is None:
+            from tui.cli.dashboard import run_dashboard
+
+            return run_dashboard(args)
+        from tui.cli.commands import run_command
+
+        return asyncio.run(run_command(args))
+    except KeyboardInterrupt:
+        print("evodash: interrupted", file=sys.stderr)
+        return 130

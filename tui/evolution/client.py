@@ -1,0 +1,548 @@
+"""Async client of the Evolution API v1.8 `/instance` routes (contract: shared/evolution-api/v1.8-contract.md).
+
+One `EvolutionClient` per server: a pooled `httpx.AsyncClient` with the `apikey` header, typed
+errors (`tui.evolution.errors`), bodies normalised into `tui.evolution.models` by
+`tui.evolution.parse`.
+
+Names: every instance name goes into the URL percent-encoded with `quote(name, safe="")`
+(plus `.`/`..` as `%2E`, so no dot-segment is ever normalised away); httpx keeps valid
+`%XX` escapes as they are, so the server receives exactly those bytes. Names are case-sensitive
+and never stripped. An empty name is a programming error (`ValueError`): `/instance/x/` would
+hit another route and `instanceName=` lists every instance.
+
+Timeouts: `timeout_s` bounds every httpx phase (connect, write, each read) and also the whole
+request (send + reading the body), so a server dripping bytes cannot hold a call forever.
+
+Retry policy (full-jitter exponential backoff: sleep ~ U(0, min(backoff_max_s,
+backoff_base_s * 2**n)); at most `retries` retries, i.e. `retries + 1` attempts):
+
+* transient = timeout, connection error, 5xx, 429; 4xx are never retried;
+* 429 honours `Retry-After` (seconds or HTTP date), capped at `backoff_max_s`;
+* `create` is not idempotent: it is retried only when the request surely did not reach the
+  server (connect refused / connect or pool timeout) or on 429. After a read timeout, a reset
+  connection or a 5xx it is *not* retried -- the instance may exist now, and a retry would get
+  403 "already in use" for our own instance. The caller sees the transient error and should
+  `probe(name)` to find out what happened;
+* `delete`/`logout`/`restart`/`connect` and reads are retried. A retried delete whose first
+  attempt did reach the server may end in `NotFoundError` (the name is gone); a retried logout
+  may end in `NotConnectedError`. They are raised as is -- the caller decides -- and every
+  raised error carries `attempts` (how many requests were made) so it can tell.
+
+Stats: `client.stats` counts requests, bytes in/out, retries and failed attempts;
+`on_request` (optional callable) receives a `RequestEvent` after every attempt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import logging
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+from urllib.parse import quote
+
+import httpx
+
+from tui.evolution import parse
+from tui.evolution.errors import (
+    BadRequestError,
+    EvolutionError,
+    EvolutionTimeoutError,
+    MalformedResponseError,
+    NameInUseError,
+    NotConnectedError,
+    NotFoundError,
+    RateLimitedError,
+    ServerError,
+    UnauthorizedError,
+    UnreachableError,
+)
+from tui.evolution.models import (
+    ConnectResult,
+    CreateResult,
+    Instance,
+    ProbeResult,
+    ProbeState,
+    ServerInfo,
+)
+from tui.secrets import mask_token, mask_uri, scrub
+
+log = logging.getLogger(__name__)
+
+ERROR_BODY_CAP = 64 * 1024  # bytes of an error body read to build a message
+MAX_BODY_BYTES = 64 * 1024 * 1024  # a success body larger than this is refused
+_MAX_KNOWN_TOKENS = 4096
+
+
+def encode_name(name: str) -> str:
+    """Percent-encode an instance name as one URL path segment (exact round trip)."""
+    if not isinstance(name, str) or name == "":
+        raise ValueError("instance name must be a non-empty string")
+    if name in (".", ".."):
+        return "%2E" * len(name)
+    return quote(name, safe="")
+
+
+@dataclass
+class RequestEvent:
+    """One HTTP attempt, as reported to `on_request`."""
+
+    op: str  # client operation, e.g. "delete"
+    method: str
+    route: str  # "DELETE /instance/delete/a%20b"
+    attempt: int  # 1-based
+    status: int | None  # None when no response (timeout, connection error)
+    bytes_in: int
+    bytes_out: int
+    elapsed_s: float
+    error: str | None = None  # error class name when the attempt failed
+
+
+@dataclass
+class ClientStats:
+    """Cheap running totals over every attempt made by one client."""
+
+    requests: int = 0
+    bytes_in: int = 0
+    bytes_out: int = 0
+    retries: int = 0
+    errors: int = 0  # failed attempts (including ones that were retried)
+    malformed_items: int = 0  # fetchInstances items skipped because unusable
+    by_op: dict[str, int] = field(default_factory=dict)  # requests per operation
+
+    def reset(self) -> None:
+        self.__init__()  # type: ignore[misc]
+
+
+class _Transport(Exception):
+    """Internal: an attempt failed before a response; `sent` = the request may have been processed."""
+
+    def __init__(self, error: EvolutionError, *, sent: bool):
+        super().__init__(str(error))
+        self.error = error
+        self.sent = sent
+
+
+class EvolutionClient:
+    """Async Evolution API v1.8 client (see the module docstring for names, timeouts, retries)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        timeout_s: float = 10,
+        retries: int = 3,
+        backoff_base_s: float = 0.2,
+        backoff_max_s: float = 5.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+        rng: random.Random | None = None,
+        on_request: Callable[[RequestEvent], None] | None = None,
+    ):
+        if not base_url:
+            raise ValueError("base_url is required")
+        self.base_url = base_url.rstrip("/")
+        self._api_key = api_key
+        self.timeout_s = float(timeout_s)
+        self.retries = max(0, int(retries))
+        self.backoff_base_s = max(0.0, float(backoff_base_s))
+        self.backoff_max_s = max(0.0, float(backoff_max_s))
+        self._rng = rng or random.Random()
+        self.on_request = on_request
+        self.stats = ClientStats()
+        self._known_tokens: set[str] = set()
+        self._http = httpx.AsyncClient(
+            headers={"apikey": api_key, "accept": "application/json"},
+            timeout=httpx.Timeout(self.timeout_s),
+            transport=transport,
+            follow_redirects=False,
+            trust_env=False,
+        )
+
+    @classmethod
+    def from_settings(cls, evo: Any, **kwargs: Any) -> EvolutionClient:
+        """Build from the settings' Evolution section (`.url`, `.api_key` SecretStr, `.timeout_s`)."""
+        key = evo.api_key
+        key = key.get_secret_value() if hasattr(key, "get_secret_value") else str(key)
+        return cls(str(evo.url), key, timeout_s=evo.timeout_s, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"EvolutionClient(base_url={mask_uri(self.base_url)!r}, api_key={mask_token(self._api_key)!r})"
+
+    __str__ = __repr__
+
+    async def __aenter__(self) -> EvolutionClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # ------------------------------------------------------------------ operations
+
+    async def server_info(self) -> ServerInfo:
+        """GET / (no auth needed). Raises transport errors, ServerError, MalformedResponseError."""
+        _, body = await self._call("server_info", "GET", "/")
+        return self._parsed("GET /", parse.parse_server_info, body)
+
+    async def check_auth(self) -> None:
+        """Prove the API key is valid: GET /instance/fetchInstances without query is the one
+        call that really answers 401 (404/403 are decided before the auth guard, contract §1).
+        Raises UnauthorizedError on 401."""
+        _, body = await self._call("check_auth", "GET", "/instance/fetchInstances")
+        if not isinstance(body, (list, dict)):
+            raise self._malformed("GET /instance/fetchInstances", "expected an array of instances")
+
+    async def list_instances(self) -> list[Instance]:
+        """GET /instance/fetchInstances: every instance loaded in memory (ghosts are not listed).
+        Unusable items (no instanceName) are skipped, logged and counted in stats.malformed_items."""
+        route = "GET /instance/fetchInstances"
+        _, body = await self._call("list_instances", "GET", "/instance/fetchInstances")
+        instances, problems = self._parsed(route, parse.parse_instance_list, body)
+        if problems:
+            self.stats.malformed_items += len(problems)
+            log.warning("%s: skipped %d unusable item(s): %s", route, len(problems), "; ".join(problems[:5]))
+        self._remember(i.token.get_secret_value() for i in instances if i.token)
+        return instances
+
+    async def fetch_instance(self, name: str) -> Instance:
+        """GET /instance/fetchInstances?instanceName=: NotFoundError if not loaded (the server's
+        500 `{"error":true,...not found}`; also for a ghost)."""
+        route = "GET /instance/fetchInstances"
+        path = f"/instance/fetchInstances?instanceName={encode_name(name)}"
+        _, body = await self._call("fetch_instance", "GET", path, route=route)
+        instances, _ = self._parsed(route, parse.parse_instance_list, body)
+        self._remember(i.token.get_secret_value() for i in instances if i.token)
+        for instance in instances:
+            if instance.name == name:
+                return instance
+        if isinstance(body, dict) and instances:
+            raise self._malformed(route, f"asked for instance {name!r}, got {instances[0].name!r}")
+        raise NotFoundError(f'instance "{name}" not found in fetchInstances', status=200, route=route)
+
+    async def probe(self, name: str) -> ProbeResult:
+        """GET /instance/connectionState/{name}: PRESENT (200 + state) / RESERVED (200, no state:
+        a ghost) / ABSENT (404 "does not exist"). A 404 that is not the instance guard's (e.g.
+        "Cannot GET", wrong base URL) raises NotFoundError instead of claiming the name is free."""
+        try:
+            _, body = await self._call("probe", "GET", f"/instance/connectionState/{encode_name(name)}")
+        except NotFoundError as exc:
+            if exc.status == 404 and "does not exist" in exc.message:
+                return ProbeResult(name=name, state=ProbeState.ABSENT)
+            raise
+        return self._parsed(_route("GET", "/instance/connectionState/", name), parse.parse_probe, name, body)
+
+    async def create(
+        self,
+        name: str,
+        *,
+        qrcode: bool = False,
+        token: str | None = None,
+        number: str | None = None,
+        integration: str | None = None,
+    ) -> CreateResult:
+        """POST /instance/create. Raises NameInUseError (403), BadRequestError (400: validation,
+        "Token already exists", "number is required", ...), UnauthorizedError (401). Not retried
+        after the request may have reached the server (see module docstring)."""
+        if not isinstance(name, str) or name == "":
+            raise ValueError("instance name must be a non-empty string")
+        payload: dict[str, Any] = {"instanceName": name, "qrcode": bool(qrcode)}
+        if token is not None:
+            payload["token"] = token
+        if number is not None:
+            payload["number"] = number
+        if integration is not None:
+            payload["integration"] = integration
+        route = "POST /instance/create"
+        _, body = await self._call(
+            "create", "POST", "/instance/create", json=payload, idempotent=False, secrets=[token]
+        )
+        result = self._parsed(route, lambda b: parse.parse_create(b, requested_name=name), body)
+        if result.token:
+            self._remember([result.token.get_secret_value()])
+        return result
+
+    async def connect(self, name: str, *, number: str | None = None) -> ConnectResult:
+        """GET /instance/connect/{name}[?number=]: QR payload, state (when open), or `empty=True`
+        (200 with an empty body: a ghost). Dials WhatsApp on the server side (and the real server
+        sleeps 5 s for a `close` instance, so keep timeout_s above that). NotFoundError (404)."""
+        path = f"/instance/connect/{encode_name(name)}"
+        if number is not None:
+            path += f"?number={quote(number, safe='')}"
+        _, body = await self._call("connect", "GET", path, route=_route("GET", "/instance/connect/", name))
+        return self._parsed(_route("GET", "/instance/connect/", name), parse.parse_connect, name, body)
+
+    async def restart(self, name: str) -> ProbeResult:
+        """PUT /instance/restart/{name}. The server answers with the connectionState body, so the
+        result is a ProbeResult: PRESENT (+instance_state) or RESERVED (ghost). An unknown name
+        raises NotFoundError (it is not turned into ABSENT: restarting nothing is an error)."""
+        _, body = await self._call("restart", "PUT", f"/instance/restart/{encode_name(name)}")
+        return self._parsed(_route("PUT", "/instance/restart/", name), parse.parse_probe, name, body)
+
+    async def logout(self, name: str) -> None:
+        """DELETE /instance/logout/{name}. NotConnectedError (400, state `close`), NotFoundError."""
+        _, body = await self._call("logout", "DELETE", f"/instance/logout/{encode_name(name)}")
+        self._parsed(_route("DELETE", "/instance/logout/", name), parse.parse_ack, body)
+
+    async def delete(self, name: str) -> None:
+        """DELETE /instance/delete/{name}. NotFoundError (404). The server answers before its
+        cleanup is done (contract §6): verify with `probe` before re-creating the name."""
+        _, body = await self._call("delete", "DELETE", f"/instance/delete/{encode_name(name)}")
+        self._parsed(_route("DELETE", "/instance/delete/", name), parse.parse_ack, body)
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _secrets(self, extra: list[str | None] | None = None) -> list[str | None]:
+        return [self._api_key, *(extra or []), *self._known_tokens]
+
+    def _remember(self, tokens: Any) -> None:
+        for token in tokens:
+            if len(self._known_tokens) >= _MAX_KNOWN_TOKENS:
+                return
+            self._known_tokens.add(token)
+
+    def _malformed(self, route: str, reason: str) -> MalformedResponseError:
+        return MalformedResponseError(
+            f"malformed response: {scrub(reason, self._secrets())}", route=route
+        )
+
+    def _parsed(self, route: str, fn: Callable[..., Any], *args: Any) -> Any:
+        try:
+            return fn(*args)
+        except parse.ParseError as exc:
+            raise self._malformed(route, str(exc)) from None
+
+    async def _call(
+        self,
+        op: str,
+        method: str,
+        path: str,
+        *,
+        route: str | None = None,
+        json: Any = None,
+        idempotent: bool = True,
+        secrets: list[str | None] | None = None,
+    ) -> tuple[int, Any]:
+        """Send with retries; return (status, decoded JSON or None for an empty body)."""
+        route = route or f"{method} {path}"
+        url = self.base_url + path
+        attempt = 0
+        while True:
+            attempt += 1
+            error: EvolutionError
+            sent = True
+            try:
+                status, body = await self._attempt(op, method, url, route, attempt, json, secrets)
+                return status, body
+            except _Transport as failure:
+                error, sent = failure.error, failure.sent
+            except EvolutionError as exc:
+                error = exc
+            error.attempts = attempt  # type: ignore[attr-defined]
+            retry_ok = error.transient and (idempotent or not sent)
+            if not retry_ok or attempt > self.retries:
+                raise error
+            self.stats.retries += 1
+            await asyncio.sleep(self._backoff(attempt, error))
+
+    def _backoff(self, attempt: int, error: EvolutionError) -> float:
+        retry_after = getattr(error, "retry_after", None)
+        if retry_after is not None:
+            return min(max(0.0, retry_after), self.backoff_max_s)
+        ceiling = min(self.backoff_max_s, self.backoff_base_s * (2 ** (attempt - 1)))
+        return self._rng.uniform(0, ceiling)
+
+    async def _attempt(
+        self,
+        op: str,
+        method: str,
+        url: str,
+        route: str,
+        attempt: int,
+        json: Any,
+        secrets: list[str | None] | None,
+    ) -> tuple[int, Any]:
+        request = self._http.build_request(method, url, json=json)
+        bytes_out = len(request.content)
+        started = time.monotonic()
+        status: int | None = None
+        bytes_in = 0
+        failure: BaseException | None = None
+        try:
+            try:
+                async with asyncio.timeout(self.timeout_s):
+                    response = await self._http.send(request, stream=True)
+                    try:
+                        status = response.status_code
+                        cap = ERROR_BODY_CAP if status >= 400 else MAX_BODY_BYTES + 1
+                        content = await _read_capped(response, cap)
+                    finally:
+                        bytes_in = response.num_bytes_downloaded
+                        await response.aclose()
+            except (TimeoutError, httpx.TimeoutException) as exc:
+                sent = not isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout))
+                raise _Transport(
+                    EvolutionTimeoutError(f"no answer within {self.timeout_s:g} s", route=route), sent=sent
+                ) from exc
+            except httpx.ConnectError as exc:
+                raise _Transport(self._unreachable(exc, route), sent=False) from exc
+            except (httpx.NetworkError, httpx.RemoteProtocolError) as exc:
+                raise _Transport(self._unreachable(exc, route), sent=True) from exc
+            except httpx.HTTPError as exc:  # protocol/decoding problems: not retried
+                raise self._malformed(route, f"{type(exc).__name__}: {exc}") from exc
+            ctype = response.headers.get("content-type", "")
+            if 200 <= status < 300:
+                if len(content) > MAX_BODY_BYTES:
+                    raise self._malformed(route, f"body larger than {MAX_BODY_BYTES} bytes")
+                if not content.strip():
+                    return status, None
+                try:
+                    return status, parse.decode_json(content, ctype)
+                except parse.ParseError as exc:
+                    raise self._malformed(route, str(exc)) from None
+            raise error_from_response(
+                status,
+                content,
+                ctype,
+                route=route,
+                headers=response.headers,
+                secrets=self._secrets(secrets),
+                reason=response.reason_phrase,
+            )
+        except BaseException as exc:
+            failure = exc
+            raise
+        finally:
+            self._account(op, method, route, attempt, status, bytes_in, bytes_out, started, failure)
+
+    def _unreachable(self, exc: Exception, route: str) -> UnreachableError:
+        text = str(exc) or type(exc).__name__
+        low = text.lower()
+        if "refused" in low or "all connection attempts failed" in low:
+            why = "connection refused"
+        elif any(s in low for s in ("name or service", "nodename", "getaddrinfo", "name resolution")):
+            why = "host name not found"
+        elif isinstance(exc, httpx.RemoteProtocolError):
+            why = "connection closed by the server"
+        elif isinstance(exc, (httpx.ReadError, httpx.WriteError)):
+            why = "connection reset"
+        else:
+            why = " ".join(text.split())[:200]
+        why = scrub(why, self._secrets())
+        return UnreachableError(f"cannot reach Evolution API at {mask_uri(self.base_url)}: {why}", route=route)
+
+    def _account(
+        self,
+        op: str,
+        method: str,
+        route: str,
+        attempt: int,
+        status: int | None,
+        bytes_in: int,
+        bytes_out: int,
+        started: float,
+        failure: BaseException | None,
+    ) -> None:
+        stats = self.stats
+        stats.requests += 1
+        stats.bytes_in += bytes_in
+        stats.bytes_out += bytes_out
+        stats.by_op[op] = stats.by_op.get(op, 0) + 1
+        error_name = None
+        if failure is not None:
+            stats.errors += 1
+            inner = failure.error if isinstance(failure, _Transport) else failure
+            error_name = type(inner).__name__
+        if self.on_request is not None:
+            event = RequestEvent(
+                op, method, route, attempt, status, bytes_in, bytes_out, time.monotonic() - started, error_name
+            )
+            try:
+                self.on_request(event)
+            except Exception:  # a progress hook must never break an operation
+                log.exception("on_request hook failed")
+
+
+def _route(method: str, prefix: str, name: str) -> str:
+    return f"{method} {prefix}{encode_name(name)}"
+
+
+async def _read_capped(response: httpx.Response, cap: int) -> bytes:
+    """Read at most `cap` bytes of the body (the rest is dropped with the connection)."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        chunks.append(chunk)
+        size += len(chunk)
+        if size >= cap:
+            break
+    return b"".join(chunks)[:cap]
+
+
+def _retry_after(headers: httpx.Headers | None) -> float | None:
+    value = (headers or {}).get("retry-after")
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def error_from_response(
+    status: int,
+    content: bytes,
+    content_type: str,
+    *,
+    route: str,
+    headers: httpx.Headers | None = None,
+    secrets: list[str | None] | None = None,
+    reason: str = "",
+) -> EvolutionError:
+    """Map a non-2xx answer to a typed error (pure; contract §1 envelopes). One line, scrubbed."""
+    try:
+        body = parse.decode_json(content, content_type) if content.strip() else None
+        detail = parse.error_message(body)
+    except parse.ParseError as exc:
+        body = None
+        detail = f"non-JSON body: {exc}".replace("expected JSON, got ", "")
+    detail = scrub(detail, secrets or [])
+    low = detail.lower()
+    kw = {"status": status, "route": route}
+
+    def text(prefix: str) -> str:
+        return f"{prefix}: {detail}" if detail else prefix
+
+    if status == 400:
+        if "is not connected" in low:
+            return NotConnectedError(detail, **kw)
+        return BadRequestError(text("bad request (400)"), **kw)
+    if status == 401:
+        return UnauthorizedError("Evolution API rejected the API key (401)", **kw)
+    if status == 403:
+        if "already in use" in low:
+            return NameInUseError(detail, **kw)
+        return EvolutionError(text("forbidden (403)"), **kw)
+    if status == 404:
+        return NotFoundError(detail or "not found (404)", **kw)
+    if status == 429:
+        error = RateLimitedError(text("rate limited (429)"), **kw)
+        error.retry_after = _retry_after(headers)  # type: ignore[attr-defined]
+        return error
+    if status >= 500:
+        if isinstance(body, dict) and body.get("error") is True and "not found" in low:
+            return NotFoundError(detail, **kw)
+        return ServerError(text(f"server error ({status} {reason})".replace(" )", ")")), **kw)
+    if 400 <= status < 500:
+        return BadRequestError(text(f"request rejected ({status} {reason})".replace(" )", ")")), **kw)
+    return MalformedResponseError(f"malformed response: unexpected HTTP {status}", **kw)

@@ -1,0 +1,171 @@
+"""Verified removal of one instance: logout → delete → verify by probe → retry.
+
+The name is verified with `connectionState` (a probe), never with `fetchInstances`, which
+cannot see names the server still reserves (contract §6). The caller removes database
+records only when the outcome is `removed` or `already_absent`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from dataclasses import dataclass
+
+from tui.evolution.errors import (
+    EvolutionError,
+    NotConnectedError,
+    NotFoundError,
+    UnauthorizedError,
+)
+from tui.evolution.models import InstanceState, ProbeState
+from tui.lifecycle.events import Clock, EventSink, Step, StepEvent, StepOutcome, TargetOutcome
+
+RESERVED_HINT = "the server keeps the name reserved; restarting Evolution API frees it"
+
+
+@dataclass(frozen=True)
+class DeletePolicy:
+    """How hard to try. `verify_timeout_s` is the total verification budget of one target."""
+
+    verify_timeout_s: float = 15.0
+    max_attempts: int = 3
+    first_poll_s: float = 0.02
+    poll_factor: float = 1.6
+    max_poll_s: float = 0.5
+
+    def attempt_window(self) -> float:
+        return self.verify_timeout_s / self.max_attempts
+
+
+@dataclass
+class DeleteResult:
+    outcome: TargetOutcome
+    reason: str = ""
+    attempts: int = 0
+
+
+class InstanceRemover:
+    """Runs the verified delete of one name against an Evolution client."""
+
+    def __init__(self, client, policy: DeletePolicy, sink: EventSink, operation: str,
+                 rng: random.Random | None = None):
+        self.client = client
+        self.policy = policy
+        self.sink = sink
+        self.operation = operation
+        self.rng = rng or random.Random()
+
+    def _emit(self, clock: Clock, name: str, step: Step, attempt: int, outcome: StepOutcome,
+              detail: str = "") -> None:
+        self.sink(StepEvent(self.operation, name, step, attempt, outcome, clock.elapsed(), detail))
+
+    async def remove(self, name: str, state: InstanceState | None = None,
+                     probed: ProbeState | None = None) -> DeleteResult:
+        """Remove `name`. `state` is the last known connection state (decides on logout);
+        `probed` is a probe answer the caller already has (saves one request).
+        `UnauthorizedError` propagates: no later target can succeed with that key."""
+        return await self._remove(Clock(), name, state, probed)
+
+    async def _remove(self, clock: Clock, name: str, state: InstanceState | None,
+                      probed: ProbeState | None) -> DeleteResult:
+        if probed is None and state is None:
+            probe = await self._probe(clock, name, 1)
+            if isinstance(probe, str):
+                return DeleteResult(TargetOutcome.FAILED, probe, 0)
+            probed, state = probe
+            if probed is ProbeState.ABSENT:
+                return DeleteResult(TargetOutcome.ALREADY_ABSENT, "the name was already free", 0)
+        already_gone = True
+        last = ""
+        for attempt in range(1, self.policy.max_attempts + 1):
+            if state in (InstanceState.OPEN, InstanceState.CONNECTING):
+                await self._logout(clock, name, attempt)
+            try:
+                await self.client.delete(name)
+                self._emit(clock, name, Step.DELETE, attempt, StepOutcome.OK)
+                already_gone = False
+            except NotFoundError:
+                self._emit(clock, name, Step.DELETE, attempt, StepOutcome.GONE, "404: not there")
+            except UnauthorizedError:
+                raise
+            except EvolutionError as exc:
+                last = f"delete failed: {exc}"
+                outcome = StepOutcome.RETRY if attempt < self.policy.max_attempts else StepOutcome.FAILED
+                self._emit(clock, name, Step.DELETE, attempt, outcome, str(exc))
+                if attempt < self.policy.max_attempts:
+                    await asyncio.sleep(self._pause(attempt))
+                    continue
+                return DeleteResult(TargetOutcome.FAILED, last, attempt)
+            verdict = await self._verify(clock, name, attempt, self.policy.attempt_window())
+            if verdict is ProbeState.ABSENT:
+                if already_gone:
+                    return DeleteResult(TargetOutcome.ALREADY_ABSENT, "the name was already free",
+                                        attempt)
+                return DeleteResult(TargetOutcome.REMOVED, "", attempt)
+            if verdict is ProbeState.RESERVED:
+                last = RESERVED_HINT
+            elif verdict is ProbeState.PRESENT:
+                last = f"instance still present after {attempt} delete(s)"
+                state = None
+            else:
+                last = f"could not verify: {verdict}"
+        if last == RESERVED_HINT:
+            return DeleteResult(TargetOutcome.STUCK_RESERVED, RESERVED_HINT,
+                                self.policy.max_attempts)
+        return DeleteResult(TargetOutcome.FAILED, last, self.policy.max_attempts)
+
+    async def _logout(self, clock: Clock, name: str, attempt: int) -> None:
+        try:
+            await self.client.logout(name)
+            self._emit(clock, name, Step.LOGOUT, attempt, StepOutcome.OK)
+        except (NotConnectedError, NotFoundError) as exc:
+            self._emit(clock, name, Step.LOGOUT, attempt, StepOutcome.SKIPPED, str(exc))
+        except UnauthorizedError:
+            raise
+        except EvolutionError as exc:
+            # delete logs out open/connecting instances by itself: go on, but report it.
+            self._emit(clock, name, Step.LOGOUT, attempt, StepOutcome.FAILED, str(exc))
+
+    async def _probe(self, clock: Clock, name: str, attempt: int):
+        try:
+            result = await self.client.probe(name)
+        except UnauthorizedError:
+            raise
+        except EvolutionError as exc:
+            self._emit(clock, name, Step.PROBE, attempt, StepOutcome.FAILED, str(exc))
+            return f"probe failed: {exc}"
+        self._emit(clock, name, Step.PROBE, attempt, StepOutcome(result.state.value))
+        return result.state, result.instance_state
+
+    async def _verify(self, clock: Clock, name: str, attempt: int, window: float):
+        """Probe until the name is absent or `window` seconds passed; returns the last state
+        (or an error text when no probe could be made)."""
+        deadline = clock.elapsed() + window
+        pause = self.policy.first_poll_s
+        polls = 0
+        last: ProbeState | str = "no probe answered"
+        while True:
+            polls += 1
+            try:
+                result = await self.client.probe(name)
+                last = result.state
+            except UnauthorizedError:
+                raise
+            except EvolutionError as exc:
+                last = str(exc)
+            if last is ProbeState.ABSENT or clock.elapsed() >= deadline:
+                break
+            if last is ProbeState.PRESENT and polls >= 3:
+                break  # delete did not take: retry the delete rather than wait
+            await asyncio.sleep(min(pause * self.rng.uniform(0.8, 1.2),
+                                    max(0.0, deadline - clock.elapsed())))
+            pause = min(pause * self.policy.poll_factor, self.policy.max_poll_s)
+        if isinstance(last, ProbeState):
+            detail = f"{last.value} after {clock.elapsed():.2f} s ({polls} probe{'s' * (polls > 1)})"
+            self._emit(clock, name, Step.VERIFY, attempt, StepOutcome(last.value), detail)
+        else:
+            self._emit(clock, name, Step.VERIFY, attempt, StepOutcome.FAILED, last)
+        return last
+
+    def _pause(self, attempt: int) -> float:
+        return min(self.policy.max_poll_s * 2, 0.05 * (2 ** attempt)) * self.rng.uniform(0.5, 1.0)

@@ -1,0 +1,201 @@
+"""Progress events and summaries that every lifecycle operation emits.
+
+One `StepEvent` per step (instance, step, attempt, outcome, elapsed), then exactly one
+`Summary` per operation. Both are plain frozen dataclasses with `to_json()` so the CLI can
+print them as JSON lines and the dashboard can turn them into progress-pane lines.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Step(StrEnum):
+    PLAN = "plan"
+    PROBE = "probe"
+    LOGOUT = "logout"
+    DELETE = "delete"
+    VERIFY = "verify"
+    RECORD = "record"
+    CREATE = "create"
+    INSERT = "insert"
+    MARK = "mark"
+    AUDIT = "audit"
+
+
+class StepOutcome(StrEnum):
+    OK = "ok"
+    SKIPPED = "skipped"
+    RETRY = "retry"
+    FAILED = "failed"
+    ABSENT = "absent"
+    RESERVED = "reserved"
+    PRESENT = "present"
+    GONE = "gone"  # delete answered 404: nothing to delete
+
+
+class TargetOutcome(StrEnum):
+    """Final outcome of one target of an operation."""
+
+    REMOVED = "removed"  # this run removed the instance and verified the name is free
+    ALREADY_ABSENT = "already_absent"  # the name was already free
+    STUCK_RESERVED = "stuck_reserved"  # the server keeps the name: restarting Evolution frees it
+    FAILED = "failed"
+    SKIPPED = "skipped"  # not touched: outside the scope, refused by a rule, or cancelled
+    PLANNED = "planned"  # dry run
+    CREATED = "created"
+    FORGOTTEN = "forgotten"
+    ADOPTED = "adopted"
+    REPROVISIONED = "reprovisioned"
+
+
+NAME_FREED = (TargetOutcome.REMOVED, TargetOutcome.ALREADY_ABSENT)
+
+
+@dataclass(frozen=True)
+class StepEvent:
+    operation: str
+    instance: str
+    step: Step
+    attempt: int
+    outcome: StepOutcome
+    elapsed_s: float
+    detail: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"type": "step", **asdict(self), "elapsed_s": round(self.elapsed_s, 3)}
+
+    def line(self) -> str:
+        """Human one-liner: `fabio_1_17 delete ok · attempt 1 · 0.02 s`."""
+        parts = [self.instance or "-", self.step.value, self.outcome.value]
+        text = " ".join(parts)
+        if self.attempt > 1:
+            text += f" · attempt {self.attempt}"
+        if self.detail:
+            text += f" · {self.detail}"
+        return f"{text} · {self.elapsed_s:.2f} s"
+
+
+@dataclass
+class TargetResult:
+    name: str
+    outcome: TargetOutcome
+    reason: str = ""
+    reseller_id: str | None = None
+    attempts: int = 0
+    records_removed: int = 0
+    records_kept: int = 0
+    record_error: str | None = None
+    elapsed_s: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome not in (TargetOutcome.FAILED, TargetOutcome.STUCK_RESERVED) and (
+            self.record_error is None
+        )
+
+
+@dataclass
+class Summary:
+    operation: str
+    scope: str
+    targets: list[TargetResult] = field(default_factory=list)
+    dry_run: bool = False
+    cancelled: bool = False
+    elapsed_s: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+    def count(self, outcome: TargetOutcome) -> int:
+        return sum(1 for t in self.targets if t.outcome is outcome)
+
+    @property
+    def deleted_from_evolution(self) -> int:
+        return self.count(TargetOutcome.REMOVED)
+
+    @property
+    def deleted_from_db(self) -> int:
+        return sum(t.records_removed for t in self.targets)
+
+    @property
+    def errors(self) -> list[str]:
+        out = []
+        for t in self.targets:
+            if t.outcome in (TargetOutcome.FAILED, TargetOutcome.STUCK_RESERVED):
+                out.append(f"{t.name}: {t.reason}")
+            if t.record_error:
+                out.append(f"{t.name}: {t.record_error}")
+        return out
+
+    @property
+    def ok(self) -> bool:
+        return not self.cancelled and all(t.ok for t in self.targets)
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            "deleted_from_evolution": self.deleted_from_evolution,
+            "deleted_from_db": self.deleted_from_db,
+            "errors": self.errors,
+            "already_absent": self.count(TargetOutcome.ALREADY_ABSENT),
+            "stuck_reserved": self.count(TargetOutcome.STUCK_RESERVED),
+            "failed": self.count(TargetOutcome.FAILED),
+            "skipped": self.count(TargetOutcome.SKIPPED),
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "type": "summary",
+            "operation": self.operation,
+            "scope": self.scope,
+            "dry_run": self.dry_run,
+            "cancelled": self.cancelled,
+            "elapsed_s": round(self.elapsed_s, 3),
+            **self.stats(),
+            "notes": self.notes,
+            "targets": [
+                {k: v for k, v in asdict(t).items() if v not in (None, {}, "")}
+                | {"outcome": t.outcome.value}
+                for t in self.targets
+            ],
+        }
+
+    def line(self) -> str:
+        s = self.stats()
+        head = f"{self.operation} {self.scope}"
+        if self.dry_run:
+            head += " (dry run)"
+        if self.cancelled:
+            head += " (cancelled)"
+        text = (
+            f"{head}: {len(self.targets)} targets · removed {s['deleted_from_evolution']} · "
+            f"records removed {s['deleted_from_db']} · already absent {s['already_absent']} · "
+            f"stuck reserved {s['stuck_reserved']} · failed {s['failed']} · "
+            f"skipped {s['skipped']}"
+        )
+        extra = [o for o in (TargetOutcome.CREATED, TargetOutcome.FORGOTTEN,
+                             TargetOutcome.ADOPTED, TargetOutcome.REPROVISIONED,
+                             TargetOutcome.PLANNED) if self.count(o)]
+        for outcome in extra:
+            text += f" · {outcome.value.replace('_', ' ')} {self.count(outcome)}"
+        return f"{text} · {self.elapsed_s:.1f} s"
+
+
+EventSink = Callable[[StepEvent], None]
+
+
+def null_sink(_event: StepEvent) -> None:
+    """Default sink: drop events."""
+
+
+class Clock:
+    """Monotonic stopwatch for elapsed times in events."""
+
+    def __init__(self) -> None:
+        self.start = time.monotonic()
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.start

@@ -1,0 +1,80 @@
+"""Observation: fetch Evolution's instance list and the database together, probe the names of
+orphan records (absent vs reserved), and reconcile. This is what the dashboard refreshes and
+what every bulk operation plans from.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+
+from tui.evolution.errors import EvolutionError, UnauthorizedError
+from tui.evolution.models import Instance, ProbeResult
+from tui.reconcile.classify import reconcile, scope as scope_reconciliation
+from tui.reconcile.models import Reconciliation
+from tui.store.models import ConnectionRecord, InvalidRow, Reseller
+
+
+@dataclass
+class Observation:
+    """One consistent picture of both sides, reconciled (over every tenant: `full`) and
+    restricted to the session's scope (`view`)."""
+
+    instances: list[Instance]
+    records: list[ConnectionRecord]
+    invalid: list[InvalidRow]
+    resellers: list[Reseller]
+    probes: dict[str, ProbeResult]
+    full: Reconciliation
+    view: Reconciliation
+    fetched_at: float = field(default_factory=time.time)
+    probe_errors: dict[str, str] = field(default_factory=dict)
+
+    def instance(self, name: str) -> Instance | None:
+        for inst in self.instances:
+            if inst.name == name:
+                return inst
+        return None
+
+    def records_named(self, name: str) -> list[ConnectionRecord]:
+        return [r for r in self.records if r.instance_name == name]
+
+    def reseller(self, reseller_id: str | None) -> Reseller | None:
+        return next((r for r in self.resellers if r.id == reseller_id), None)
+
+
+async def probe_many(client, names: list[str], concurrency: int) -> tuple[dict, dict]:
+    """Probe names with bounded concurrency; returns (probes, errors by name)."""
+    sem = asyncio.Semaphore(max(1, concurrency))
+    probes: dict[str, ProbeResult] = {}
+    errors: dict[str, str] = {}
+
+    async def one(name: str) -> None:
+        async with sem:
+            try:
+                probes[name] = await client.probe(name)
+            except UnauthorizedError:
+                raise
+            except EvolutionError as exc:
+                errors[name] = str(exc)
+
+    await asyncio.gather(*(one(n) for n in names))
+    return probes, errors
+
+
+async def observe(client, store, reseller_id: str | None = None, *, probe_orphans: bool = True,
+                  probe_concurrency: int = 8) -> Observation:
+    """Fetch, probe and reconcile. Raises the client's or the store's one-line errors."""
+    instances, snapshot = await asyncio.gather(client.list_instances(), store.load())
+    records, invalid, resellers = snapshot.records, snapshot.invalid, snapshot.resellers
+    first = reconcile(instances, records, resellers, None, invalid)
+    probes: dict[str, ProbeResult] = {}
+    errors: dict[str, str] = {}
+    if probe_orphans and first.orphan_records:
+        names = sorted({row.name for row in first.orphan_records})
+        probes, errors = await probe_many(client, names, probe_concurrency)
+    full = reconcile(instances, records, resellers, probes, invalid) if probes else first
+    view = full if reseller_id is None else scope_reconciliation(full, reseller_id)
+    return Observation(instances, records, invalid, resellers, probes, full, view,
+                       probe_errors=errors)

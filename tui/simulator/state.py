@@ -1,0 +1,484 @@
+"""The v1.8 instance state machine of the simulator (files mode, apikey auth, EXPOSE=true).
+
+Owns: the in-memory instance map (insertion-ordered, what fetchInstances lists), the
+"persisted" set (what the real server has under `instances/<name>/`), the guard order
+(instanceExists 404 -> name-in-use 403 -> auth 401), every `/instance` route's logic and
+answer body (contract §3, §10), the reserved-name behaviours of §6 (cleanup lag, orphaned
+reconnect loop) and the restart semantics of the files-mode loader. Pure: no aiohttp, no
+sleeping; time comes from an injectable monotonic clock, randomness from `random.Random(seed)`.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from tui.simulator import qr
+from tui.simulator.replies import (
+    EMPTY,
+    Reply,
+    envelope,
+    fetch_error,
+    http_error,
+    name_in_use,
+    not_exists,
+    success,
+    unauthorized,
+    validation_error,
+)
+
+VERSION = "1.8.6"
+STATES = ("open", "connecting", "close")
+PRESENCES = ("unavailable", "available", "composing", "recording", "paused")
+BUSINESS = "WHATSAPP-BUSINESS"
+NUMBER_PATTERN = re.compile(r"^\d+[\.@\w-]+", re.ASCII)
+NUMBER_PATTERN_TEXT = r'"^\\d+[\\.@\\w-]+"'  # as JSON.stringify prints the schema pattern
+MISSING = object()  # an attribute the real server leaves undefined (key dropped from JSON)
+
+DEFAULT_SETTINGS = {
+    "reject_call": False,
+    "msg_call": "",
+    "groups_ignore": True,
+    "always_online": False,
+    "read_messages": False,
+    "read_status": False,
+    "sync_full_history": False,
+    "wavoipToken": "",
+}
+_TYPEBOT_KEYS = (
+    "url", "typebot", "expire", "keyword_finish", "delay_message", "unknown_message", "listening_from_me",
+)
+
+
+@dataclass
+class SimInstance:
+    """One instance registered in memory (`waMonitor.waInstances`)."""
+
+    name: str
+    instance_id: str | None
+    token: str
+    state: str = "close"
+    owner: Any = MISSING
+    profile_name: Any = MISSING
+    profile_picture_url: Any = MISSING
+    profile_status: Any = MISSING
+    integration: dict = field(default_factory=dict)  # stored record: integration/number/token
+    qrcode: dict | None = None
+    qr_count: int = 0
+
+
+@dataclass
+class Persisted:
+    """What is on disk for a name: `record` = a non-empty instance dir (reloaded at restart);
+    `orphan` = an orphaned reconnect loop keeps re-creating it (only a restart frees it);
+    `expires_at` = the cleanup still runs after the answer (freed at that monotonic time)."""
+
+    record: bool = True
+    orphan: bool = False
+    expires_at: float | None = None
+    token: str | None = None  # auth record of a seeded ghost, if any
+
+
+def node_type_error(value: Any) -> str:
+    """Node's ERR_INVALID_ARG_TYPE text for `path.join(dir, <value>)` (MISSING = undefined)."""
+    if value is MISSING:
+        received = "undefined"
+    elif value is None:
+        received = "null"
+    elif isinstance(value, bool):
+        received = f"type boolean ({'true' if value else 'false'})"
+    elif isinstance(value, (int, float)):
+        received = f"type number ({value})"
+    elif isinstance(value, list):
+        received = "an instance of Array"
+    else:
+        received = "an instance of Object"
+    return f'TypeError [ERR_INVALID_ARG_TYPE]: The "path" argument must be of type string. Received {received}'
+
+
+def _valid_url(value: Any) -> bool:
+    if not isinstance(value, str) or not value or any(c.isspace() for c in value):
+        return False
+    return re.match(r"^https?://[^/?#:\s]+(:\d+)?([/?#].*)?$", value, re.IGNORECASE) is not None
+
+
+class SimState:
+    """In-memory + persisted model of one Evolution v1.8 server in files mode."""
+
+    def __init__(
+        self,
+        api_key: str = "sim-global-key",
+        *,
+        seed: int | None = None,
+        server_url: str = "http://127.0.0.1:8080",
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.initial_api_key = api_key
+        self.api_key = api_key
+        self.seed = seed
+        self.server_url = server_url
+        self.clock = clock
+        self.rng = random.Random(seed)
+        self.memory: dict[str, SimInstance] = {}
+        self.persisted: dict[str, Persisted] = {}
+        self.cleanup_lag_ms: float = 0
+        self.reconnect_loop: set[str] = set()
+
+    # ------------------------------------------------------------------ control
+    def reset(self) -> None:
+        """Empty server, original api key, no lag/loop, RNG re-seeded."""
+        self.memory.clear()
+        self.persisted.clear()
+        self.api_key = self.initial_api_key
+        self.cleanup_lag_ms = 0
+        self.reconnect_loop = set()
+        self.rng = random.Random(self.seed)
+
+    def restart(self) -> None:
+        """Process restart: memory dropped, orphans die, the files-mode loader reloads every
+        non-empty instance dir (as `close`) and deletes empty leftovers; logged-out instances
+        (no auth-state on disk) are not reloaded."""
+        self._purge()
+        old = self.memory
+        self.memory = {}
+        for name, inst in old.items():
+            entry = self.persisted.get(name)
+            if entry is not None and entry.record:
+                inst.state, inst.qrcode = "close", None
+                self.memory[name] = inst
+        self.persisted = {n: p for n, p in self.persisted.items() if p.record and n in self.memory}
+
+    def seed_instances(self, specs: list[dict]) -> list[dict]:
+        """Seed instances (in memory + persisted) or, with `ghost: true`, reserved names."""
+        out = []
+        for spec in specs:
+            if not isinstance(spec, dict) or not isinstance(spec.get("name"), str) or not spec["name"]:
+                raise ValueError("every seeded instance needs a non-empty string 'name'")
+            name = spec["name"]
+            state = spec.get("state", "close")
+            if state not in STATES:
+                raise ValueError(f"state of {name!r} must be one of {', '.join(STATES)}")
+            self.memory.pop(name, None)
+            self.persisted.pop(name, None)
+            if spec.get("ghost"):
+                self.persisted[name] = Persisted(record=False, token=spec.get("token"))
+                out.append({"name": name, "ghost": True})
+                continue
+            integration = spec.get("integration")
+            record = dict(integration) if isinstance(integration, dict) else (
+                {"integration": integration} if isinstance(integration, str) else {}
+            )
+            inst = SimInstance(
+                name=name,
+                instance_id=spec.get("instanceId") or self._uuid(),
+                token=spec.get("token") or self._token(),
+                state=state,
+                integration=record,
+            )
+            if state == "open":
+                inst.owner = spec.get("owner") or f"55119{self.rng.randrange(10**7, 10**8)}@s.whatsapp.net"
+                inst.profile_name = spec.get("profileName", "not loaded")
+                inst.profile_picture_url = spec.get("profilePictureUrl")
+                inst.profile_status = spec.get("profileStatus", "")
+            else:
+                inst.owner = spec.get("owner", MISSING)
+                inst.profile_name = spec.get("profileName", MISSING)
+                inst.profile_picture_url = spec.get("profilePictureUrl", MISSING)
+            if state == "connecting":
+                self._new_qr(inst)
+            self.memory[name] = inst
+            self.persisted[name] = Persisted(record=True)
+            out.append({"name": name, "instanceId": inst.instance_id, "token": inst.token, "state": state,
+                        "ghost": False})
+        return out
+
+    def dump(self) -> dict:
+        """Debug view: every known name with its state, token and where it lives."""
+        self._purge()
+        now = self.clock()
+        names = list(self.memory) + [n for n in self.persisted if n not in self.memory]
+        instances = []
+        for name in names:
+            inst = self.memory.get(name)
+            entry = self.persisted.get(name)
+            instances.append({
+                "name": name,
+                "state": inst.state if inst else None,
+                "instanceId": inst.instance_id if inst else None,
+                "token": inst.token if inst else (entry.token if entry else None),
+                "in_memory": inst is not None,
+                "persisted": entry is not None,
+                "orphan": bool(entry and entry.orphan),
+                "frees_in_ms": (max(0.0, (entry.expires_at - now) * 1000)
+                                if entry and entry.expires_at is not None else None),
+            })
+        return {
+            "instances": instances,
+            "reserved": [n for n in self.persisted if n not in self.memory],
+            "cleanup_lag_ms": self.cleanup_lag_ms,
+            "reconnect_loop": sorted(self.reconnect_loop),
+        }
+
+    # ------------------------------------------------------------------ helpers
+    def _uuid(self) -> str:
+        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+
+    def _token(self) -> str:
+        return self._uuid().upper()
+
+    def _purge(self) -> None:
+        now = self.clock()
+        for name in [n for n, p in self.persisted.items() if p.expires_at is not None and p.expires_at <= now]:
+            del self.persisted[name]
+
+    def known(self, name: str) -> bool:
+        """`getInstance` of the guards: in memory OR persisted (the empty name is the
+        `instances/` dir itself, so it always exists)."""
+        self._purge()
+        return name == "" or name in self.memory or name in self.persisted
+
+    def is_ghost(self, name: str) -> bool:
+        return self.known(name) and name not in self.memory
+
+    def authorized(self, apikey: str | None, name: str | None = None) -> bool:
+        """Global key anywhere; an instance token only on a route naming that instance."""
+        if not apikey:
+            return False
+        if apikey == self.api_key:
+            return True
+        if name is None:
+            return False
+        inst = self.memory.get(name)
+        if inst is not None:
+            return apikey == inst.token
+        entry = self.persisted.get(name)
+        return bool(entry and entry.token and apikey == entry.token)
+
+    def _guard(self, name: str, apikey: str | None) -> Reply | None:
+        if not self.known(name):
+            return not_exists(name)
+        if not self.authorized(apikey, name):
+            return unauthorized()
+        return None
+
+    def _new_qr(self, inst: SimInstance, number: str | None = None) -> dict:
+        inst.qr_count += 1
+        inst.qrcode = qr.qr_object(self.rng, inst.qr_count, number=number)
+        return inst.qrcode
+
+    def _state_body(self, name: str) -> dict:
+        inst = self.memory.get(name)
+        body: dict = {"instanceName": name}
+        if inst is not None:
+            body["state"] = inst.state
+        return {"instance": body}
+
+    def _item(self, inst: SimInstance) -> dict:
+        item: dict = {"instanceName": inst.name}
+        if inst.instance_id:
+            item["instanceId"] = inst.instance_id
+        if inst.state == "open":
+            for key, value in (("owner", inst.owner), ("profileName", inst.profile_name),
+                               ("profilePictureUrl", inst.profile_picture_url),
+                               ("profileStatus", inst.profile_status)):
+                if value is not MISSING:
+                    item[key] = value
+        item["status"] = inst.state
+        item["serverUrl"] = self.server_url
+        item["apikey"] = inst.token
+        integration = {k: inst.integration[k] for k in ("integration", "number", "token") if k in inst.integration}
+        integration["webhook_wa_business"] = f"{self.server_url}/webhook/whatsapp/{inst.name}"
+        item["integration"] = integration
+        return {"instance": item}
+
+    # ------------------------------------------------------------------ routes
+    def root(self) -> Reply:
+        return Reply(200, {
+            "status": 200,
+            "message": "Welcome to the Evolution API, it is working!",
+            "version": VERSION,
+            "swagger": f"{self.server_url}/docs",
+            "documentation": "https://doc.evolution-api.com",
+        })
+
+    def create(self, body: Any, apikey: str | None) -> tuple[Reply, bool]:
+        """POST /instance/create. Returns the reply and whether a QR was generated (the
+        server may then wait a short configurable delay, like the real 5 s sleep)."""
+        body = body if isinstance(body, dict) else {}
+        name = body.get("instanceName", MISSING)
+        if not isinstance(name, str):  # the files-mode guard does path.join(dir, name)
+            return envelope(500, [node_type_error(name)]), False
+        if self.known(name):
+            return name_in_use(name), False
+        if not self.authorized(apikey):
+            return unauthorized(), False
+        errors = []
+        if "qrcode" in body and not isinstance(body["qrcode"], bool):
+            errors += ["qrcode is not of a type(s) boolean", "qrcode is not one of enum values: true,false"]
+        if "number" in body:
+            number = body["number"]
+            if not isinstance(number, str):
+                errors.append("number is not of a type(s) string")
+            elif not NUMBER_PATTERN.match(number):
+                errors.append(f"number does not match pattern {NUMBER_PATTERN_TEXT}")
+        if errors:
+            return validation_error(errors), False
+        token = body.get("token") if isinstance(body.get("token"), str) and body.get("token") else None
+        if token is not None and any(i.token == token for i in self.memory.values()):
+            return http_error(400, "Token already exists"), False
+        integration = body.get("integration")
+        business = integration == BUSINESS
+        if business and token is None:
+            return http_error(400, "token is required"), False
+
+        # --- from here on the instance is persisted and registered (residue on failure)
+        inst = SimInstance(name=name, instance_id=self._uuid(), token=token or self._token())
+        if business:
+            inst.state = "open"
+            inst.profile_name = "not loaded"
+            inst.profile_status = ""
+        self.memory[name] = inst
+        self.persisted[name] = Persisted(record=True)
+        webhook = body.get("webhook")
+        if webhook is not None and webhook != "" and not _valid_url(webhook):
+            return http_error(400, 'Invalid "url" property in webhook'), False
+        number = body.get("number")
+        if business and not number:
+            return http_error(400, "number is required"), False
+        inst.integration = {k: body[k] for k in ("integration", "number", "token")
+                            if isinstance(body.get(k), str) and body.get(k)}
+
+        instance: dict = {"instanceName": name, "instanceId": inst.instance_id}
+        if integration is not None:
+            instance["integration"] = integration
+        instance["webhook_wa_business"] = f"{self.server_url}/webhook/whatsapp/{name}" if business else None
+        instance["access_token_wa_business"] = ""
+        instance["status"] = "created"
+        out: dict = {"instance": instance, "hash": {"apikey": inst.token}}
+        out["webhook"] = ({
+            "webhook": webhook,
+            "webhook_by_events": bool(body.get("webhook_by_events", False)),
+            "webhook_base64": bool(body.get("webhook_base64", False)),
+            "events": list(body.get("events") or []),
+        } if webhook else {})
+        for kind in ("websocket", "rabbitmq", "sqs"):
+            enabled = body.get(f"{kind}_enabled")
+            out[kind] = {"enabled": bool(enabled), "events": list(body.get(f"{kind}_events") or [])} if enabled else {}
+        typebot: dict = {"enabled": bool(body.get("typebot_url"))}
+        if typebot["enabled"]:
+            for key in _TYPEBOT_KEYS:
+                if f"typebot_{key}" in body:
+                    typebot[key] = body[f"typebot_{key}"]
+        out["typebot"] = typebot
+        out["settings"] = {k: body.get(k, default) for k, default in DEFAULT_SETTINGS.items()}
+        made_qr = False
+        if body.get("qrcode") is True and not business:
+            if name in self.reconnect_loop:  # WhatsApp unreachable: the socket flaps, no QR
+                out["qrcode"] = {"count": 0}
+            else:
+                inst.state = "connecting"
+                out["qrcode"] = dict(self._new_qr(inst, number))
+                made_qr = True
+        return Reply(201, out), made_qr
+
+    def connect(self, name: str, apikey: str | None, number: str | None = None) -> Reply:
+        denied = self._guard(name, apikey)
+        if denied:
+            return denied
+        inst = self.memory.get(name)
+        if inst is None:
+            return Reply(200, EMPTY)
+        if inst.state == "open":
+            return Reply(200, self._state_body(name))
+        self.persisted.setdefault(name, Persisted(record=True))  # the socket writes its creds
+        if inst.state == "connecting" and inst.qrcode is not None:
+            if number:
+                inst.qrcode["pairingCode"] = qr.pairing_code(self.rng)
+            return Reply(200, dict(inst.qrcode))
+        if name in self.reconnect_loop:
+            return Reply(200, {"count": 0})
+        inst.state = "connecting"
+        return Reply(200, dict(self._new_qr(inst, number)))
+
+    def connection_state(self, name: str, apikey: str | None) -> Reply:
+        denied = self._guard(name, apikey)
+        return denied or Reply(200, self._state_body(name))
+
+    def restart_instance(self, name: str, apikey: str | None) -> Reply:
+        denied = self._guard(name, apikey)
+        return denied or Reply(200, self._state_body(name))
+
+    def fetch_instances(self, apikey: str | None, query: dict[str, str] | None = None) -> Reply:
+        if not self.authorized(apikey):  # no instance token in files mode
+            return unauthorized()
+        query = query or {}
+        for key in ("instanceId", "number"):
+            if query.get(key):
+                return fetch_error([f'Instance "{query[key]}" not found'])
+        name = query.get("instanceName")
+        if name:
+            inst = self.memory.get(name)
+            if inst is None:
+                return fetch_error([f'Instance "{name}" not found'])
+            return Reply(200, self._item(inst))
+        return Reply(200, [self._item(i) for i in self.memory.values()])
+
+    def logout(self, name: str, apikey: str | None) -> Reply:
+        denied = self._guard(name, apikey)
+        if denied:
+            return denied
+        inst = self.memory.get(name)
+        if inst is not None:
+            if inst.state == "close":
+                return http_error(400, f'The "{name}" instance is not connected')
+            self._logged_out(inst)
+        return success("Instance logged out")
+
+    def _logged_out(self, inst: SimInstance) -> None:
+        """logout.instance: no reconnect, auth-state removed, entry stays in memory as close."""
+        inst.state, inst.qrcode = "close", None
+        self.persisted.pop(inst.name, None)
+
+    def delete(self, name: str, apikey: str | None) -> Reply:
+        denied = self._guard(name, apikey)
+        if denied:
+            return denied
+        inst = self.memory.pop(name, None)
+        entry = self.persisted.get(name)
+        if inst is not None and inst.state == "close" and name in self.reconnect_loop:
+            # the orphaned socket keeps re-creating instances/<name> until a restart
+            self.persisted[name] = Persisted(record=False, orphan=True)
+            return success("Instance deleted")
+        if inst is None and entry is not None and entry.orphan:
+            return success("Instance deleted")
+        if entry is not None:
+            if self.cleanup_lag_ms > 0:
+                self.persisted[name] = Persisted(record=False, expires_at=self.clock() + self.cleanup_lag_ms / 1000)
+            else:
+                del self.persisted[name]
+        return success("Instance deleted")
+
+    def set_presence(self, name: str, apikey: str | None, body: Any) -> Reply:
+        denied = self._guard(name, apikey)
+        if denied:
+            return denied
+        body = body if isinstance(body, dict) else {}
+        if "presence" not in body:
+            return validation_error(['instance requires property "presence"'])
+        presence = body["presence"]
+        if presence not in PRESENCES:
+            errors = [] if isinstance(presence, str) else ["presence is not of a type(s) string"]
+            return validation_error(errors + [f"presence is not one of enum values: {','.join(PRESENCES)}"])
+        inst = self.memory.get(name)
+        if inst is None:
+            return envelope(500, "Cannot read properties of undefined (reading 'setPresence')")
+        if inst.state == "close":
+            return http_error(400, "TypeError: Cannot read properties of undefined (reading 'sendPresenceUpdate')")
+        return Reply(201, EMPTY)
+
+    def delete_database(self) -> Reply:
+        return Reply(500, {"error": True, "message": "Database is not enabled"})

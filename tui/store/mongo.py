@@ -1,0 +1,464 @@
+"""The connection store: async reads and scoped writes of the platform's MongoDB (motor).
+
+Owns the motor client, the parsing of raw connection documents into `ConnectionRecord` /
+`InvalidRow` (tolerant of extra, missing and oddly-typed fields), tenant-scoped deletes, and
+the translation of every pymongo failure into a one-line `StoreError` (see `errors.py`).
+Change notifications live in `watch.py`. Nothing here depends on which server it talks to
+(MongoDB standalone, replica set, Atlas or nx-27017).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from bson import ObjectId
+from motor.motor_asyncio import AsyncIOMotorClient
+from pymongo.errors import OperationFailure, PyMongoError
+
+from tui.secrets import mask_uri
+from tui.store.errors import AUTH_FAILED, StoreError, StoreScopeError, from_pymongo
+from tui.store.models import ConnectionRecord, InvalidRow, Reseller
+
+_STRING_FIELDS = ("id", "reseller_id", "phone_number", "status")
+_KNOWN_FIELDS = {"_id", "instance_name", "daily_limit", "created_at", *_STRING_FIELDS}
+_IDENTITY_FIELDS = {"_id", "id", "instance_name", "reseller_id"}
+_MISSING = object()
+
+
+@dataclass(frozen=True)
+class StoreSnapshot:
+    """Everything the dashboard shows from MongoDB, read in one go."""
+
+    records: list[ConnectionRecord] = field(default_factory=list)
+    invalid: list[InvalidRow] = field(default_factory=list)
+    resellers: list[Reseller] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ChangeEvent:
+    """One change-stream event on the connections collection.
+
+    `instance_name` / `reseller_id` come from the full document when the server sends one
+    (MongoDB sends none for deletes without pre-images; nx-27017 does).
+    """
+
+    operation: str  # insert | update | replace | delete | drop | invalidate | ...
+    doc_id: str | None = None
+    instance_name: str | None = None
+    reseller_id: str | None = None
+
+    @classmethod
+    def from_change(cls, change: dict[str, Any]) -> ChangeEvent:
+        key = change.get("documentKey") or {}
+        full = change.get("fullDocument") or {}
+        name = full.get("instance_name")
+        return cls(
+            operation=str(change.get("operationType", "unknown")),
+            doc_id=str(key["_id"]) if "_id" in key else None,
+            instance_name=name if isinstance(name, str) else None,
+            reseller_id=_as_str(full.get("reseller_id")),
+        )
+
+
+# -- document parsing ------------------------------------------------------------------------
+def _as_str(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool | int | float | ObjectId | uuid.UUID):
+        return str(value)
+    raise TypeError
+
+
+def _as_int(value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise TypeError
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value.strip())
+    if isinstance(value, str) and not value.strip():
+        return None
+    raise TypeError
+
+
+def _as_datetime(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value.strip())  # ValueError when unparsable
+    if not isinstance(value, datetime):
+        raise TypeError
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _type_name(value: Any) -> str:
+    return {type(None): "null", str: "string", int: "int", float: "float", bool: "bool",
+            dict: "object", list: "array"}.get(type(value), type(value).__name__)  # fmt: skip
+
+
+def parse_connection(doc: dict[str, Any]) -> ConnectionRecord | InvalidRow:
+    """One raw connections document → a record, or an InvalidRow saying why it is unusable.
+
+    Fields that cannot be coerced (e.g. `daily_limit: "lots"`) become None and their raw
+    value is kept in `extra` under the same key; unknown fields go to `extra` as they are.
+    """
+    doc_id = str(doc.get("_id"))
+    values: dict[str, Any] = {}
+    extra = {k: v for k, v in doc.items() if k not in _KNOWN_FIELDS}
+    converters = {"daily_limit": _as_int, "created_at": _as_datetime}
+    converters |= {name: _as_str for name in _STRING_FIELDS}
+    for name, convert in converters.items():
+        try:
+            values[name] = convert(doc.get(name))
+        except (TypeError, ValueError):
+            values[name] = None
+            extra[name] = doc[name]
+
+    name = doc.get("instance_name", _MISSING)
+    reason = None
+    if name is _MISSING:
+        reason = "instance_name is missing"
+    elif not isinstance(name, str):
+        reason = f"instance_name is {_type_name(name)}, not a string"
+    elif not name.strip():
+        reason = "instance_name is empty"
+    if reason:
+        return InvalidRow(doc_id=doc_id, reason=reason, reseller_id=values["reseller_id"])
+    return ConnectionRecord(doc_id=doc_id, instance_name=name, extra=extra, **values)
+
+
+def _now_ms() -> datetime:
+    """Now in UTC, truncated to what BSON stores (milliseconds)."""
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+def _id_filter(doc_id: str) -> dict[str, Any]:
+    """Match `_id` whether the platform stored it as an ObjectId or as a string."""
+    if ObjectId.is_valid(doc_id):
+        return {"_id": {"$in": [ObjectId(doc_id), doc_id]}}
+    return {"_id": doc_id}
+
+
+def _check_reseller(reseller_id: str | None) -> None:
+    if reseller_id is not None and (not isinstance(reseller_id, str) or not reseller_id.strip()):
+        raise StoreScopeError(
+            f"reseller_id must be a non-empty string or None (all resellers), got {reseller_id!r}"
+        )
+
+
+def _check_name(instance_name: str) -> None:
+    if not isinstance(instance_name, str) or not instance_name.strip():
+        raise StoreScopeError(f"instance_name must be a non-empty string, got {instance_name!r}")
+
+
+# -- the store -------------------------------------------------------------------------------
+class ConnectionStore:
+    """Async access to the connections and resellers collections of one database."""
+
+    def __init__(
+        self,
+        uri: str,
+        database: str,
+        connections_collection: str = "whatsapp_connections",
+        resellers_collection: str = "resellers",
+        *,
+        timeout_ms: int = 5000,
+    ) -> None:
+        self._uri = uri
+        self.database_name = database
+        self.timeout_ms = timeout_ms
+        try:
+            self._client: AsyncIOMotorClient = AsyncIOMotorClient(
+                uri,
+                serverSelectionTimeoutMS=timeout_ms,
+                connectTimeoutMS=timeout_ms,
+                socketTimeoutMS=max(timeout_ms, 2000),
+                tz_aware=True,
+                appname="evodash",
+            )
+            db = self._client[database]
+            self._connections = db[connections_collection]
+            self._resellers = db[resellers_collection]
+        except (PyMongoError, ValueError, TypeError) as exc:
+            raise from_pymongo(exc, uri=uri) from None
+
+    @classmethod
+    def from_settings(cls, mongo: Any, **kwargs: Any) -> ConnectionStore:
+        """Build from a settings object with `.uri` (SecretStr or str), `.database`, ..."""
+        uri = mongo.uri.get_secret_value() if hasattr(mongo.uri, "get_secret_value") else mongo.uri
+        return cls(
+            uri,
+            mongo.database,
+            mongo.connections_collection,
+            mongo.resellers_collection,
+            **kwargs,
+        )
+
+    def __repr__(self) -> str:
+        return f"ConnectionStore({mask_uri(self._uri)}, database={self.database_name!r})"
+
+    @property
+    def connections(self) -> Any:
+        """The motor collection of connection records (for the watcher)."""
+        return self._connections
+
+    @contextmanager
+    def errors(self, action: str) -> Iterator[None]:
+        """Translate pymongo failures raised inside the block into StoreError."""
+        try:
+            yield
+        except PyMongoError as exc:
+            raise from_pymongo(exc, uri=self._uri, action=action) from None
+
+    async def ping(self) -> None:
+        """Raise StoreError unless the server answers."""
+        with self.errors("pinging"):
+            await self._client.admin.command("ping")
+
+    def close(self) -> None:
+        self._client.close()
+
+    async def __aenter__(self) -> ConnectionStore:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- reads ---------------------------------------------------------------------------
+    async def list_records(
+        self, reseller_id: str | None = None
+    ) -> tuple[list[ConnectionRecord], list[InvalidRow]]:
+        """All connection documents (or one reseller's), split into usable and invalid."""
+        _check_reseller(reseller_id)
+        query = {} if reseller_id is None else {"reseller_id": reseller_id}
+        with self.errors("reading connections"):
+            docs = await self._connections.find(query).to_list(None)
+        return _split(parse_connection(doc) for doc in docs)
+
+    async def find_records(
+        self, instance_name: str, reseller_id: str | None = None
+    ) -> list[ConnectionRecord]:
+        """Records with this exact instance name (there may be several), optionally scoped."""
+        _check_reseller(reseller_id)
+        query: dict[str, Any] = {"instance_name": instance_name}
+        if reseller_id is not None:
+            query["reseller_id"] = reseller_id
+        with self.errors("reading connections"):
+            docs = await self._connections.find(query).to_list(None)
+        return _split(parse_connection(doc) for doc in docs)[0]
+
+    async def list_resellers(self) -> list[Reseller]:
+        """All resellers (only `id` and `name` are read: that collection holds credentials)."""
+        with self.errors("reading resellers"):
+            docs = await self._resellers.find({}, {"id": 1, "name": 1}).to_list(None)
+        return [_reseller(doc) for doc in docs]
+
+    async def get_reseller(self, reseller_id: str) -> Reseller | None:
+        _check_reseller(reseller_id)
+        with self.errors("reading resellers"):
+            doc = await self._resellers.find_one({"id": reseller_id}, {"id": 1, "name": 1})
+            if doc is None and ObjectId.is_valid(reseller_id):
+                doc = await self._resellers.find_one(_id_filter(reseller_id), {"id": 1, "name": 1})
+        return _reseller(doc) if doc else None
+
+    async def load(self, reseller_id: str | None = None) -> StoreSnapshot:
+        """Records, invalid rows and resellers; only one reseller's when `reseller_id` is set."""
+        records, invalid = await self.list_records(reseller_id)
+        if reseller_id is None:
+            resellers = await self.list_resellers()
+        else:
+            reseller = await self.get_reseller(reseller_id)
+            resellers = [reseller] if reseller else []
+        return StoreSnapshot(records=records, invalid=invalid, resellers=resellers)
+
+    async def count_by_reseller(self) -> dict[str, int]:
+        """Number of connection documents per reseller_id ('' for documents without one)."""
+        pipeline = [{"$group": {"_id": "$reseller_id", "n": {"$sum": 1}}}]
+        with self.errors("counting connections"):
+            rows = await self._connections.aggregate(pipeline).to_list(None)
+        counts: dict[str, int] = {}
+        for row in rows:
+            key = "" if row["_id"] is None else str(row["_id"])
+            counts[key] = counts.get(key, 0) + int(row["n"])
+        return counts
+
+    async def fingerprint(self, reseller_id: str | None = None) -> int:
+        """A cheap hash of (doc_id, instance_name, reseller_id, status) of every record.
+
+        Equal fingerprints mean "nothing the dashboard shows has changed" (within a process).
+        """
+        _check_reseller(reseller_id)
+        query = {} if reseller_id is None else {"reseller_id": reseller_id}
+        projection = {"instance_name": 1, "reseller_id": 1, "status": 1}
+        with self.errors("reading connections"):
+            docs = await self._connections.find(query, projection).to_list(None)
+        rows = sorted(
+            repr((str(d.get("_id")), d.get("instance_name"), d.get("reseller_id"), d.get("status")))
+            for d in docs
+        )
+        return hash(tuple(rows))
+
+    # -- writes --------------------------------------------------------------------------
+    async def insert_record(
+        self,
+        reseller_id: str,
+        instance_name: str,
+        *,
+        phone_number: str | None = None,
+        status: str = "disconnected",
+        daily_limit: int | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> ConnectionRecord:
+        """Insert a record the way the platform does (uuid4 `id`, `created_at` = now UTC)."""
+        if reseller_id is None:
+            raise StoreScopeError("a new record needs a reseller_id")
+        _check_reseller(reseller_id)
+        _check_name(instance_name)
+        clash = sorted(set(extra or {}) & _KNOWN_FIELDS)
+        if clash:
+            raise ValueError(f"extra must not set record fields: {', '.join(clash)}")
+        doc: dict[str, Any] = {
+            "id": str(uuid.uuid4()),
+            "reseller_id": reseller_id,
+            "instance_name": instance_name,
+            "phone_number": phone_number,
+            "status": status,
+            "daily_limit": daily_limit,
+            "created_at": _now_ms(),
+            **(extra or {}),
+        }
+        with self.errors(f"inserting record {instance_name!r}"):
+            result = await self._connections.insert_one(doc)
+        doc["_id"] = result.inserted_id
+        record = parse_connection(doc)
+        assert isinstance(record, ConnectionRecord)
+        return record
+
+    async def delete_record(
+        self, instance_name: str, *, reseller_id: str | None, doc_id: str | None = None
+    ) -> int:
+        """Delete records named `instance_name` within a scope; returns how many were deleted.
+
+        `reseller_id` is required and keyword-only: a reseller's id limits the delete to that
+        tenant; None means the admin scope (all resellers) and must be written out explicitly.
+        `doc_id` narrows the delete to one document.
+        """
+        _check_reseller(reseller_id)
+        _check_name(instance_name)
+        query: dict[str, Any] = {"instance_name": instance_name}
+        if reseller_id is not None:
+            query["reseller_id"] = reseller_id
+        if doc_id is not None:
+            query |= _id_filter(doc_id)
+        with self.errors(f"deleting record {instance_name!r}"):
+            result = await self._connections.delete_many(query)
+        return result.deleted_count
+
+    async def mark_record(self, doc_id: str, **fields: Any) -> int:
+        """`$set` bookkeeping fields (e.g. evodash_last_error) on one record; returns matches."""
+        if not fields:
+            raise ValueError("mark_record needs at least one field")
+        forbidden = sorted(set(fields) & _IDENTITY_FIELDS)
+        if forbidden:
+            raise ValueError(f"mark_record must not change {', '.join(forbidden)}")
+        with self.errors("marking record"):
+            result = await self._connections.update_one(_id_filter(doc_id), {"$set": fields})
+        return result.matched_count
+
+    # -- change streams ------------------------------------------------------------------
+    async def supports_change_streams(self) -> bool:
+        """True when the server accepts a change stream on the connections collection.
+
+        A standalone MongoDB answers OperationFailure 40573 ("only supported on replica
+        sets"); a user without the changeStream privilege answers 13. Both mean "poll".
+        Connection problems and bad credentials raise StoreError.
+        """
+        try:
+            async with self._connections.watch(max_await_time_ms=1) as stream:
+                await stream.try_next()
+        except OperationFailure as exc:
+            if exc.code == AUTH_FAILED:
+                raise from_pymongo(exc, uri=self._uri, action="opening a change stream") from None
+            return False
+        except PyMongoError as exc:
+            raise from_pymongo(exc, uri=self._uri, action="opening a change stream") from None
+        return True
+
+    async def open_change_stream(self, *, max_await_ms: int = 1000) -> ChangeStream:
+        """Open a change stream on the connections collection now (StoreError if refused).
+
+        Open it *before* reading a snapshot so that no change falls in between.
+        """
+        stream = self._connections.watch(
+            full_document="updateLookup", max_await_time_ms=max_await_ms
+        )
+        with self.errors("opening a change stream"):
+            await stream.__aenter__()  # runs the $changeStream aggregate eagerly
+        return ChangeStream(self, stream)
+
+    async def watch(self, *, max_await_ms: int = 1000) -> AsyncIterator[ChangeEvent]:
+        """Change events of the connections collection, until closed or broken (StoreError)."""
+        stream = await self.open_change_stream(max_await_ms=max_await_ms)
+        try:
+            async for event in stream:
+                yield event
+        finally:
+            await stream.close()
+
+
+class ChangeStream:
+    """An open change stream of connection events; iterate it or call `next()`."""
+
+    _IDLE_S = 0.05  # MongoDB waits max_await_ms inside getMore; nx-27017 answers at once
+
+    def __init__(self, store: ConnectionStore, stream: Any) -> None:
+        self._store = store
+        self._stream = stream
+
+    async def next(self) -> ChangeEvent:
+        with self._store.errors("watching connections"):
+            while self._stream.alive:
+                change = await self._stream.try_next()
+                if change is not None:
+                    return ChangeEvent.from_change(change)
+                await asyncio.sleep(self._IDLE_S)
+        raise StopAsyncIteration
+
+    def __aiter__(self) -> ChangeStream:
+        return self
+
+    async def __anext__(self) -> ChangeEvent:
+        return await self.next()
+
+    async def close(self) -> None:
+        try:
+            await self._stream.close()
+        except PyMongoError:
+            pass  # the server is gone: nothing left to close
+
+
+def _split(
+    items: Iterator[ConnectionRecord | InvalidRow],
+) -> tuple[list[ConnectionRecord], list[InvalidRow]]:
+    records: list[ConnectionRecord] = []
+    invalid: list[InvalidRow] = []
+    for item in items:
+        (records if isinstance(item, ConnectionRecord) else invalid).append(item)  # type: ignore[arg-type]
+    return records, invalid
+
+
+def _reseller(doc: dict[str, Any]) -> Reseller:
+    rid = doc.get("id") if isinstance(doc.get("id"), str) and doc.get("id") else str(doc["_id"])
+    name = doc.get("name")
+    return Reseller(id=rid, name=name if isinstance(name, str) else "")

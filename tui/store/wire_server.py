@@ -1,0 +1,173 @@
+"""Start and stop a local nx-27017 MongoDB-wire server (pure Python over SQLite).
+
+Owns one subprocess per :class:`MongoWireServer`: a free loopback port, a private temp dir
+for its log and pid files (the defaults in /tmp are shared and clash), readiness polling
+with ``ping``, and a clean stop. Used by the test fixtures, ``evodash --demo`` and the
+benchmarks. Synchronous on purpose: callers are fixtures and start-up code.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from pymongo import MongoClient
+from pymongo.errors import PyMongoError
+
+_EXECUTABLE = "nx-27017"
+_MODULE = "nx_27017.nx_27017"  # has an `if __name__ == "__main__": main()` guard
+
+
+class WireServerError(RuntimeError):
+    """The nx-27017 server could not be started."""
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def server_command() -> list[str]:
+    """The argv prefix that runs nx-27017: venv bin, then PATH, then ``python -m``."""
+    beside_python = Path(sys.executable).with_name(_EXECUTABLE)
+    if beside_python.is_file() and os.access(beside_python, os.X_OK):
+        return [str(beside_python)]
+    on_path = shutil.which(_EXECUTABLE)
+    if on_path:
+        return [on_path]
+    return [sys.executable, "-m", _MODULE]
+
+
+def _tail(path: Path, lines: int = 5) -> str:
+    try:
+        text = path.read_text(errors="replace").strip().splitlines()
+    except OSError:
+        return "(no log)"
+    return " | ".join(line.strip() for line in text[-lines:]) or "(empty log)"
+
+
+class MongoWireServer:
+    """A running nx-27017 on ``127.0.0.1:<free port>``; in memory unless ``data_dir`` is set.
+
+    >>> with MongoWireServer() as server:
+    ...     client = MongoClient(server.uri)
+    """
+
+    def __init__(
+        self,
+        *,
+        data_dir: str | os.PathLike[str] | None = None,
+        port: int | None = None,
+        start_timeout_s: float = 10.0,
+    ) -> None:
+        self.data_dir = Path(data_dir) if data_dir is not None else None
+        self.port = port or 0
+        self.start_timeout_s = start_timeout_s
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._tmp: Path | None = None
+
+    # -- properties ------------------------------------------------------------------
+    @property
+    def uri(self) -> str:
+        return f"mongodb://127.0.0.1:{self.port}"
+
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    @property
+    def log_file(self) -> Path | None:
+        return self._tmp / "nx.log" if self._tmp else None
+
+    def __repr__(self) -> str:
+        state = "running" if self.running else "stopped"
+        return f"MongoWireServer({self.uri}, {state})"
+
+    # -- lifecycle -------------------------------------------------------------------
+    def start(self) -> MongoWireServer:
+        """Spawn the server and block until it answers ``ping`` (or raise WireServerError)."""
+        if self.running:
+            return self
+        self._tmp = Path(tempfile.mkdtemp(prefix="evodash-nx-"))
+        if not self.port:
+            self.port = _free_port()
+        storage = ["--data-dir", str(self.data_dir)] if self.data_dir else ["--db", "memory"]
+        argv = [
+            *server_command(),
+            "--host", "127.0.0.1",
+            "-p", str(self.port),
+            *storage,
+            "--log-file", str(self._tmp / "nx.log"),
+            "--pid-file", str(self._tmp / "nx.pid"),
+        ]  # fmt: skip
+        stderr = open(self._tmp / "stderr.log", "wb")  # noqa: SIM115 - child owns it
+        try:
+            self._proc = subprocess.Popen(
+                argv, stdin=subprocess.DEVNULL, stdout=stderr, stderr=stderr, cwd=self._tmp
+            )
+        except OSError as exc:
+            self._cleanup()
+            raise WireServerError(f"cannot start nx-27017 ({argv[0]}): {exc}") from None
+        finally:
+            stderr.close()
+        self._wait_ready()
+        return self
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + self.start_timeout_s
+        client: MongoClient = MongoClient(
+            self.uri, serverSelectionTimeoutMS=200, connectTimeoutMS=200, directConnection=True
+        )
+        try:
+            while True:
+                assert self._proc is not None
+                if self._proc.poll() is not None:
+                    self._fail(f"nx-27017 exited with code {self._proc.returncode}")
+                try:
+                    client.admin.command("ping")
+                    return
+                except PyMongoError:
+                    pass
+                if time.monotonic() > deadline:
+                    self._fail(f"nx-27017 did not answer ping within {self.start_timeout_s:g} s")
+                time.sleep(0.05)
+        finally:
+            client.close()
+
+    def _fail(self, what: str) -> None:
+        assert self._tmp is not None
+        logs = f"log: {_tail(self._tmp / 'nx.log')}; stderr: {_tail(self._tmp / 'stderr.log')}"
+        message = f"{what} on 127.0.0.1:{self.port} — {logs}"
+        self.stop()
+        raise WireServerError(message)
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        """SIGTERM, wait, SIGKILL if needed; remove the temp dir. Safe to call twice."""
+        proc, self._proc = self._proc, None
+        if proc is not None and proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout_s)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout_s)
+        self._cleanup()
+
+    def _cleanup(self) -> None:
+        if self._tmp is not None:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            self._tmp = None
+
+    def __enter__(self) -> MongoWireServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
