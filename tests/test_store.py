@@ -177,7 +177,7 @@ async def test_mark_record(store, mongo_db):
     ) == 1
     (again,) = await store.find_records("stuck")
     assert again.extra["evodash_last_error"] == "delete failed: 500"
-    assert again.extra["evodash_marked_at"] == when
+    assert again.extra["evodash_marked_at"] == "2025-02-01T00:00:00+00:00"
     assert await store.mark_record("no-such-doc", evodash_last_error="x") == 0
     with pytest.raises(ValueError):
         await store.mark_record(record.doc_id, instance_name="renamed")

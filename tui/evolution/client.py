@@ -342,6 +342,7 @@ class EvolutionClient:
                 error, sent = failure.error, failure.sent
             except EvolutionError as exc:
                 error = exc
+                sent = not isinstance(exc, RateLimitedError)  # a 429 was refused, not processed
             error.attempts = attempt  # type: ignore[attr-defined]
             retry_ok = error.transient and (idempotent or not sent)
             if not retry_ok or attempt > self.retries:

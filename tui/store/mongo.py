@@ -366,14 +366,20 @@ class ConnectionStore:
         return result.deleted_count
 
     async def mark_record(self, doc_id: str, **fields: Any) -> int:
-        """`$set` bookkeeping fields (e.g. evodash_last_error) on one record; returns matches."""
+        """`$set` bookkeeping fields (e.g. evodash_last_error) on one record; returns matches.
+
+        Identity fields (`_id`, `id`, `instance_name`, `reseller_id`) cannot be changed.
+        """
         if not fields:
             raise ValueError("mark_record needs at least one field")
         forbidden = sorted(set(fields) & _IDENTITY_FIELDS)
         if forbidden:
             raise ValueError(f"mark_record must not change {', '.join(forbidden)}")
+        # Datetimes are written as ISO-8601 strings: the same value on every server
+        # (nx-27017 turns a top-level datetime in $set into "YYYY-MM-DD HH:MM:SS").
+        values = {k: v.isoformat() if isinstance(v, datetime) else v for k, v in fields.items()}
         with self.errors("marking record"):
-            result = await self._connections.update_one(_id_filter(doc_id), {"$set": fields})
+            result = await self._connections.update_one(_id_filter(doc_id), {"$set": values})
         return result.matched_count
 
     # -- change streams ------------------------------------------------------------------

@@ -1,0 +1,90 @@
+"""The embedded demo environment: an in-process Evolution v1.8 simulator and an in-memory
+MongoDB-wire server (nx-27017), both on free loopback ports, seeded with `tui.demo.seed`, and
+the `Settings` that point evodash at them. Both servers stop when the context exits.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import httpx
+from pymongo import MongoClient
+
+from tui.demo.seed import DemoData, build_demo_data
+from tui.settings import Settings
+from tui.simulator.server import ThreadedSimulator
+from tui.store.wire_server import MongoWireServer
+
+DEMO_API_KEY = "demo-global-key-0123456789"
+DEMO_DATABASE = "evodash_demo"
+
+
+class DemoEnvironment:
+    """`with DemoEnvironment() as demo: demo.settings ...` — a seeded simulator + database."""
+
+    def __init__(self, *, seed: int = 7, latency_ms: float = 0, cleanup_lag_ms: int = 300,
+                 data: DemoData | None = None, audit_dir: str | None = None):
+        self.seed = seed
+        self.latency_ms = latency_ms
+        self.cleanup_lag_ms = cleanup_lag_ms
+        self.data = data or build_demo_data()
+        self.simulator: ThreadedSimulator | None = None
+        self.mongo: MongoWireServer | None = None
+        self._tmp = Path(audit_dir) if audit_dir else None
+        self._own_tmp = audit_dir is None
+        self.settings: Settings | None = None
+
+    def start(self) -> DemoEnvironment:
+        try:
+            self.simulator = ThreadedSimulator(api_key=DEMO_API_KEY, latency_ms=self.latency_ms,
+                                               seed=self.seed).start()
+            self.mongo = MongoWireServer()
+            self.mongo.start()
+            self._seed()
+        except BaseException:
+            self.stop()
+            raise
+        if self._tmp is None:
+            self._tmp = Path(tempfile.mkdtemp(prefix="evodash-demo-"))
+        self.settings = Settings.model_validate({
+            "evolution": {"url": self.simulator.url, "api_key": DEMO_API_KEY, "timeout_s": 5},
+            "mongo": {"uri": self.mongo.uri, "database": DEMO_DATABASE},
+            "cleanup": {"concurrency": 4, "verify_timeout_s": 3, "max_delete_attempts": 2},
+            "refresh_s": 5,
+            "audit_log": str(self._tmp / "audit.jsonl"),
+        })
+        return self
+
+    def _seed(self) -> None:
+        assert self.simulator is not None and self.mongo is not None
+        with httpx.Client(base_url=self.simulator.url, timeout=10) as http:
+            http.post("/_sim/instances", json=self.data.instances).raise_for_status()
+            if self.cleanup_lag_ms:
+                http.post("/_sim/faults",
+                          json={"cleanup_lag_ms": self.cleanup_lag_ms}).raise_for_status()
+        client: MongoClient = MongoClient(self.mongo.uri, serverSelectionTimeoutMS=5000)
+        try:
+            db = client[DEMO_DATABASE]
+            db["resellers"].insert_many([dict(r) for r in self.data.resellers])
+            db["whatsapp_connections"].insert_many([dict(r) for r in self.data.records])
+        finally:
+            client.close()
+
+    def stop(self) -> None:
+        if self.simulator is not None:
+            self.simulator.stop()
+            self.simulator = None
+        if self.mongo is not None:
+            self.mongo.stop()
+            self.mongo = None
+        if self._own_tmp and self._tmp is not None:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            self._tmp = None
+
+    def __enter__(self) -> DemoEnvironment:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,327 @@
+"""The simulator's HTTP server: an aiohttp app that speaks Evolution API v1.8 on loopback.
+
+Owns: the route table of the `/instance` API (Express-like matching: case-insensitive,
+optional trailing slash, 404 `Cannot <METHOD> <path>` otherwise), the response headers
+(`application/json; charset=utf-8`, `X-Powered-By: Express`), fault injection and stats around
+each request, the `Simulator` (async start/stop in the caller's loop) and the
+`ThreadedSimulator` (same server in a daemon thread with its own loop, for sync callers).
+The route logic itself lives in `state.py`, the `/_sim/` control API in `control.py`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import re
+import socket
+import threading
+from typing import Any
+from urllib.parse import unquote
+
+from aiohttp import web
+
+from tui.secrets import mask_token
+from tui.simulator import control
+from tui.simulator.faults import ERROR, MALFORMED, MALFORMED_BODY, STATE_OPTIONS, TIMEOUT, Faults, Stats
+from tui.simulator.replies import Reply, cannot, envelope
+from tui.simulator.state import SimState
+
+_NAME = r"/([^/]+)/?$"
+ROUTES: list[tuple[str, re.Pattern[str], str]] = [
+    (method, re.compile(pattern, re.IGNORECASE), key)
+    for method, pattern, key in (
+        ("GET", r"^/$", "root"),
+        ("POST", r"^/instance/create/?$", "create"),
+        ("GET", r"^/instance/connect" + _NAME, "connect"),
+        ("GET", r"^/instance/connectionState" + _NAME, "connectionState"),
+        ("GET", r"^/instance/fetchInstances/?$", "fetchInstances"),
+        ("PUT", r"^/instance/restart" + _NAME, "restart"),
+        ("DELETE", r"^/instance/logout" + _NAME, "logout"),
+        ("DELETE", r"^/instance/delete" + _NAME, "delete"),
+        ("POST", r"^/instance/setPresence" + _NAME, "setPresence"),
+        ("DELETE", r"^/instance/deleteDatabase/?$", "deleteDatabase"),
+    )
+]
+BASE_HEADERS = {"X-Powered-By": "Express", "Access-Control-Allow-Credentials": "true"}
+JSON_TYPE = "application/json; charset=utf-8"
+
+
+def match_route(method: str, raw_path: str) -> tuple[str | None, str | None]:
+    """(route key, decoded instance name) of a request, (None, None) when nothing matches."""
+    method = "GET" if method == "HEAD" else method
+    for route_method, pattern, key in ROUTES:
+        if route_method == method:
+            found = pattern.match(raw_path)
+            if found:
+                return key, unquote(found.group(1)) if found.groups() else None
+    return None, None
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(128)
+        sock.setblocking(False)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+class Simulator:
+    """Evolution API v1.8 simulator (files mode, apikey auth) on a real TCP port."""
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        api_key: str = "sim-global-key",
+        latency_ms: float = 0,
+        seed: int | None = None,
+        *,
+        qr_delay_ms: float = 0,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.seed = seed
+        self.base_latency_ms = latency_ms
+        self.qr_delay_ms = qr_delay_ms
+        self.state = SimState(api_key, seed=seed)
+        self.faults = Faults(latency_ms=latency_ms)
+        self.stats = Stats()
+        self._fault_rng = random.Random(None if seed is None else f"faults-{seed}")
+        self._wake: asyncio.Event | None = None
+        self._runner: web.AppRunner | None = None
+
+    @property
+    def api_key(self) -> str:
+        return self.state.api_key
+
+    @property
+    def url(self) -> str:
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "") else ("[::1]" if self.host == "::" else self.host)
+        if ":" in host and not host.startswith("["):
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}"
+
+    async def start(self) -> None:
+        self._wake = asyncio.Event()
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
+        await self._runner.setup()
+        sock = _bind(self.host, self.port)
+        self.port = sock.getsockname()[1]
+        await web.SockSite(self._runner, sock).start()
+        self.state.server_url = self.url
+
+    async def stop(self) -> None:
+        self._wake_hung()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    # ------------------------------------------------------------------ control (in loop)
+    def reset(self) -> None:
+        """Clear instances, faults and stats; original api key; RNGs re-seeded."""
+        self._wake_hung()
+        self.state.reset()
+        self.faults = Faults(latency_ms=self.base_latency_ms)
+        self.stats = Stats()
+        self._fault_rng = random.Random(None if self.seed is None else f"faults-{self.seed}")
+
+    def restart(self) -> list[str]:
+        """Simulated Evolution process restart; returns the names loaded back."""
+        self._wake_hung()
+        self.state.restart()
+        return list(self.state.memory)
+
+    def set_faults(self, options: dict[str, Any]) -> dict[str, Any]:
+        """Merge fault options (validated first: nothing changes on error); `{}` clears all."""
+        if not isinstance(options, dict):
+            raise ValueError("faults body must be a JSON object")
+        if not options:
+            self.faults = Faults(latency_ms=self.base_latency_ms)
+            self.state.cleanup_lag_ms = 0
+            self.state.reconnect_loop = set()
+            self.state.api_key = self.state.initial_api_key
+            return self.faults_view()
+        candidate = Faults(**self.faults.as_dict())
+        candidate.merge({k: v for k, v in options.items() if k not in STATE_OPTIONS})
+        lag = options.get("cleanup_lag_ms", self.state.cleanup_lag_ms)
+        if isinstance(lag, bool) or not isinstance(lag, (int, float)) or lag < 0:
+            raise ValueError("cleanup_lag_ms must be a number >= 0")
+        loop = options.get("reconnect_loop", sorted(self.state.reconnect_loop))
+        if not isinstance(loop, list) or not all(isinstance(n, str) for n in loop):
+            raise ValueError("reconnect_loop must be a list of instance names")
+        key = options.get("api_key", self.state.api_key)
+        if not isinstance(key, str) or not key:
+            raise ValueError("api_key must be a non-empty string")
+        self.faults = candidate
+        self.state.cleanup_lag_ms, self.state.reconnect_loop, self.state.api_key = lag, set(loop), key
+        return self.faults_view()
+
+    def faults_view(self) -> dict[str, Any]:
+        view = self.faults.as_dict()
+        view.update(
+            cleanup_lag_ms=self.state.cleanup_lag_ms,
+            reconnect_loop=sorted(self.state.reconnect_loop),
+            api_key=mask_token(self.state.api_key),
+        )
+        return view
+
+    def _wake_hung(self) -> None:
+        if self._wake is not None:
+            self._wake.set()
+            self._wake = asyncio.Event()
+
+    # ------------------------------------------------------------------ HTTP
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        raw_path = request.rel_url.raw_path
+        if raw_path == "/_sim" or raw_path.startswith("/_sim/"):
+            return await control.handle(self, request)
+        key, name = match_route(request.method, raw_path)
+        self.stats.count(key or "other")
+        if self.faults.latency_ms:
+            await asyncio.sleep(self.faults.latency_ms / 1000)
+        fault = self.faults.draw(key or "other", self._fault_rng)
+        if fault == TIMEOUT:
+            if await self._hang(self.faults.hang_s):
+                return self._send(envelope(503, ["simulated fault: server restarted"]))
+        elif fault == ERROR:
+            return self._send(envelope(self.faults.error_status, ["simulated fault"]))
+        elif fault == MALFORMED:
+            self.stats.bytes_out += len(MALFORMED_BODY)
+            return web.Response(status=200, body=MALFORMED_BODY, content_type="text/html", headers=BASE_HEADERS)
+        reply = await self._dispatch(request, key, name, raw_path)
+        return self._send(reply)
+
+    async def _hang(self, seconds: float) -> bool:
+        """Wait `seconds`; True if woken early by a reset/restart/stop."""
+        wake = self._wake
+        assert wake is not None
+        try:
+            await asyncio.wait_for(wake.wait(), timeout=seconds)
+        except asyncio.TimeoutError:
+            return False
+        return True
+
+    async def _dispatch(self, request: web.Request, key: str | None, name: str | None, raw_path: str) -> Reply:
+        st = self.state
+        apikey = request.headers.get("apikey")
+        if key is None:
+            return cannot(request.method, raw_path)
+        if key == "root":
+            return st.root()
+        if key == "deleteDatabase":
+            return st.delete_database()
+        if key == "fetchInstances":
+            return st.fetch_instances(apikey, dict(request.query))
+        assert key in ("create", "setPresence") or name is not None
+        if key == "create":
+            reply, made_qr = st.create(await _json_body(request), apikey)
+            if made_qr and self.qr_delay_ms:
+                await asyncio.sleep(self.qr_delay_ms / 1000)
+            return reply
+        if key == "connect":
+            reply = st.connect(name, apikey, request.query.get("number"))
+            if self.qr_delay_ms and isinstance(reply.body, dict) and "count" in reply.body:
+                await asyncio.sleep(self.qr_delay_ms / 1000)
+            return reply
+        if key == "connectionState":
+            return st.connection_state(name, apikey)
+        if key == "restart":
+            return st.restart_instance(name, apikey)
+        if key == "logout":
+            return st.logout(name, apikey)
+        if key == "delete":
+            return st.delete(name, apikey)
+        return st.set_presence(name, apikey, await _json_body(request))
+
+    def _send(self, reply: Reply) -> web.Response:
+        body = reply.encode()
+        self.stats.bytes_out += len(body)
+        if reply.empty:
+            return web.Response(status=reply.status, headers=BASE_HEADERS)
+        return web.Response(status=reply.status, body=body, headers={**BASE_HEADERS, "Content-Type": JSON_TYPE})
+
+
+async def _json_body(request: web.Request) -> Any:
+    """Express' json parser: only `application/json` bodies are parsed, else `{}`."""
+    raw = await request.read()
+    if not raw or "json" not in request.content_type:
+        return {}
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return {}
+
+
+class ThreadedSimulator:
+    """A `Simulator` running in a daemon thread with its own event loop (for sync callers)."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, api_key: str = "sim-global-key",
+                 latency_ms: float = 0, seed: int | None = None, **kwargs: Any) -> None:
+        self.simulator = Simulator(host, port, api_key, latency_ms, seed, **kwargs)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+
+    @property
+    def url(self) -> str:
+        return self.simulator.url
+
+    @property
+    def api_key(self) -> str:
+        return self.simulator.api_key
+
+    @property
+    def state(self) -> SimState:
+        return self.simulator.state
+
+    def start(self, timeout: float = 10) -> "ThreadedSimulator":
+        """Start the thread and block until the server listens; returns self."""
+        self._thread = threading.Thread(target=self._run, name="evodash-simulator", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(timeout):
+            raise TimeoutError("simulator did not start in time")
+        if self._error is not None:
+            raise self._error
+        return self
+
+    def _run(self) -> None:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(self.simulator.start())
+        except BaseException as exc:  # reported to start()
+            self._error = exc
+            self._ready.set()
+            loop.close()
+            return
+        self._loop = loop
+        self._ready.set()
+        try:
+            loop.run_forever()
+        finally:
+            loop.run_until_complete(self.simulator.stop())
+            loop.close()
+
+    def stop(self, timeout: float = 10) -> None:
+        loop, thread = self._loop, self._thread
+        if loop is None or thread is None:
+            return
+        self._loop = None
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout)
+
+    def __enter__(self) -> "ThreadedSimulator":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
