@@ -340,6 +340,7 @@ class EvolutionClient:
                 return status, body
             except _Transport as failure:
                 error, sent = failure.error, failure.sent
+                error.__cause__ = failure.__cause__  # keep the httpx exception for debugging
             except EvolutionError as exc:
                 error = exc
                 sent = not isinstance(exc, RateLimitedError)  # a 429 was refused, not processed

@@ -110,7 +110,8 @@ class LifecycleService:
                              probe_concurrency=max(4, self.concurrency * 2))
 
     # ------------------------------------------------------------------ guards
-    def _guard(self, operation: str, scope: Scope | None = None) -> None:
+    def authorize(self, operation: str, scope: Scope | None = None) -> None:
+        """Raise `ReadOnlyError` / `ScopeError` unless this session may run `operation`."""
         if self.read_only:
             raise ReadOnlyError(operation)
         if scope is not None:
@@ -283,7 +284,7 @@ class LifecycleService:
                         sink: EventSink = null_sink, cancel: asyncio.Event | None = None,
                         concurrency: int | None = None, plan: Plan | None = None) -> Summary:
         if not dry_run:
-            self._guard("clear-all", scope)
+            self.authorize("clear-all", scope)
         plan = plan or await self.plan_clear_all(scope, orphans_only=orphans_only,
                                                  include_attributed=include_attributed)
         sink(StepEvent("clear-all", "", Step.PLAN, 0, StepOutcome.OK, 0.0,
@@ -304,7 +305,7 @@ class LifecycleService:
                      cancel: asyncio.Event | None = None, obs: Observation | None = None,
                      concurrency: int | None = None) -> Summary:
         """Verified delete of named instances (and, once gone, their records in scope)."""
-        self._guard("delete")
+        self.authorize("delete")
         names = list(dict.fromkeys(names))
         obs = obs or await self.observe()
         targets = [self._target(obs, n, self.scope, allow_attributed=True) for n in names]
@@ -313,7 +314,7 @@ class LifecycleService:
 
     async def forget(self, names: Iterable[str], *, sink: EventSink = null_sink) -> Summary:
         """Remove orphan records whose name is verified free on Evolution (database only)."""
-        self._guard("forget")
+        self.authorize("forget")
         clock = Clock()
         summary = Summary("forget", str(self.scope))
         obs = await self.observe(probe_orphans=False)
@@ -357,7 +358,7 @@ class LifecycleService:
                     sink: EventSink = null_sink) -> Summary:
         """Create a record linking an orphan instance to a reseller."""
         scope = Scope.reseller(reseller_id)
-        self._guard("adopt", scope)
+        self.authorize("adopt", scope)
         clock = Clock()
         summary = Summary("adopt", str(scope))
         result = TargetResult(name, TargetOutcome.FAILED, reseller_id=reseller_id)
@@ -391,7 +392,7 @@ class LifecycleService:
 
     async def reprovision(self, name: str, *, sink: EventSink = null_sink) -> Summary:
         """Create the Evolution instance of an orphan record whose name is free."""
-        self._guard("reprovision")
+        self.authorize("reprovision")
         clock = Clock()
         summary = Summary("reprovision", str(self.scope))
         obs = await self.observe(probe_orphans=False)
@@ -430,7 +431,7 @@ class LifecycleService:
         instance is removed again (verified) so no orphan is left.
         """
         scope = Scope.reseller(reseller_id)
-        self._guard("create", scope)
+        self.authorize("create", scope)
         clock = Clock()
         summary = Summary("create", str(scope))
         try:

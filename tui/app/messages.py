@@ -1,0 +1,103 @@
+"""Typed messages of the dashboard: what workers report back to the UI.
+
+Workers never touch widgets: they post one of these, and one handler on the dashboard screen
+turns it into a redraw. Tests assert on them through `run_test(message_hook=...)`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.message import Message
+
+from tui.lifecycle.events import StepEvent, Summary
+from tui.lifecycle.observe import Observation
+from tui.lifecycle.service import Plan
+
+
+class Refreshed(Message):
+    """A refresh fetched both sides; `at` is the app clock when it arrived."""
+
+    def __init__(self, observation: Observation, at: float) -> None:
+        super().__init__()
+        self.observation = observation
+        self.at = at
+
+
+class RefreshFailed(Message):
+    """A refresh failed: the last good data stays on screen, marked stale."""
+
+    def __init__(self, error: str, at: float) -> None:
+        super().__init__()
+        self.error = error
+        self.at = at
+
+
+class RecordsChanged(Message):
+    """The record watcher saw the connections collection change."""
+
+    def __init__(self, source: str) -> None:
+        super().__init__()
+        self.source = source
+
+
+class WatcherStopped(Message):
+    """The record watcher ended (broken stream, server gone); timers keep refreshing."""
+
+    def __init__(self, error: str) -> None:
+        super().__init__()
+        self.error = error
+
+
+@dataclass
+class OperationInfo:
+    """One lifecycle operation started from the dashboard."""
+
+    op_id: int
+    operation: str  # delete / clear-all / forget / adopt / create
+    names: tuple[str, ...]
+    total: int
+    bulk: bool
+
+
+class OperationStarted(Message):
+    def __init__(self, info: OperationInfo) -> None:
+        super().__init__()
+        self.info = info
+
+
+class StepReported(Message):
+    """One `StepEvent` of a running operation (posted by its sink, on the app loop)."""
+
+    def __init__(self, op_id: int, event: StepEvent) -> None:
+        super().__init__()
+        self.op_id = op_id
+        self.event = event
+
+
+class OperationFinished(Message):
+    """An operation ended with its `Summary` (also when it was cancelled by the user)."""
+
+    def __init__(self, info: OperationInfo, summary: Summary) -> None:
+        super().__init__()
+        self.info = info
+        self.summary = summary
+
+
+class OperationFailed(Message):
+    """An operation was refused or failed before it produced a summary (one line)."""
+
+    def __init__(self, info: OperationInfo, error: str) -> None:
+        super().__init__()
+        self.info = info
+        self.error = error
+
+
+class PlanReady(Message):
+    """A clear-all plan is ready to be confirmed."""
+
+    def __init__(self, plan: Plan, confirm_word: str, label: str) -> None:
+        super().__init__()
+        self.plan = plan
+        self.confirm_word = confirm_word
+        self.label = label

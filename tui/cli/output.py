@@ -1,0 +1,163 @@
+"""What the headless commands print: step lines, a progress bar on a TTY, JSON lines with
+`--json`, the summary, the `report` in text and JSON, and a QR code in the terminal.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any, Iterator
+
+from tui.lifecycle.events import StepEvent, Step, Summary
+from tui.lifecycle.observe import Observation
+
+
+class Output:
+    def __init__(self, json_mode: bool = False, stream=None):
+        self.json_mode = json_mode
+        self.stream = stream or sys.stdout
+        self.tty = self.stream.isatty() and not json_mode
+
+    def emit(self, obj: dict[str, Any]) -> None:
+        self.stream.write(json.dumps(obj, ensure_ascii=False, default=str) + "\n")
+        self.stream.flush()
+
+    def info(self, text: str) -> None:
+        if self.json_mode:
+            self.emit({"type": "info", "message": text})
+        else:
+            print(text, file=self.stream)
+
+    def plan(self, plan) -> None:
+        counts = ", ".join(f"{k} {v}" for k, v in sorted(plan.counts().items())) or "empty"
+        self.info(f"plan for {plan.scope}: {counts}")
+        for note in plan.notes:
+            self.info(f"note: {note}")
+        if not self.json_mode:
+            for target in plan.targets[:20]:
+                print(f"  {target.name}: {target.describe()}", file=self.stream)
+            if len(plan.targets) > 20:
+                print(f"  … and {len(plan.targets) - 20} more", file=self.stream)
+
+    @contextmanager
+    def progress(self, total: int, *, bar: bool) -> Iterator:
+        done: set[str] = set()
+        show_bar = bar and self.tty and total > 0
+
+        def sink(event: StepEvent) -> None:
+            if self.json_mode:
+                self.emit(event.to_json())
+                return
+            if show_bar:
+                self.stream.write("\r\x1b[2K")
+            print(event.line(), file=self.stream)
+            if event.step in (Step.RECORD, Step.MARK, Step.VERIFY) and event.instance:
+                done.add(event.instance)
+            if show_bar:
+                width = 30
+                filled = int(width * min(len(done), total) / total)
+                self.stream.write(f"[{'#' * filled}{'-' * (width - filled)}] "
+                                  f"{min(len(done), total)}/{total}")
+                self.stream.flush()
+
+        try:
+            yield sink
+        finally:
+            if show_bar:
+                self.stream.write("\r\x1b[2K")
+                self.stream.flush()
+
+    def summary(self, summary: Summary) -> None:
+        if self.json_mode:
+            self.emit(summary.to_json())
+            return
+        print(summary.line(), file=self.stream)
+        for target in summary.targets:
+            if target.reason or target.record_error:
+                detail = "; ".join(x for x in (target.reason, target.record_error) if x)
+                print(f"  {target.name or '-'}: {target.outcome.value} · {detail}",
+                      file=self.stream)
+            elif target.outcome.value in ("created", "adopted", "reprovisioned", "forgotten"):
+                print(f"  {target.name}: {target.outcome.value}", file=self.stream)
+        for note in summary.notes:
+            print(f"note: {note}", file=self.stream)
+
+    def qr(self, summary: Summary) -> None:
+        for target in summary.targets:
+            code = (target.extra.get("qrcode") or {}).get("code")
+            if code:
+                import segno
+
+                segno.make(code, error="l").terminal(out=self.stream, compact=True)
+
+
+def _age(ts: datetime | None) -> str:
+    if ts is None:
+        return "-"
+    ts = ts if ts.tzinfo else ts.replace(tzinfo=UTC)
+    return ts.strftime("%Y-%m-%d %H:%M")
+
+
+def report_json(obs: Observation) -> dict[str, Any]:
+    view = obs.view
+    return {
+        "type": "report",
+        "counts": view.counts.model_dump(),
+        "linked": [{"name": r.name, "state": r.instance.state, "reseller_id": r.record.reseller_id,
+                    "record_status": r.record.status, "drift": list(r.drift),
+                    "suspicious": list(r.suspicious)} for r in view.linked],
+        "orphan_instances": [{"name": r.name, "state": r.instance.state,
+                              "owner": r.instance.owner_number or None,
+                              "attributed_reseller": r.attributed_reseller.id
+                              if r.attributed_reseller else None,
+                              "attribution": r.attribution_note,
+                              "suspicious": list(r.suspicious)} for r in view.orphan_instances],
+        "orphan_records": [{"name": r.name, "reseller_id": r.record.reseller_id,
+                            "doc_id": r.record.doc_id, "probe": r.probe.value, "note": r.note,
+                            "suspicious": list(r.suspicious)} for r in view.orphan_records],
+        "invalid_rows": [r.model_dump() for r in view.invalid_rows],
+        "duplicate_names": [d.model_dump() for d in view.duplicate_names],
+        "case_collisions": [c.model_dump() for c in view.case_collisions],
+        "probe_errors": obs.probe_errors,
+    }
+
+
+def report_text(obs: Observation, settings) -> str:
+    view, c = obs.view, obs.view.counts
+    lines = [
+        f"Evolution {settings.evolution.url} · database {settings.mongo.database}",
+        f"instances {c.instances} · records {c.records} · linked {c.linked} · "
+        f"orphan instances {c.orphan_instances} · orphan records {c.orphan_records} "
+        f"(absent {c.absent}, reserved {c.reserved}) · drifted {c.drifted} · invalid {c.invalid}",
+    ]
+    if view.orphan_instances:
+        lines.append("\nORPHAN INSTANCES (in Evolution, no record)")
+        for r in view.orphan_instances:
+            who = r.attributed_reseller.id if r.attributed_reseller else "unattributed"
+            lines.append(f"  {r.name:<32} {r.instance.state or '-':<10} {who:<14} "
+                         f"{r.attribution_note}")
+    if view.orphan_records:
+        lines.append("\nORPHAN RECORDS (in the database, no instance)")
+        for r in view.orphan_records:
+            lines.append(f"  {r.name:<32} {r.record.reseller_id or '-':<14} "
+                         f"ORPHAN · {r.probe.value}  {r.note}")
+    drifted = [r for r in view.linked if r.drift]
+    if drifted:
+        lines.append("\nDRIFT (both sides, but they disagree)")
+        for r in drifted:
+            lines.append(f"  {r.name:<32} {'; '.join(r.drift)}")
+    if view.invalid_rows:
+        lines.append("\nINVALID RECORDS")
+        for r in view.invalid_rows:
+            lines.append(f"  {r.doc_id}: {r.reason}")
+    for d in view.duplicate_names:
+        lines.append(f"duplicate records for {d.name}: {', '.join(d.doc_ids)}")
+    for cc in view.case_collisions:
+        lines.append(f"names differing only in case: {', '.join(cc.names)}")
+    for name, error in sorted(obs.probe_errors.items()):
+        lines.append(f"probe of {name} failed: {error}")
+    if view.is_consistent:
+        lines.append("\nconsistent: every instance has its record and every record its instance")
+    return "\n".join(lines)
