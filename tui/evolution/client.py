@@ -259,7 +259,7 @@ class EvolutionClient:
             payload["integration"] = integration
         route = "POST /instance/create"
         _, body = await self._call(
-            "create", "POST", "/instance/create", json=payload, idempotent=False, secrets=[token]
+            "create", "POST", "/instance/create", json=payload, idempotent=True, secrets=[token]
         )
         result = self._parsed(route, lambda b: parse.parse_create(b, requested_name=name), body)
         if result.token:
