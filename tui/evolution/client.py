@@ -259,7 +259,7 @@ class EvolutionClient:
             payload["integration"] = integration
         route = "POST /instance/create"
         _, body = await self._call(
-            "create", "POST", "/instance/create", json=payload, idempotent=True, secrets=[token]
+            "create", "POST", "/instance/create", json=payload, idempotent=False, secrets=[token]
         )
         result = self._parsed(route, lambda b: parse.parse_create(b, requested_name=name), body)
         if result.token:
@@ -346,7 +346,7 @@ class EvolutionClient:
                 sent = not isinstance(exc, RateLimitedError)  # a 429 was refused, not processed
             error.attempts = attempt  # type: ignore[attr-defined]
             retry_ok = error.transient and (idempotent or not sent)
-            if not retry_ok or attempt > self.retries:
+            if attempt > self.retries:
                 raise error
             self.stats.retries += 1
             await asyncio.sleep(self._backoff(attempt, error))
