@@ -346,7 +346,7 @@ class EvolutionClient:
                 sent = not isinstance(exc, RateLimitedError)  # a 429 was refused, not processed
             error.attempts = attempt  # type: ignore[attr-defined]
             retry_ok = error.transient and (idempotent or not sent)
-            if attempt > self.retries:
+            if not retry_ok or attempt > self.retries:
                 raise error
             self.stats.retries += 1
             await asyncio.sleep(self._backoff(attempt, error))
