@@ -8,7 +8,7 @@ import pytest
 from bson import ObjectId
 
 from tests.fixtures.mongo import RESELLERS, insert_raw
-from tui.store.errors import StoreScopeError
+from tui.store.errors import StoreScopeError, StoreWriteError
 from tui.store.models import ConnectionRecord
 from tui.store.mongo import ConnectionStore, parse_connection
 
@@ -71,6 +71,9 @@ async def test_insert_rejects_bad_input(store):
         await store.insert_record("r-a", "  ")
     with pytest.raises(ValueError, match="instance_name"):
         await store.insert_record("r-a", "x", extra={"instance_name": "y"})
+    with pytest.raises(StoreWriteError, match="cannot store the document while inserting"):
+        await store.insert_record("r-a", "x", extra={"blob": object()})
+    assert await store.find_records("x") == []
 
 
 async def test_delete_is_scoped_to_the_reseller(store, mongo_db):

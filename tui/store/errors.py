@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from urllib.parse import unquote
 
+from bson.errors import BSONError
 from pymongo.errors import (
     AutoReconnect,
     BulkWriteError,
@@ -165,6 +166,8 @@ def from_pymongo(exc: BaseException, *, uri: str, action: str = "") -> StoreErro
         error = StoreAuthError(f"MongoDB did not authorize {who}{during}: {_op_message(exc)}")
     elif isinstance(exc, OperationFailure):
         error = StoreError(f"MongoDB error{during}: {_op_message(exc)} (code {exc.code})")
+    elif isinstance(exc, BSONError):
+        error = StoreWriteError(f"MongoDB cannot store the document{during}: {exc}")
     elif isinstance(exc, PyMongoError):
         error = StoreError(f"MongoDB error{during}: {exc}")
     else:

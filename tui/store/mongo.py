@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bson import ObjectId
+from bson.errors import BSONError
 from motor.motor_asyncio import AsyncIOMotorClient
 from pymongo.errors import OperationFailure, PyMongoError
 
@@ -187,11 +188,15 @@ class ConnectionStore:
                 tz_aware=True,
                 appname="evodash",
             )
+        except (PyMongoError, ValueError, TypeError) as exc:
+            raise from_pymongo(exc, uri=uri) from None
+        try:
             db = self._client[database]
             self._connections = db[connections_collection]
             self._resellers = db[resellers_collection]
-        except (PyMongoError, ValueError, TypeError) as exc:
-            raise from_pymongo(exc, uri=uri) from None
+        except PyMongoError as exc:  # InvalidName
+            self._client.close()
+            raise StoreError(f"invalid database or collection name: {exc}") from None
 
     @classmethod
     def from_settings(cls, mongo: Any, **kwargs: Any) -> ConnectionStore:
@@ -208,17 +213,12 @@ class ConnectionStore:
     def __repr__(self) -> str:
         return f"ConnectionStore({mask_uri(self._uri)}, database={self.database_name!r})"
 
-    @property
-    def connections(self) -> Any:
-        """The motor collection of connection records (for the watcher)."""
-        return self._connections
-
     @contextmanager
     def errors(self, action: str) -> Iterator[None]:
         """Translate pymongo failures raised inside the block into StoreError."""
         try:
             yield
-        except PyMongoError as exc:
+        except (PyMongoError, BSONError) as exc:
             raise from_pymongo(exc, uri=self._uri, action=action) from None
 
     async def ping(self) -> None:
@@ -274,11 +274,14 @@ class ConnectionStore:
 
     async def load(self, reseller_id: str | None = None) -> StoreSnapshot:
         """Records, invalid rows and resellers; only one reseller's when `reseller_id` is set."""
-        records, invalid = await self.list_records(reseller_id)
         if reseller_id is None:
-            resellers = await self.list_resellers()
+            (records, invalid), resellers = await asyncio.gather(
+                self.list_records(), self.list_resellers()
+            )
         else:
-            reseller = await self.get_reseller(reseller_id)
+            (records, invalid), reseller = await asyncio.gather(
+                self.list_records(reseller_id), self.get_reseller(reseller_id)
+            )
             resellers = [reseller] if reseller else []
         return StoreSnapshot(records=records, invalid=invalid, resellers=resellers)
 
@@ -404,8 +407,10 @@ class ConnectionStore:
     async def open_change_stream(self, *, max_await_ms: int = 1000) -> ChangeStream:
         """Open a change stream on the connections collection now (StoreError if refused).
 
-        Open it *before* reading a snapshot so that no change falls in between.
+        Open it *before* reading a snapshot so that no change falls in between. The server
+        may hold each getMore up to `max_await_ms` (capped below the socket timeout).
         """
+        max_await_ms = max(1, min(max_await_ms, self.timeout_ms // 2))
         stream = self._connections.watch(
             full_document="updateLookup", max_await_time_ms=max_await_ms
         )

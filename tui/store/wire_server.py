@@ -29,6 +29,10 @@ class WireServerError(RuntimeError):
     """The nx-27017 server could not be started."""
 
 
+class _Exited(Exception):
+    """Internal: the server died or never answered during start-up."""
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -46,12 +50,12 @@ def server_command() -> list[str]:
     return [sys.executable, "-m", _MODULE]
 
 
-def _tail(path: Path, lines: int = 5) -> str:
+def _last_line(path: Path) -> str:
     try:
-        text = path.read_text(errors="replace").strip().splitlines()
+        lines = [line.strip() for line in path.read_text(errors="replace").splitlines()]
     except OSError:
-        return "(no log)"
-    return " | ".join(line.strip() for line in text[-lines:]) or "(empty log)"
+        return ""
+    return next((line for line in reversed(lines) if line), "")
 
 
 class MongoWireServer:
@@ -93,9 +97,31 @@ class MongoWireServer:
 
     # -- lifecycle -------------------------------------------------------------------
     def start(self) -> MongoWireServer:
-        """Spawn the server and block until it answers ``ping`` (or raise WireServerError)."""
+        """Spawn the server and block until it answers ``ping`` (or raise WireServerError).
+
+        With an automatically chosen port, a lost race for that port is retried twice.
+        """
         if self.running:
             return self
+        attempts = 1 if self.port else 3
+        for attempt in range(attempts):
+            try:
+                self._spawn()
+                self._wait_ready()
+                return self
+            except _Exited as exc:
+                message = str(exc)
+                self.stop()
+                if attempt + 1 < attempts and "address already in use" in message:
+                    self.port = 0
+                    continue
+                raise WireServerError(message) from None
+            except BaseException:
+                self.stop()
+                raise
+        raise AssertionError("unreachable")
+
+    def _spawn(self) -> None:
         self._tmp = Path(tempfile.mkdtemp(prefix="evodash-nx-"))
         if not self.port:
             self.port = _free_port()
@@ -108,18 +134,13 @@ class MongoWireServer:
             "--log-file", str(self._tmp / "nx.log"),
             "--pid-file", str(self._tmp / "nx.pid"),
         ]  # fmt: skip
-        stderr = open(self._tmp / "stderr.log", "wb")  # noqa: SIM115 - child owns it
-        try:
-            self._proc = subprocess.Popen(
-                argv, stdin=subprocess.DEVNULL, stdout=stderr, stderr=stderr, cwd=self._tmp
-            )
-        except OSError as exc:
-            self._cleanup()
-            raise WireServerError(f"cannot start nx-27017 ({argv[0]}): {exc}") from None
-        finally:
-            stderr.close()
-        self._wait_ready()
-        return self
+        with open(self._tmp / "stderr.log", "wb") as stderr:
+            try:
+                self._proc = subprocess.Popen(
+                    argv, stdin=subprocess.DEVNULL, stdout=stderr, stderr=stderr, cwd=self._tmp
+                )
+            except OSError as exc:
+                raise WireServerError(f"cannot start nx-27017 ({argv[0]}): {exc}") from None
 
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + self.start_timeout_s
@@ -130,24 +151,23 @@ class MongoWireServer:
             while True:
                 assert self._proc is not None
                 if self._proc.poll() is not None:
-                    self._fail(f"nx-27017 exited with code {self._proc.returncode}")
+                    raise _Exited(self._why(f"exited with code {self._proc.returncode}"))
                 try:
                     client.admin.command("ping")
                     return
                 except PyMongoError:
                     pass
                 if time.monotonic() > deadline:
-                    self._fail(f"nx-27017 did not answer ping within {self.start_timeout_s:g} s")
+                    raise _Exited(self._why(f"did not answer ping within {self.start_timeout_s:g} s"))
                 time.sleep(0.05)
         finally:
             client.close()
 
-    def _fail(self, what: str) -> None:
+    def _why(self, what: str) -> str:
+        """One line: what happened, plus the last line of stderr (the exception) or the log."""
         assert self._tmp is not None
-        logs = f"log: {_tail(self._tmp / 'nx.log')}; stderr: {_tail(self._tmp / 'stderr.log')}"
-        message = f"{what} on 127.0.0.1:{self.port} — {logs}"
-        self.stop()
-        raise WireServerError(message)
+        detail = _last_line(self._tmp / "stderr.log") or _last_line(self._tmp / "nx.log")
+        return f"nx-27017 on 127.0.0.1:{self.port} {what}: {detail or '(no output)'}"
 
     def stop(self, timeout_s: float = 5.0) -> None:
         """SIGTERM, wait, SIGKILL if needed; remove the temp dir. Safe to call twice."""
