@@ -9,7 +9,7 @@ from textual.binding import Binding
 # action name -> binding id, key, description, shown in the footer
 _SPEC: tuple[tuple[str, str, str, str, bool], ...] = (
     ("refresh", "refresh", "r", "Refresh", True),
-    ("toggle_pause", "pause", "p", "Pause", True),
+    ("toggle_pause", "pause", "p", "Pause", False),
     ("filter", "filter", "slash", "Filter", True),
     ("switch_pane", "switch-pane", "tab", "Pane", False),
     ("mark", "mark", "space", "Mark", True),
@@ -34,7 +34,7 @@ DASHBOARD_BINDINGS: list[Binding] = [
 
 # Actions that change Evolution or the database: one `check_action` gate hides and blocks
 # them in read-only mode (the lifecycle service refuses them too).
-MUTATING_ACTIONS = frozenset({"create", "delete", "forget", "adopt", "clear_all", "cancel_run"})
+MUTATING_ACTIONS = frozenset({"create", "delete", "forget", "adopt", "clear_all"})
 
 # Actions that only an admin session (scope: all resellers) may use.
 ADMIN_ACTIONS = frozenset({"choose_scope"})

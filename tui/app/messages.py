@@ -15,7 +15,11 @@ from tui.lifecycle.observe import Observation
 from tui.lifecycle.service import Plan
 
 
-class Refreshed(Message):
+class DashboardMessage(Message, bubble=False):
+    """Posted by the dashboard's workers to the dashboard screen itself (no bubbling)."""
+
+
+class Refreshed(DashboardMessage, bubble=False):
     """A refresh fetched both sides; `at` is the app clock when it arrived."""
 
     def __init__(self, observation: Observation, at: float) -> None:
@@ -24,7 +28,7 @@ class Refreshed(Message):
         self.at = at
 
 
-class RefreshFailed(Message):
+class RefreshFailed(DashboardMessage, bubble=False):
     """A refresh failed: the last good data stays on screen, marked stale."""
 
     def __init__(self, error: str, at: float) -> None:
@@ -33,7 +37,7 @@ class RefreshFailed(Message):
         self.at = at
 
 
-class RecordsChanged(Message):
+class RecordsChanged(DashboardMessage, bubble=False):
     """The record watcher saw the connections collection change."""
 
     def __init__(self, source: str) -> None:
@@ -41,7 +45,7 @@ class RecordsChanged(Message):
         self.source = source
 
 
-class WatcherStopped(Message):
+class WatcherStopped(DashboardMessage, bubble=False):
     """The record watcher ended (broken stream, server gone); timers keep refreshing."""
 
     def __init__(self, error: str) -> None:
@@ -60,13 +64,13 @@ class OperationInfo:
     bulk: bool
 
 
-class OperationStarted(Message):
+class OperationStarted(DashboardMessage, bubble=False):
     def __init__(self, info: OperationInfo) -> None:
         super().__init__()
         self.info = info
 
 
-class StepReported(Message):
+class StepReported(DashboardMessage, bubble=False):
     """One `StepEvent` of a running operation (posted by its sink, on the app loop)."""
 
     def __init__(self, op_id: int, event: StepEvent) -> None:
@@ -75,7 +79,7 @@ class StepReported(Message):
         self.event = event
 
 
-class OperationFinished(Message):
+class OperationFinished(DashboardMessage, bubble=False):
     """An operation ended with its `Summary` (also when it was cancelled by the user)."""
 
     def __init__(self, info: OperationInfo, summary: Summary) -> None:
@@ -84,7 +88,7 @@ class OperationFinished(Message):
         self.summary = summary
 
 
-class OperationFailed(Message):
+class OperationFailed(DashboardMessage, bubble=False):
     """An operation was refused or failed before it produced a summary (one line)."""
 
     def __init__(self, info: OperationInfo, error: str) -> None:
@@ -93,7 +97,7 @@ class OperationFailed(Message):
         self.error = error
 
 
-class PlanReady(Message):
+class PlanReady(DashboardMessage, bubble=False):
     """A clear-all plan is ready to be confirmed."""
 
     def __init__(self, plan: Plan, confirm_word: str, label: str) -> None:

@@ -7,6 +7,7 @@ so the dashboard reads the same without colour (`NO_COLOR`).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,10 +26,11 @@ from tui.reconcile.models import (
 )
 from tui.store.models import Reseller
 
-INSTANCE_COLUMNS = (("mark", " "), ("name", "Name"), ("state", "State"),
-                    ("owner", "Owner number"), ("profile", "Profile"), ("link", "Reseller"))
-RECORD_COLUMNS = (("mark", " "), ("name", "Instance name"), ("reseller", "Reseller"),
-                  ("status", "Status"), ("created", "Created"), ("link", "Link"))
+# The link column comes right after the name: ORPHAN must be visible at 80 columns.
+INSTANCE_COLUMNS = (("mark", " "), ("name", "Name"), ("link", "Reseller"), ("state", "State"),
+                    ("owner", "Owner number"), ("profile", "Profile"))
+RECORD_COLUMNS = (("mark", " "), ("name", "Instance name"), ("link", "Link"),
+                  ("reseller", "Reseller"), ("status", "Status"), ("created", "Created"))
 
 ORPHAN_STYLE = "bold red"
 RESERVED_STYLE = "bold magenta"
@@ -51,6 +53,12 @@ class PaneRow:
     @property
     def is_orphan(self) -> bool:
         return self.kind != "linked"
+
+
+def natural_key(name: str) -> tuple:
+    """`fabio_2_…` before `fabio_10_…`: digit runs compare as numbers."""
+    return tuple((0, int(part)) if part.isdigit() else (1, part.casefold())
+                 for part in re.split(r"(\d+)", name) if part)
 
 
 def fmt_age(seconds: float) -> str:
@@ -90,8 +98,8 @@ def instance_rows(recon: Reconciliation, inflight: dict[str, str]) -> list[PaneR
         link = Text(reseller_label(row.reseller, row.record.reseller_id))
         if row.drift:
             link.append(" · drift", style=DRIFT_STYLE)
-        cells = (Text(row.name), _state(inst, inflight.get(row.name)),
-                 Text(inst.owner_number or "-"), Text(inst.profile_name or "-"), link)
+        cells = (Text(row.name), link, _state(inst, inflight.get(row.name)),
+                 Text(inst.owner_number or "-"), Text(inst.profile_name or "-"))
         rows[row.name] = PaneRow(row.name, row.name, "linked", cells, _search(cells), row)
     for orow in recon.orphan_instances:
         if orow.name in rows:
@@ -100,11 +108,11 @@ def instance_rows(recon: Reconciliation, inflight: dict[str, str]) -> list[PaneR
         link = Text("ORPHAN", style=ORPHAN_STYLE)
         if orow.attributed_reseller is not None:
             link.append(f" ({orow.attributed_reseller.name or orow.attributed_reseller.id}?)")
-        cells = (Text(orow.name, style=ORPHAN_STYLE), _state(inst, inflight.get(orow.name)),
-                 Text(inst.owner_number or "-"), Text(inst.profile_name or "-"), link)
+        cells = (Text(orow.name, style=ORPHAN_STYLE), link, _state(inst, inflight.get(orow.name)),
+                 Text(inst.owner_number or "-"), Text(inst.profile_name or "-"))
         rows[orow.name] = PaneRow(orow.name, orow.name, "orphan_instance", cells,
                                   _search(cells), orow)
-    return sorted(rows.values(), key=lambda r: r.name)
+    return sorted(rows.values(), key=lambda r: natural_key(r.name))
 
 
 def record_rows(recon: Reconciliation, inflight: dict[str, str], now: float) -> list[PaneRow]:
@@ -116,20 +124,21 @@ def record_rows(recon: Reconciliation, inflight: dict[str, str], now: float) -> 
         if row.drift:
             link.append(" · drift", style=DRIFT_STYLE)
         status = inflight.get(row.name)
-        cells = (Text(row.name), Text(reseller_label(row.reseller, rec.reseller_id)),
+        cells = (Text(row.name), link, Text(reseller_label(row.reseller, rec.reseller_id)),
                  Text(f"» {status}", style=INFLIGHT_STYLE) if status else Text(rec.status or "-"),
-                 Text(_created(rec.created_at, now)), link)
+                 Text(_created(rec.created_at, now)))
         rows.append(PaneRow(rec.doc_id, row.name, "linked", cells, _search(cells), row))
     for orow in recon.orphan_records:
         rec = orow.record
         style = RESERVED_STYLE if orow.probe is OrphanProbe.RESERVED else ORPHAN_STYLE
         link = Text(f"ORPHAN · {orow.probe.value}", style=style)
         status = inflight.get(orow.name)
-        cells = (Text(orow.name, style=style), Text(reseller_label(orow.reseller, rec.reseller_id)),
+        cells = (Text(orow.name, style=style), link,
+                 Text(reseller_label(orow.reseller, rec.reseller_id)),
                  Text(f"» {status}", style=INFLIGHT_STYLE) if status else Text(rec.status or "-"),
-                 Text(_created(rec.created_at, now)), link)
+                 Text(_created(rec.created_at, now)))
         rows.append(PaneRow(rec.doc_id, orow.name, "orphan_record", cells, _search(cells), orow))
-    rows.sort(key=lambda r: (r.name, r.key))
+    rows.sort(key=lambda r: (natural_key(r.name), r.key))
     return rows
 
 

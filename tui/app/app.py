@@ -1,0 +1,74 @@
+"""`EvodashApp`: builds the dashboard screen around a `LifecycleService` (the only gateway
+to Evolution and MongoDB), wires the command palette, and exits cleanly on quit and SIGHUP
+(running operations are cancelled and awaited, so the service audits them in `finally`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from textual.app import App, SystemCommand
+from textual.screen import Screen
+
+from tui.app.commands import dashboard_commands
+from tui.app.info import DashboardInfo
+from tui.app.screens.dashboard import DashboardScreen
+from tui.lifecycle.service import LifecycleService
+
+EXIT_GRACE_S = 10.0
+
+
+class EvodashApp(App[int]):
+    CSS_PATH = "evodash.tcss"
+    TITLE = "evodash"
+    ENABLE_COMMAND_PALETTE = True
+
+    def __init__(self, service: LifecycleService, info: DashboardInfo, *,
+                 watcher_factory: Callable[[], Any] | None = None,
+                 clock: Callable[[], float] = time.time, auto_refresh: bool = True) -> None:
+        super().__init__()
+        self.service = service
+        self.info = info
+        self.watcher_factory = watcher_factory
+        self.clock = clock
+        self.timers_on = auto_refresh  # (DOMNode.auto_refresh is Textual's own)
+        self.dashboard = DashboardScreen()
+        self._hup_installed = False
+
+    def on_mount(self) -> None:
+        self.push_screen(self.dashboard)
+        try:
+            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self._hangup)
+            self._hup_installed = True
+        except (NotImplementedError, RuntimeError, ValueError, AttributeError):
+            pass  # not the main thread, or no SIGHUP on this platform
+
+    def on_unmount(self) -> None:
+        if self._hup_installed:
+            try:
+                asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
+            except (RuntimeError, ValueError):
+                pass
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from dashboard_commands(self.dashboard)
+
+    def _hangup(self) -> None:
+        """The terminal went away (SSH drop): stop everything and exit."""
+        self.call_later(self.quit_cleanly)
+
+    async def quit_cleanly(self) -> None:
+        """Cancel running operations, wait for their `finally` (audit), then exit."""
+        workers = [w for w in self.workers if w.group == "mutations" and not w.is_finished]
+        for worker in workers:
+            worker.cancel()
+        if workers:
+            try:
+                await asyncio.wait_for(self.workers.wait_for_complete(workers), EXIT_GRACE_S)
+            except TimeoutError:
+                pass
+        self.exit(0)

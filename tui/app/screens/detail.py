@@ -1,0 +1,120 @@
+"""`DetailScreen` (`enter`): every field of the instance and/or the record of a row, the
+token masked, the probe state; `j` shows the raw JSON (secrets already masked by the client)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Label, Static
+
+from tui.evolution.models import Instance, ProbeResult
+from tui.reconcile.models import LinkedRow, OrphanInstanceRow, OrphanRecordRow, Row
+from tui.app.view import reseller_label, row_kind_text
+from tui.store.models import ConnectionRecord
+
+
+def instance_fields(instance: Instance) -> list[tuple[str, str]]:
+    return [
+        ("name", instance.name),
+        ("id", instance.id or "-"),
+        ("state", instance.state.value if instance.state else "-"),
+        ("owner", instance.owner or "-"),
+        ("owner number", instance.owner_number or "-"),
+        ("profile name", instance.profile_name or "-"),
+        ("profile status", instance.profile_status or "-"),
+        ("profile picture", instance.profile_picture_url or "-"),
+        ("integration", instance.integration or "-"),
+        ("server url", instance.server_url or "-"),
+        ("token", instance.masked_token or "-"),
+    ]
+
+
+def record_fields(record: ConnectionRecord) -> list[tuple[str, str]]:
+    fields = [
+        ("doc id", record.doc_id),
+        ("id", record.id or "-"),
+        ("reseller id", record.reseller_id or "-"),
+        ("instance name", record.instance_name),
+        ("phone number", record.phone_number or "-"),
+        ("status", record.status or "-"),
+        ("daily limit", "-" if record.daily_limit is None else str(record.daily_limit)),
+        ("created at", record.created_at.isoformat() if record.created_at else "-"),
+    ]
+    fields += [(key, _short(value)) for key, value in sorted(record.extra.items())]
+    return fields
+
+
+def _short(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    return text if len(text) <= 80 else text[:79] + "…"
+
+
+def detail_lines(row: Row, probe: ProbeResult | None) -> list[str]:
+    lines = [f"kind: {row_kind_text(row)}"]
+    if isinstance(row, LinkedRow):
+        lines.append(f"reseller: {reseller_label(row.reseller, row.record.reseller_id)}")
+        lines += [f"drift: {reason}" for reason in row.drift]
+    elif isinstance(row, OrphanInstanceRow):
+        who = (reseller_label(row.attributed_reseller, None)
+               if row.attributed_reseller else "nobody")
+        lines.append(f"attributed to: {who} {row.attribution_note}".rstrip())
+    elif isinstance(row, OrphanRecordRow):
+        lines.append(f"reseller: {reseller_label(row.reseller, row.record.reseller_id)}")
+        lines.append(f"probe: {row.probe.value}" + (f" ({row.note})" if row.note else ""))
+    if probe is not None and not isinstance(row, OrphanRecordRow):
+        lines.append(f"probe: {probe.state.value}")
+    lines += [f"suspicious: {reason}" for reason in row.suspicious]
+    instance = getattr(row, "instance", None)
+    record = getattr(row, "record", None)
+    if instance is not None:
+        lines += ["", "Evolution instance"]
+        lines += [f"  {k:<16} {v}" for k, v in instance_fields(instance)]
+    if record is not None:
+        lines += ["", "Database record"]
+        lines += [f"  {k:<16} {v}" for k, v in record_fields(record)]
+    return lines
+
+
+def raw_json(row: Row) -> str:
+    out: dict[str, Any] = {}
+    instance = getattr(row, "instance", None)
+    record = getattr(row, "record", None)
+    if instance is not None:
+        out["instance"] = instance.raw or instance.model_dump(
+            mode="json", exclude={"token", "raw"})
+    if record is not None:
+        out["record"] = record.model_dump(mode="json")
+    return json.dumps(out, indent=2, sort_keys=True, default=str)
+
+
+class DetailScreen(ModalScreen[None]):
+    BINDINGS = [
+        Binding("j", "toggle_raw", "Raw JSON", id="detail.raw"),
+        Binding("escape,q,enter", "close", "Close", id="detail.close"),
+    ]
+
+    def __init__(self, row: Row, probe: ProbeResult | None) -> None:
+        super().__init__()
+        self.row = row
+        self.probe = probe
+        self.raw = False
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="dialog", classes="dialog detail"):
+            yield Label(self.row.name, classes="dialog-title")
+            yield Static("\n".join(detail_lines(self.row, self.probe)), id="detail-body",
+                         markup=False)
+            yield Label("j raw JSON · esc close", classes="dialog-prompt")
+
+    def action_toggle_raw(self) -> None:
+        self.raw = not self.raw
+        body = raw_json(self.row) if self.raw else "\n".join(detail_lines(self.row, self.probe))
+        self.query_one("#detail-body", Static).update(body)
+
+    def action_close(self) -> None:
+        self.dismiss(None)

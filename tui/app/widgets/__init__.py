@@ -1,0 +1,1 @@
+"""Dashboard widgets: the status header, the two keyed tables, the progress pane."""

@@ -1,0 +1,87 @@
+"""`StatusHeader`: server, database, scope, READ-ONLY, refresh state and the counts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual.widgets import Static
+
+from tui.app.view import fmt_age
+from tui.reconcile.models import Counts
+
+
+@dataclass
+class HeaderState:
+    evolution_host: str
+    database: str
+    scope_label: str
+    read_only: bool
+    refresh_s: float
+    auto_refresh: bool
+    paused: bool = False
+    last_good_at: float | None = None
+    error: str | None = None
+    refreshing: bool = False
+    counts: Counts | None = None
+
+
+def header_text(state: HeaderState, now: float, compact: bool = False) -> Text:
+    """Two lines; `compact` (narrow terminals) drops the labels, not the facts."""
+    text = Text()
+    text.append("evodash", style="bold")
+    if compact:
+        text.append(f" {state.evolution_host} · db {state.database} · ")
+    else:
+        text.append(f"  evolution {state.evolution_host} · db {state.database} · scope ")
+    text.append(state.scope_label, style="bold")
+    if state.read_only:
+        text.append(" ")
+        text.append(" READ-ONLY ", style="bold reverse")
+    text.append(" · ")
+    if not state.auto_refresh:
+        text.append("auto off" if compact else "auto-refresh off")
+    elif state.paused:
+        text.append("paused", style="bold")
+    else:
+        text.append(f"every {state.refresh_s:g}s")
+    if state.error is not None:
+        age = f" (data {fmt_age(now - state.last_good_at)} old)" if state.last_good_at else ""
+        text.append(" · ")
+        text.append(f"stale{age}: {state.error}", style="bold red")
+    elif state.last_good_at is not None:
+        age = fmt_age(now - state.last_good_at)
+        text.append(f" · {age} ago" if compact else f" · refreshed {age} ago")
+    else:
+        text.append(" · loading…")
+    c = state.counts
+    text.append("\n")
+    if c is None:
+        text.append("no data yet")
+    else:
+        inst, rec = ("inst", "rec") if compact else ("instances", "records")
+        text.append(f"{inst} {c.instances} · {rec} {c.records} · ")
+        if not compact:
+            text.append(f"linked {c.linked} · ")
+        text.append(f"orphan {inst} {c.orphan_instances}",
+                    style="red" if c.orphan_instances else "")
+        text.append(" · ")
+        text.append(f"orphan {rec} {c.orphan_records}", style="red" if c.orphan_records else "")
+        text.append(f" · reserved {c.reserved}", style="magenta" if c.reserved else "")
+        if c.drifted:
+            text.append(f" · drift {c.drifted}", style="yellow")
+    return text
+
+
+class StatusHeader(Static):
+    """Two lines at the top; redrawn by the screen with a fresh `HeaderState`."""
+
+    COMPACT_BELOW = 120
+
+    def show(self, state: HeaderState, now: float) -> None:
+        self.state, self.now = state, now
+        self.update(header_text(state, now, compact=self.app.size.width < self.COMPACT_BELOW))
+
+    def on_resize(self) -> None:
+        if getattr(self, "state", None) is not None:
+            self.show(self.state, self.now)

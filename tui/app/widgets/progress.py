@@ -1,0 +1,73 @@
+"""`ProgressPane`: one line per lifecycle step as it happens, a bar for bulk work, the
+summary of each operation. Keeps the session's history (bounded)."""
+
+from __future__ import annotations
+
+import time
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import RichLog, Static
+
+from tui.lifecycle.events import StepEvent, StepOutcome, Summary
+
+_FAILED = {StepOutcome.FAILED, StepOutcome.RESERVED}
+HISTORY = 2000
+
+
+def bar_text(label: str, total: int, done: int, width: int = 30) -> Text:
+    """`clear-all 12/40 [█████·········] 30%`: a static bar (no timer, no animation)."""
+    total = max(total, 1)
+    done = min(max(done, 0), total)
+    filled = round(width * done / total)
+    text = Text(f"{label} ")
+    text.append("█" * filled, style="green")
+    text.append("·" * (width - filled), style="dim")
+    text.append(f" {100 * done // total}%")
+    return text
+
+
+class ProgressPane(Vertical):
+    """Bottom pane; `clock` stamps each line (HH:MM:SS, UTC) so tests can freeze it."""
+
+    def __init__(self, clock=time.time, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.clock = clock
+        self.lines: list[str] = []  # plain history, also for tests
+        self.border_title = "Progress"
+
+    def compose(self) -> ComposeResult:
+        yield RichLog(id="progress-log", wrap=False, markup=False, max_lines=HISTORY,
+                      auto_scroll=True)
+        yield Static("", id="progress-bar-row")
+
+    def _stamp(self) -> str:
+        return time.strftime("%H:%M:%S", time.gmtime(self.clock()))
+
+    def write(self, text: str, style: str = "") -> None:
+        line = f"{self._stamp()} {text}"
+        self.lines.append(line)
+        del self.lines[:-HISTORY]
+        self.query_one(RichLog).write(Text(line, style=style))
+
+    def step(self, event: StepEvent) -> None:
+        style = "red" if event.outcome in _FAILED else ""
+        self.write(f"{event.operation}: {event.line()}", style)
+
+    def summary(self, summary: Summary) -> None:
+        self.write(summary.line(), "bold" if summary.ok else "bold red")
+        for error in summary.errors[:10]:
+            self.write(f"  {error}", "red")
+        for note in summary.notes:
+            self.write(f"  note: {note}")
+
+    def error(self, text: str) -> None:
+        self.write(" ".join(text.split()), "bold red")
+
+    def show_bar(self, label: str, total: int, done: int) -> None:
+        self.set_class(True, "-busy")
+        self.query_one("#progress-bar-row", Static).update(bar_text(label, total, done))
+
+    def hide_bar(self) -> None:
+        self.set_class(False, "-busy")

@@ -1,0 +1,65 @@
+"""`evodash` without a command: builds the services (from the settings, or the embedded demo
+with `--demo`) and runs the Textual dashboard on them; closes the client and the store at exit.
+
+Known failures (settings, unusable URI) end as one line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from urllib.parse import urlsplit
+
+from tui.settings import Settings, SettingsError
+
+EXIT_ERROR = 2
+
+
+def dashboard_info(settings: Settings, reseller: str | None, read_only: bool):
+    from tui.app.info import DashboardInfo
+
+    parts = urlsplit(settings.evolution.url)
+    host = parts.hostname or "?"
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return DashboardInfo(
+        evolution_host=host,
+        database=settings.mongo.database,
+        scope_label="all resellers" if reseller is None else reseller,
+        refresh_s=settings.refresh_s,
+        read_only=settings.read_only or read_only,
+        admin=reseller is None,
+    )
+
+
+async def _run(settings: Settings, args) -> int:
+    from tui.app.app import EvodashApp
+    from tui.cli.wiring import build_services
+    from tui.store.watch import RecordWatcher
+
+    reseller = getattr(args, "reseller", None)
+    read_only = bool(getattr(args, "read_only", False))
+    services = build_services(settings, reseller=reseller, read_only=read_only)
+    try:
+        app = EvodashApp(
+            services.service,
+            dashboard_info(settings, reseller, read_only),
+            watcher_factory=lambda: RecordWatcher(services.store, reseller_id=reseller,
+                                                  poll_s=max(1.0, settings.refresh_s)),
+        )
+        result = await app.run_async()
+        return int(result or 0)
+    finally:
+        await services.aclose()
+
+
+def run_dashboard(args) -> int:
+    from tui.cli.wiring import settings_for
+    from tui.store.errors import StoreError
+
+    try:
+        with settings_for(args) as settings:
+            return asyncio.run(_run(settings, args))
+    except (SettingsError, StoreError, ValueError) as exc:
+        print(f"evodash: {' '.join(str(exc).split())}", file=sys.stderr)
+        return EXIT_ERROR
