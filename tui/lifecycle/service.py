@@ -491,7 +491,9 @@ class LifecycleService:
             except StoreError as exc:
                 sink(StepEvent("create", name, Step.INSERT, 1, StepOutcome.FAILED,
                                clock.elapsed(), str(exc)))
-                undo = await remover.remove(name, InstanceState.CLOSE)
+                # no assumed state: the remover probes, so a `connecting` (QR) instance is
+                # logged out before its delete
+                undo = await remover.remove(name)
                 return fail(name, f"record not inserted ({exc}); the new instance was "
                                   f"{undo.outcome.value.replace('_', ' ')} again")
             sink(StepEvent("create", name, Step.INSERT, 1, StepOutcome.OK, clock.elapsed(),
@@ -509,6 +511,11 @@ class LifecycleService:
                            remover: InstanceRemover) -> bool:
         """Remove a name that blocks a create, only if it is an unlinked, non-open orphan."""
         if name in linked:
+            return False
+        try:  # `linked` is from before the create: the platform may have linked it since
+            if await self.store.find_records(name):
+                return False
+        except StoreError:
             return False
         if state is None:
             try:

@@ -1,0 +1,253 @@
+"""The headless CLI end to end: `python -m tui ...` in a subprocess (stdin not a TTY) with a
+settings file pointing at the simulator and Mongo-wire fixtures, the API key from
+EVODASH_* environment. Exit codes, --json lines, refusals, doctor, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.fixtures.mongo import CONNECTIONS
+from tests.fixtures.sim import API_KEY
+from tests.test_lifecycle_support import add_record, probe_status, seed_resellers, seed_world, snapshot
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+class Cli:
+    def __init__(self, tmp_path: Path, sim, mongo_uri: str, database: str):
+        self.tmp_path = tmp_path
+        self.settings = tmp_path / "settings.json"
+        self.audit = tmp_path / "audit.jsonl"
+        self.write(sim.url, mongo_uri, database)
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("EVODASH_")}
+        self.env.update(PYTHONPATH=str(REPO), EVODASH_EVOLUTION__API_KEY=API_KEY,
+                        EVODASH_EVOLUTION__TIMEOUT_S="2")
+
+    def write(self, url: str, mongo_uri: str, database: str) -> None:
+        self.settings.write_text(json.dumps({
+            "evolution": {"url": url},
+            "mongo": {"uri": mongo_uri, "database": database},
+            "cleanup": {"concurrency": 3, "verify_timeout_s": 0.6, "max_delete_attempts": 2},
+            "audit_log": str(self.audit),
+        }))
+        self.settings.chmod(0o600)
+
+    def __call__(self, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+        return self.many(list(args), env=env)[0]
+
+    def many(self, *arglists: list[str], env: dict | None = None
+             ) -> list[subprocess.CompletedProcess]:
+        """Run several read-only or refused invocations at once (each is a new process)."""
+        procs = [subprocess.Popen(
+            [sys.executable, "-m", "tui", "--settings", str(self.settings), *args],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            cwd=self.tmp_path, env={**self.env, **(env or {})}) for args in arglists]
+        results = []
+        for args, proc in zip(arglists, procs):
+            out, err = proc.communicate(timeout=60)
+            result = subprocess.CompletedProcess(args, proc.returncode, out, err)
+            for stream in (result.stdout, result.stderr):
+                assert API_KEY not in stream, "the API key leaked into the output"
+                assert "Traceback" not in stream, stream
+            results.append(result)
+        return results
+
+
+def json_lines(text: str) -> list[dict]:
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+@pytest.fixture
+def cli(tmp_path, sim, mongo_server, mongo_database) -> Cli:
+    return Cli(tmp_path, sim, mongo_server.uri, mongo_database)
+
+
+def seed_small(sim, mongo_db) -> None:
+    """r1: two linked instances and an orphan record (name free); r2: one linked."""
+    seed_resellers(mongo_db)
+    sim.seed([{"name": "fabio_1_1", "state": "open"}, {"name": "fabio_2_2", "state": "close"},
+              {"name": "ana_1_1", "state": "close"}])
+    for name in ("fabio_1_1", "fabio_2_2", "fabio_3_3"):
+        add_record(mongo_db, "r1", name)
+    add_record(mongo_db, "r2", "ana_1_1")
+
+
+# ---------------------------------------------------------------------------- report
+def test_report_text_exit_1_with_drift_and_0_when_consistent(cli, sim, mongo_db):
+    seed_world(sim, mongo_db)
+    result, as_json = cli.many(["report"], ["report", "--json"])
+    assert result.returncode == 1 == as_json.returncode, result.stderr
+    assert len(json_lines(as_json.stdout)) == 1
+    assert "ORPHAN INSTANCES" in result.stdout and "ORPHAN RECORDS" in result.stdout
+    assert "fabio_5_1700000005" in result.stdout and "reserved" in result.stdout
+
+    sim.reset()
+    mongo_db[CONNECTIONS].delete_many({})
+    sim.seed([{"name": "fabio_1_1", "state": "close"}])
+    add_record(mongo_db, "r1", "fabio_1_1")
+    result = cli("report")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "consistent" in result.stdout
+
+
+def test_report_json_is_one_object_with_probes_and_counts(cli, sim, mongo_db):
+    world = seed_world(sim, mongo_db)
+    result, scoped_run = cli.many(["report", "--json"], ["--reseller", "r2", "report", "--json"])
+    assert result.returncode == 1
+    [report] = json_lines(result.stdout)
+    assert {"linked", "orphan_instances", "orphan_records", "counts"} <= set(report)
+    probes = {r["name"]: r["probe"] for r in report["orphan_records"]}
+    assert probes == {"fabio_4_1700000004": "absent", "fabio_5_1700000005": "reserved",
+                      "ana_3_1700000003": "absent"}
+    assert sorted({r["name"] for r in report["orphan_instances"]}) == sorted(
+        world["r1_attributed"] + world["r2_attributed"] + world["unattributed"])
+    assert report["counts"]["orphan_records"] == 3
+
+    [scoped] = json_lines(scoped_run.stdout)
+    names = {r["name"] for key in ("linked", "orphan_instances", "orphan_records")
+             for r in scoped[key]}
+    assert names and all(n.startswith(("ana_", "shared_")) for n in names)
+
+
+# ---------------------------------------------------------------------------- refusals
+REFUSED = [
+    ["delete", "fabio_1_1"],
+    ["clear-all", "--all", "--json"],
+    ["create", "--reseller", "r1"],
+]
+
+
+def test_mutations_refuse_without_tty_and_without_yes(cli, sim, mongo_db):
+    seed_small(sim, mongo_db)
+    before = snapshot(sim, mongo_db)
+    for args, result in zip(REFUSED, cli.many(*REFUSED)):
+        assert result.returncode == 2, (args, result.stdout, result.stderr)
+        assert "--yes" in result.stderr and len(result.stderr.strip().splitlines()) == 1, args
+    assert snapshot(sim, mongo_db) == before
+    assert not {"delete", "logout", "create"} & set(sim.stats()["requests"])
+    assert not cli.audit.exists()
+
+
+def test_read_only_flag_refuses_even_with_yes(cli, sim, mongo_db):
+    seed_small(sim, mongo_db)
+    before = snapshot(sim, mongo_db)
+    runs = [[*args, "--yes"] for args in REFUSED[:2]]
+    for args, result in zip(runs, cli.many(*[["--read-only", *a] for a in runs])):
+        assert result.returncode == 2 and "read-only" in result.stderr, args
+    assert snapshot(sim, mongo_db) == before
+    assert not {"delete", "logout", "create"} & set(sim.stats()["requests"])
+
+
+# ---------------------------------------------------------------------------- mutations
+def test_clear_all_json_lines_end_with_the_summary(cli, sim, mongo_db):
+    seed_small(sim, mongo_db)
+    result = cli("clear-all", "--reseller", "r1", "--yes", "--json", "--concurrency", "2")
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = json_lines(result.stdout)
+    assert lines[-1]["type"] == "summary"
+    assert all(line["type"] != "summary" for line in lines[:-1])
+    assert {line["type"] for line in lines[:-1]} <= {"step", "info"}
+    summary = lines[-1]
+    assert summary["deleted_from_evolution"] == 2 and summary["deleted_from_db"] == 3
+    assert summary["already_absent"] == 1 and summary["failed"] == 0
+    assert sorted(t["name"] for t in summary["targets"]) == ["fabio_1_1", "fabio_2_2",
+                                                             "fabio_3_3"]
+    assert probe_status(sim, "ana_1_1") == "present"
+    assert mongo_db[CONNECTIONS].count_documents({}) == 1
+    [audit] = json_lines(cli.audit.read_text())
+    assert audit["operation"] == "clear-all" and audit["scope"] == "reseller:r1"
+
+
+def test_clear_all_dry_run_changes_nothing(cli, sim, mongo_db):
+    seed_small(sim, mongo_db)
+    before = snapshot(sim, mongo_db)
+    result = cli("clear-all", "--all", "--dry-run", "--json")
+    assert result.returncode == 0, result.stderr
+    summary = json_lines(result.stdout)[-1]
+    assert summary["type"] == "summary" and summary["dry_run"] is True
+    assert {t["outcome"] for t in summary["targets"]} == {"planned"}
+    assert snapshot(sim, mongo_db) == before
+    text = cli("clear-all", "--reseller", "r3", "--dry-run")
+    assert text.returncode == 0 and "no records" in text.stdout
+    assert snapshot(sim, mongo_db) == before
+
+
+def test_delete_exit_1_when_a_target_is_not_removed(cli, sim, mongo_db):
+    seed_small(sim, mongo_db)
+    sim.faults(reconnect_loop=["fabio_2_2"])
+    result = cli("delete", "fabio_1_1", "fabio_2_2", "--yes", "--json")
+    assert result.returncode == 1
+    summary = json_lines(result.stdout)[-1]
+    assert summary["type"] == "summary"
+    outcomes = {t["name"]: t["outcome"] for t in summary["targets"]}
+    assert outcomes == {"fabio_1_1": "removed", "fabio_2_2": "stuck_reserved"}
+    assert summary["stuck_reserved"] == 1 and summary["errors"]
+    assert mongo_db[CONNECTIONS].count_documents({"instance_name": "fabio_2_2"}) == 1
+
+
+def test_create_with_qr_json(cli, sim, mongo_db):
+    seed_resellers(mongo_db)
+    result = cli("create", "--reseller", "r2", "--qr", "--yes", "--json")
+    assert result.returncode == 0, result.stderr
+    [target] = json_lines(result.stdout)[-1]["targets"]
+    assert target["outcome"] == "created" and target["name"].startswith("ana_1_")
+    assert target["extra"]["qrcode"]["code"]
+    assert mongo_db[CONNECTIONS].count_documents({"instance_name": target["name"]}) == 1
+
+
+# ---------------------------------------------------------------------------- doctor / errors
+def test_doctor_ok_and_wrong_api_key(cli, sim, mongo_db):
+    seed_small(sim, mongo_db)
+    result = cli("doctor")
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    assert [line.split()[0] for line in lines] == ["ok"] * 5
+    assert [line.split()[1] for line in lines] == ["settings", "evolution", "api", "mongodb",
+                                                   "scope"]
+    wrong = "wrong-key-abcdef123456"
+    bad = cli("doctor", env={"EVODASH_EVOLUTION__API_KEY": wrong})
+    assert bad.returncode == 2
+    assert any(line.startswith("FAIL api key") for line in bad.stdout.splitlines())
+    assert wrong not in bad.stdout + bad.stderr
+
+
+def test_unreachable_server_is_one_line_exit_2(cli, sim, mongo_server, mongo_database):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed once the block ends: nothing listens there
+    cli.write(f"http://127.0.0.1:{port}", mongo_server.uri, mongo_database)
+    result, doctor = cli.many(["report"], ["doctor"])
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert result.stderr.startswith("evodash: ")
+    assert doctor.returncode == 2 and "FAIL evolution" in doctor.stdout
+
+
+@pytest.mark.parametrize("args", [
+    ["clear-all"],  # neither --all nor --reseller
+    ["clear-all", "--all", "--reseller", "r1"],
+    ["clear-all", "--all", "--concurrency", "many"],
+    ["frobnicate"],
+    ["delete"],
+])
+def test_usage_errors_exit_2(cli, args):
+    result = cli(*args)
+    assert result.returncode == 2
+    assert result.stderr.startswith("evodash: error:") and result.stdout == ""
+
+
+def test_missing_settings_file_exit_2(cli, tmp_path):
+    result = subprocess.run([sys.executable, "-m", "tui", "--settings",
+                             str(tmp_path / "nope.json"), "report"],
+                            stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                            timeout=60, env=cli.env, cwd=tmp_path)
+    assert result.returncode == 2 and "settings file not found" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

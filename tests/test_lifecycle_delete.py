@@ -1,0 +1,235 @@
+"""Verified delete of named instances: every outcome, and the record rule (removed exactly for
+removed / already_absent, kept and marked otherwise). Real simulator + real Mongo-wire server."""
+
+from __future__ import annotations
+
+from tests.fixtures.mongo import CONNECTIONS
+from tests.test_lifecycle_support import (  # noqa: F401 - client is a fixture
+    add_record,
+    assert_invariants,
+    audit_lines,
+    client,
+    make_client,
+    make_service,
+    outcome_of,
+    probe_status,
+    seed_resellers,
+    snapshot,
+)
+from tui.lifecycle.delete import RESERVED_HINT, DeletePolicy
+from tui.lifecycle.events import Step, StepOutcome, TargetOutcome
+
+
+async def test_delete_removes_open_connecting_and_close_and_their_records(sim, store, mongo_db,
+                                                                           client, tmp_path):
+    seed_resellers(mongo_db)
+    names = ["fabio_1_1", "fabio_2_2", "fabio_3_3"]
+    sim.seed([{"name": names[0], "state": "open"}, {"name": names[1], "state": "connecting"},
+              {"name": names[2], "state": "close"}, {"name": "bystander", "state": "open"}])
+    for name in names + ["bystander"]:
+        add_record(mongo_db, "r1", name)
+    events = []
+    service = make_service(client, store, tmp_path)
+    before = snapshot(sim, mongo_db)
+
+    summary = await service.delete(names, sink=events.append)
+
+    assert [outcome_of(summary, n) for n in names] == [TargetOutcome.REMOVED] * 3
+    assert summary.deleted_from_evolution == 3 and summary.deleted_from_db == 3
+    assert summary.ok and summary.errors == []
+    assert_invariants(sim, mongo_db, before, summary, names)
+    for name in names:
+        assert probe_status(sim, name) == "absent"
+        assert mongo_db[CONNECTIONS].count_documents({"instance_name": name}) == 0
+    # logout only for open / connecting (close is not logged out), and each was verified
+    logouts = {e.instance for e in events if e.step is Step.LOGOUT}
+    assert logouts == {"fabio_1_1", "fabio_2_2"}
+    assert sim.stats()["requests"]["logout"] == 2
+    assert {e.instance for e in events if e.step is Step.VERIFY
+            and e.outcome is StepOutcome.ABSENT} == set(names)
+    assert probe_status(sim, "bystander") == "present"
+
+
+async def test_logout_not_connected_counts_as_skipped(sim, store, mongo_db, client, tmp_path):
+    """The plan says `open` but the instance dropped to `close` meanwhile: logout answers
+    400 "not connected", which is skipped, and the delete goes on."""
+    sim.seed([{"name": "fabio_1_1", "state": "open"}])
+    service = make_service(client, store, tmp_path)
+    obs = await service.observe()
+    sim.seed([{"name": "fabio_1_1", "state": "close"}])  # re-seeded: now close
+    events = []
+    summary = await service.delete(["fabio_1_1"], sink=events.append, obs=obs)
+    assert outcome_of(summary, "fabio_1_1") is TargetOutcome.REMOVED
+    [logout] = [e for e in events if e.step is Step.LOGOUT]
+    assert logout.outcome is StepOutcome.SKIPPED and "not connected" in logout.detail
+
+
+async def test_delete_of_a_free_name_is_already_absent_and_removes_its_record(
+        sim, store, mongo_db, client, tmp_path):
+    seed_resellers(mongo_db)
+    add_record(mongo_db, "r1", "fabio_4_4")  # orphan record, name free on Evolution
+    service = make_service(client, store, tmp_path)
+    before = snapshot(sim, mongo_db)
+    summary = await service.delete(["fabio_4_4", "never_existed"])
+    assert outcome_of(summary, "fabio_4_4") is TargetOutcome.ALREADY_ABSENT
+    assert outcome_of(summary, "never_existed") is TargetOutcome.ALREADY_ABSENT
+    assert summary.deleted_from_evolution == 0 and summary.deleted_from_db == 1
+    assert summary.stats()["already_absent"] == 2
+    assert_invariants(sim, mongo_db, before, summary, ["fabio_4_4", "never_existed"])
+    assert mongo_db[CONNECTIONS].count_documents({}) == 0
+
+
+async def test_delete_404_on_the_delete_itself_is_already_absent(sim, store, mongo_db, tmp_path):
+    """The plan saw the instance, someone else deleted it before us: delete answers 404."""
+    sim.seed([{"name": "fabio_1_1", "state": "close"}])
+    add_record(mongo_db, "r1", "fabio_1_1")
+    async with make_client(sim) as client:
+        service = make_service(client, store, tmp_path)
+        obs = await service.observe()
+        sim.request("DELETE", "/instance/delete/fabio_1_1")
+        summary = await service.delete(["fabio_1_1"], obs=obs)
+    assert outcome_of(summary, "fabio_1_1") is TargetOutcome.ALREADY_ABSENT
+    assert summary.deleted_from_db == 1
+
+
+async def test_reconnect_loop_is_stuck_reserved_record_kept_and_marked_then_restart_frees(
+        sim, store, mongo_db, client, tmp_path):
+    seed_resellers(mongo_db)
+    sim.seed([{"name": "fabio_1_1", "state": "close"}])
+    doc_id = add_record(mongo_db, "r1", "fabio_1_1")
+    sim.faults(reconnect_loop=["fabio_1_1"])
+    service = make_service(client, store, tmp_path)
+    before = snapshot(sim, mongo_db)
+
+    summary = await service.delete(["fabio_1_1"])
+
+    [target] = summary.targets
+    assert target.outcome is TargetOutcome.STUCK_RESERVED
+    assert target.reason == RESERVED_HINT and target.attempts == 2
+    assert sim.stats()["requests"]["delete"] == 2  # retried up to max_attempts
+    assert probe_status(sim, "fabio_1_1") == "reserved"
+    kept = mongo_db[CONNECTIONS].find_one({"id": "rec-r1-fabio_1_1"})
+    assert kept is not None and str(kept["_id"]) == doc_id
+    assert "restart" in kept["evodash_last_error"] and kept["evodash_marked_at"] > 0
+    assert summary.stats()["stuck_reserved"] == 1 and summary.errors and not summary.ok
+    assert_invariants(sim, mongo_db, before, summary, ["fabio_1_1"])
+
+    sim.restart()  # the orphaned socket dies with the process: the name is free
+    again = await service.delete(["fabio_1_1"])
+    assert outcome_of(again, "fabio_1_1") is TargetOutcome.ALREADY_ABSENT
+    assert mongo_db[CONNECTIONS].count_documents({}) == 0
+
+
+async def test_delete_errors_exhaust_attempts_failed_record_kept_and_marked(
+        sim, store, mongo_db, client, tmp_path):
+    seed_resellers(mongo_db)
+    sim.seed([{"name": "fabio_1_1", "state": "close"}])
+    add_record(mongo_db, "r1", "fabio_1_1")
+    # client retries once per call (2 requests) x 2 attempts = 4 failing deletes
+    sim.faults(error_count=50, error_status=500, routes=["delete"])
+    service = make_service(client, store, tmp_path)
+    before = snapshot(sim, mongo_db)
+
+    summary = await service.delete(["fabio_1_1"])
+
+    [target] = summary.targets
+    assert target.outcome is TargetOutcome.FAILED
+    assert target.reason.startswith("delete failed") and "500" in target.reason
+    assert target.records_kept == 1 and target.records_removed == 0
+    assert probe_status(sim, "fabio_1_1") == "present"
+    kept = mongo_db[CONNECTIONS].find_one({"instance_name": "fabio_1_1"})
+    assert kept["evodash_last_error"].startswith("delete failed")
+    assert summary.stats()["failed"] == 1 and summary.stats()["errors"]
+    assert sim.stats()["requests"]["delete"] == 4
+    assert_invariants(sim, mongo_db, before, summary, ["fabio_1_1"])
+
+    sim.faults()  # errors gone: the re-run finishes the job
+    again = await service.delete(["fabio_1_1"])
+    assert outcome_of(again, "fabio_1_1") is TargetOutcome.REMOVED
+    assert mongo_db[CONNECTIONS].count_documents({}) == 0
+
+
+async def test_transient_5xx_is_recovered_by_a_retry(sim, store, mongo_db, client, tmp_path):
+    sim.seed([{"name": "fabio_1_1", "state": "open"}])
+    add_record(mongo_db, "r1", "fabio_1_1")
+    sim.faults(error_count=3, error_status=503, routes=["delete", "logout"])
+    summary = await make_service(client, store, tmp_path).delete(["fabio_1_1"])
+    assert outcome_of(summary, "fabio_1_1") is TargetOutcome.REMOVED
+    assert probe_status(sim, "fabio_1_1") == "absent"
+    assert mongo_db[CONNECTIONS].count_documents({}) == 0
+
+
+async def test_probe_timeouts_during_verify_fail_and_keep_the_record(sim, store, mongo_db,
+                                                                     tmp_path):
+    """Small client timeout + a server that hangs on every probe: the delete went through, but
+    nothing can verify the name is free, so the record must stay."""
+    sim.seed([{"name": "fabio_1_1", "state": "close"}])
+    add_record(mongo_db, "r1", "fabio_1_1")
+    sim.faults(timeout_rate=1.0, hang_s=2, routes=["connectionState"])
+    policy = DeletePolicy(verify_timeout_s=0.4, max_attempts=1, first_poll_s=0.01,
+                          max_poll_s=0.05)
+    async with make_client(sim, timeout_s=0.15, retries=0) as client:
+        service = make_service(client, store, tmp_path, policy=policy)
+        summary = await service.delete(["fabio_1_1"], obs=await service.observe())
+    [target] = summary.targets
+    assert target.outcome is TargetOutcome.FAILED and "could not verify" in target.reason
+    kept = mongo_db[CONNECTIONS].find_one({"instance_name": "fabio_1_1"})
+    assert kept is not None and "could not verify" in kept["evodash_last_error"]
+    sim.faults()
+    assert probe_status(sim, "fabio_1_1") == "absent"  # the delete itself did happen
+    assert summary.elapsed_s < 1.5
+
+
+async def test_delete_timeouts_fail_then_rerun_converges(sim, store, mongo_db, tmp_path):
+    sim.seed([{"name": "fabio_1_1", "state": "close"}])
+    add_record(mongo_db, "r1", "fabio_1_1")
+    sim.faults(timeout_count=10, hang_s=2, routes=["delete"])
+    async with make_client(sim, timeout_s=0.1, retries=0) as client:
+        service = make_service(client, store, tmp_path)
+        summary = await service.delete(["fabio_1_1"])
+        [target] = summary.targets
+        assert target.outcome is TargetOutcome.FAILED and target.attempts == 2
+        assert mongo_db[CONNECTIONS].count_documents({}) == 1
+        sim.faults()
+        again = await service.delete(["fabio_1_1"])
+    assert outcome_of(again, "fabio_1_1") is TargetOutcome.REMOVED
+    assert mongo_db[CONNECTIONS].count_documents({}) == 0
+
+
+async def test_cleanup_lag_reserved_for_a_while_then_removed(sim, store, mongo_db, client,
+                                                            tmp_path):
+    sim.seed([{"name": "fabio_1_1", "state": "close"}])
+    add_record(mongo_db, "r1", "fabio_1_1")
+    sim.faults(cleanup_lag_ms=120)
+    events = []
+    service = make_service(client, store, tmp_path)
+    summary = await service.delete(["fabio_1_1"], sink=events.append)
+    [target] = summary.targets
+    assert target.outcome is TargetOutcome.REMOVED and target.attempts == 1
+    # the record went only after the probe said absent, not on the (earlier) 200 of delete
+    assert sim.stats()["requests"]["connectionState"] >= 2
+    order = [(e.step, e.outcome) for e in events]
+    assert order.index((Step.VERIFY, StepOutcome.ABSENT)) < order.index((Step.RECORD,
+                                                                         StepOutcome.OK))
+    assert mongo_db[CONNECTIONS].count_documents({}) == 0
+
+
+async def test_cleanup_lag_longer_than_the_budget_is_stuck_reserved(sim, store, mongo_db,
+                                                                    client, tmp_path):
+    sim.seed([{"name": "fabio_1_1", "state": "close"}])
+    add_record(mongo_db, "r1", "fabio_1_1")
+    sim.faults(cleanup_lag_ms=5000)
+    summary = await make_service(client, store, tmp_path).delete(["fabio_1_1"])
+    assert outcome_of(summary, "fabio_1_1") is TargetOutcome.STUCK_RESERVED
+    assert mongo_db[CONNECTIONS].count_documents({"instance_name": "fabio_1_1"}) == 1
+    assert audit_lines(tmp_path)[-1]["outcomes"] == {"fabio_1_1": "stuck_reserved"}
+
+
+async def test_admin_delete_of_a_shared_name_removes_both_records(sim, store, mongo_db, client,
+                                                                 tmp_path):
+    sim.seed([{"name": "shared_1_1", "state": "close"}])
+    add_record(mongo_db, "r1", "shared_1_1")
+    add_record(mongo_db, "r2", "shared_1_1")
+    summary = await make_service(client, store, tmp_path).delete(["shared_1_1", "shared_1_1"])
+    assert [t.name for t in summary.targets] == ["shared_1_1"]
+    assert summary.deleted_from_db == 2 and summary.deleted_from_evolution == 1

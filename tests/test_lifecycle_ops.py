@@ -1,0 +1,225 @@
+"""forget / adopt / reprovision (happy and refusal paths), read-only mode, the tenant scope
+guard, and the audit log (fields, one line per mutating operation, no secrets)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.fixtures.mongo import CONNECTIONS
+from tests.fixtures.sim import API_KEY
+from tests.test_lifecycle_support import (  # noqa: F401 - client is a fixture
+    add_record,
+    audit_lines,
+    client,
+    make_service,
+    outcome_of,
+    probe_status,
+    seed_resellers,
+    seed_world,
+    snapshot,
+)
+from tui.lifecycle.audit import AuditLog
+from tui.lifecycle.events import Summary, TargetOutcome, TargetResult
+from tui.lifecycle.scope import ReadOnlyError, Scope, ScopeError
+
+
+# ---------------------------------------------------------------------------- forget
+async def test_forget_removes_only_orphan_records_whose_name_is_free(sim, store, mongo_db,
+                                                                     client, tmp_path):
+    seed_resellers(mongo_db)
+    sim.seed([{"name": "fabio_1_1", "state": "close"}, {"name": "fabio_2_2", "ghost": True}])
+    for name in ("fabio_1_1", "fabio_2_2", "fabio_3_3"):
+        add_record(mongo_db, "r1", name)
+    service = make_service(client, store, tmp_path)
+    before = snapshot(sim, mongo_db)
+    summary = await service.forget(["fabio_1_1", "fabio_2_2", "fabio_3_3", "nothing_here"])
+
+    assert outcome_of(summary, "fabio_3_3") is TargetOutcome.FORGOTTEN
+    assert mongo_db[CONNECTIONS].count_documents({"instance_name": "fabio_3_3"}) == 0
+    present = [t for t in summary.targets if t.name == "fabio_1_1"][0]
+    assert present.outcome is TargetOutcome.SKIPPED and "use delete" in present.reason
+    reserved = [t for t in summary.targets if t.name == "fabio_2_2"][0]
+    assert reserved.outcome is TargetOutcome.SKIPPED and "reserved" in reserved.reason
+    assert outcome_of(summary, "nothing_here") is TargetOutcome.SKIPPED
+    after = snapshot(sim, mongo_db)
+    assert after["instances"] == before["instances"]  # database only
+    assert len(after["records"]) == 2
+    assert sim.stats()["requests"].get("delete", 0) == 0
+
+
+async def test_forget_in_reseller_scope_refuses_other_tenants_records(sim, store, mongo_db,
+                                                                      client, tmp_path):
+    seed_resellers(mongo_db)
+    add_record(mongo_db, "r2", "ana_3_3")
+    service = make_service(client, store, tmp_path, scope=Scope.reseller("r1"))
+    summary = await service.forget(["ana_3_3"])
+    assert outcome_of(summary, "ana_3_3") is TargetOutcome.SKIPPED
+    assert mongo_db[CONNECTIONS].count_documents({}) == 1
+
+
+# ---------------------------------------------------------------------------- adopt
+async def test_adopt_links_an_orphan_instance(sim, store, mongo_db, client, tmp_path):
+    seed_resellers(mongo_db)
+    sim.seed([{"name": "legacy-box", "state": "open", "owner": "5511987654321@s.whatsapp.net"}])
+    summary = await make_service(client, store, tmp_path).adopt("legacy-box", "r1")
+    assert outcome_of(summary, "legacy-box") is TargetOutcome.ADOPTED
+    doc = mongo_db[CONNECTIONS].find_one({"instance_name": "legacy-box"})
+    assert doc["reseller_id"] == "r1" and doc["status"] == "connected"
+    assert doc["phone_number"] == "5511987654321"
+    assert probe_status(sim, "legacy-box") == "present"
+
+
+async def test_adopt_refusals(sim, store, mongo_db, client, tmp_path):
+    seed_resellers(mongo_db)
+    sim.seed([{"name": "taken_1_1", "state": "close"}, {"name": "ghost_1_1", "ghost": True}])
+    add_record(mongo_db, "r2", "taken_1_1")
+    service = make_service(client, store, tmp_path)
+    before = snapshot(sim, mongo_db)
+
+    linked = (await service.adopt("taken_1_1", "r1")).targets[0]
+    assert linked.outcome is TargetOutcome.SKIPPED and "already has a record" in linked.reason
+    unknown = (await service.adopt("ghost_1_1", "nobody")).targets[0]
+    assert unknown.outcome is TargetOutcome.FAILED and "unknown reseller" in unknown.reason
+    ghost = (await service.adopt("ghost_1_1", "r1")).targets[0]
+    assert ghost.outcome is TargetOutcome.FAILED and "not an Evolution instance" in ghost.reason
+    absent = (await service.adopt("no_such_1_1", "r1")).targets[0]
+    assert absent.outcome is TargetOutcome.FAILED
+    assert snapshot(sim, mongo_db) == before
+
+    scoped = make_service(client, store, tmp_path, scope=Scope.reseller("r2"))
+    with pytest.raises(ScopeError):
+        await scoped.adopt("ghost_1_1", "r1")
+    assert snapshot(sim, mongo_db) == before
+
+
+# ---------------------------------------------------------------------------- reprovision
+async def test_reprovision_recreates_the_instance_of_an_orphan_record(sim, store, mongo_db,
+                                                                      client, tmp_path):
+    seed_resellers(mongo_db)
+    add_record(mongo_db, "r1", "fabio_3_3")
+    summary = await make_service(client, store, tmp_path).reprovision("fabio_3_3")
+    assert outcome_of(summary, "fabio_3_3") is TargetOutcome.REPROVISIONED
+    assert probe_status(sim, "fabio_3_3") == "present"
+    assert mongo_db[CONNECTIONS].count_documents({"instance_name": "fabio_3_3"}) == 1
+
+
+async def test_reprovision_refusals(sim, store, mongo_db, client, tmp_path):
+    seed_resellers(mongo_db)
+    sim.seed([{"name": "fabio_1_1", "state": "close"}, {"name": "fabio_2_2", "ghost": True}])
+    add_record(mongo_db, "r1", "fabio_1_1")
+    add_record(mongo_db, "r1", "fabio_2_2")
+    add_record(mongo_db, "r2", "ana_3_3")
+    service = make_service(client, store, tmp_path)
+    before = snapshot(sim, mongo_db)
+    reasons = {}
+    for name in ("fabio_1_1", "fabio_2_2", "no_record_1_1"):
+        [target] = (await service.reprovision(name)).targets
+        assert target.outcome is TargetOutcome.SKIPPED
+        reasons[name] = target.reason
+    assert "already exists" in reasons["fabio_1_1"]
+    assert "reserved" in reasons["fabio_2_2"]
+    assert "no record" in reasons["no_record_1_1"]
+    scoped = make_service(client, store, tmp_path, scope=Scope.reseller("r1"))
+    [target] = (await scoped.reprovision("ana_3_3")).targets
+    assert target.outcome is TargetOutcome.SKIPPED
+    assert snapshot(sim, mongo_db) == before
+    assert sim.stats()["requests"].get("create", 0) == 0
+
+
+# ---------------------------------------------------------------------------- read-only
+async def test_read_only_refuses_every_mutation_and_changes_nothing(sim, store, mongo_db,
+                                                                    client, tmp_path):
+    world = seed_world(sim, mongo_db)
+    service = make_service(client, store, tmp_path, read_only=True)
+    before = snapshot(sim, mongo_db)
+    calls = [
+        lambda: service.delete(world["r1_linked"]),
+        lambda: service.clear_all(Scope.all()),
+        lambda: service.clear_all(Scope.reseller("r1"), orphans_only=True),
+        lambda: service.create("r1"),
+        lambda: service.forget(world["r1_orphan_records"]),
+        lambda: service.adopt("legacy-box", "r1"),
+        lambda: service.reprovision("fabio_4_1700000004"),
+    ]
+    for call in calls:
+        with pytest.raises(ReadOnlyError, match="read-only"):
+            await call()
+    assert snapshot(sim, mongo_db) == before
+    assert not {"delete", "logout", "create"} & set(sim.stats()["requests"])
+    assert audit_lines(tmp_path) == []
+    # a dry run is not a mutation: allowed
+    summary = await service.clear_all(Scope.all(), dry_run=True)
+    assert summary.dry_run and snapshot(sim, mongo_db) == before
+
+
+# ---------------------------------------------------------------------------- scope guard
+async def test_reseller_session_cannot_clear_another_reseller_or_all(sim, store, mongo_db,
+                                                                    client, tmp_path):
+    world = seed_world(sim, mongo_db)
+    service = make_service(client, store, tmp_path, scope=Scope.reseller("r1"))
+    before = snapshot(sim, mongo_db)
+    for scope in (Scope.all(), Scope.reseller("r2")):
+        with pytest.raises(ScopeError):
+            await service.clear_all(scope)
+        with pytest.raises(ScopeError):
+            await service.plan_clear_all(scope)
+        with pytest.raises(ScopeError):
+            await service.clear_all(scope, dry_run=True)
+    # naming another tenant's (or nobody's) instances in a delete skips them
+    summary = await service.delete(world["r2_linked"] + world["unattributed"] + world["shared"])
+    assert {t.outcome for t in summary.targets} == {TargetOutcome.SKIPPED}
+    assert snapshot(sim, mongo_db) == before
+    assert sim.stats()["requests"].get("delete", 0) == 0
+
+
+# ---------------------------------------------------------------------------- audit
+async def test_audit_one_line_per_mutating_operation_with_fields_and_no_secrets(
+        sim, store, mongo_db, client, tmp_path, monkeypatch):
+    monkeypatch.setenv("SSH_CLIENT", "203.0.113.7 52100 22")
+    seed_resellers(mongo_db)
+    created = sim.seed([{"name": "fabio_1_1", "state": "open"},
+                        {"name": "legacy-box", "state": "close"}])
+    add_record(mongo_db, "r1", "fabio_1_1")
+    add_record(mongo_db, "r1", "fabio_4_4")
+    add_record(mongo_db, "r1", "fabio_5_5")
+    mongo_uri = "mongodb://evodash:Sup3rS3cretPw@db.internal:27017/platform"
+    service = make_service(client, store, tmp_path, secrets=[API_KEY, mongo_uri])
+
+    await service.clear_all(Scope.reseller("r1"), dry_run=True)  # not a mutation: no line
+    await service.delete(["fabio_1_1"])
+    await service.forget(["fabio_4_4"])
+    await service.reprovision("fabio_5_5")
+    await service.adopt("legacy-box", "r1")
+    create = await service.create("r1", qr=True)
+    await service.clear_all(Scope.reseller("r1"))
+
+    lines = audit_lines(tmp_path)
+    assert [line["operation"] for line in lines] == [
+        "delete", "forget", "reprovision", "adopt", "create", "clear-all"]
+    for line in lines:
+        assert {"time", "user", "ssh_client", "operation", "scope", "targets",
+                "outcomes"} <= set(line)
+        assert line["ssh_client"] == "203.0.113.7" and line["user"]
+        assert set(line["outcomes"]) == set(line["targets"])
+    assert lines[0]["outcomes"] == {"fabio_1_1": "removed"} and lines[0]["scope"] == "all"
+    assert lines[4]["scope"] == "reseller:r1"
+    assert lines[4]["targets"] == [create.targets[0].name]
+
+    text = (tmp_path / "audit" / "audit.jsonl").read_text()
+    assert API_KEY not in text
+    for seeded in created:
+        assert seeded["token"] not in text
+    assert "Sup3rS3cretPw" not in text
+    assert (tmp_path / "audit" / "audit.jsonl").stat().st_mode & 0o077 == 0
+
+
+def test_audit_scrubs_secrets_from_free_text(tmp_path):
+    uri = "mongodb://evodash:Sup3rS3cretPw@db.internal:27017/platform"
+    log = AuditLog(tmp_path / "a.jsonl", secrets=[API_KEY, uri])
+    summary = Summary("delete", "all", targets=[TargetResult(
+        "x", TargetOutcome.FAILED, f"boom with {API_KEY} and {uri}")])
+    summary.notes.append(f"apikey={API_KEY}")
+    log.record(summary, reason=f"via {uri}")
+    text = (tmp_path / "a.jsonl").read_text()
+    assert API_KEY not in text and "Sup3rS3cretPw" not in text
+    assert text.count("\n") == 1
