@@ -75,6 +75,14 @@ class InstanceRemover:
             probed, state = probe
             if probed is ProbeState.ABSENT:
                 return DeleteResult(TargetOutcome.ALREADY_ABSENT, "the name was already free", 0)
+        elif probed is ProbeState.ABSENT and state is None:
+            # The plan saw the name free: confirm with one fresh probe instead of a DELETE.
+            probe = await self._probe(clock, name, 1)
+            if isinstance(probe, str):
+                return DeleteResult(TargetOutcome.FAILED, probe, 0)
+            probed, state = probe
+            if probed is ProbeState.ABSENT:
+                return DeleteResult(TargetOutcome.ALREADY_ABSENT, "the name was already free", 0)
         already_gone = True
         last = ""
         for attempt in range(1, self.policy.max_attempts + 1):

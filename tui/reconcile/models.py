@@ -94,7 +94,7 @@ class CaseCollision(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    folded: str  # the common casefolded name
+    folded: str  # the common lower-cased name
     names: list[str]  # the distinct exact spellings, sorted
     instance_names: list[str]  # which of them are instances
     record_names: list[str]  # which of them are records

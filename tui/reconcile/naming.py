@@ -64,10 +64,10 @@ def unique_instance_name(
     would be a case collision (and the same directory on a case-insensitive file system).
     Raises ValueError after `max_tries` candidates.
     """
-    taken_folded = {name.casefold() for name in taken}
+    taken_lower = {name.lower() for name in taken}
     for k in range(max_tries):
         candidate = instance_name(reseller_name, n, unix_ts + k)
-        if candidate.casefold() not in taken_folded:
+        if candidate.lower() not in taken_lower:
             return candidate
     raise ValueError(
         f"no free instance name for {reseller_name!r} #{n} in {max_tries} timestamps from {unix_ts}"

@@ -29,10 +29,10 @@ class HeaderState:
 def header_text(state: HeaderState, now: float, compact: bool = False) -> Text:
     """Two lines; `compact` (narrow terminals) drops the labels, not the facts."""
     text = Text()
-    text.append("evodash", style="bold")
     if compact:
-        text.append(f" {state.evolution_host} · db {state.database} · ")
+        text.append(f"{state.evolution_host} · db {state.database} · ")
     else:
+        text.append("evodash", style="bold")
         text.append(f"  evolution {state.evolution_host} · db {state.database} · scope ")
     text.append(state.scope_label, style="bold")
     if state.read_only:
