@@ -181,8 +181,8 @@ class DashboardScreen(Screen):
             row = self.active_table().cursor_pane_row() if self.is_mounted else None
             return row is not None and row.kind == "orphan_instance"
         if action == "escape":
-            return bool(self.bulk_ops() or self.filter_text
-                        or self.query_one("#filter", Input).has_focus)
+            return bool(self.bulk_ops() or self.filter_text or (
+                self.is_mounted and self.query_one("#filter", Input).has_focus))
         return True
 
     # ------------------------------------------------------------------ refresh cycle

@@ -1,0 +1,592 @@
+"""Pilot tests of every dashboard key against the real simulator and the real Mongo-wire store:
+they assert on the messages the app posted and on the effects (the instance is gone from the
+simulator, the record from the database)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from textual.command import CommandList, CommandPalette
+
+from tests.test_app_support import (
+    ANA_1,
+    ANA_2,
+    ANA_5,
+    ANA_9,
+    BOB_1,
+    BOB_7,
+    STRAY,
+    Recorder,
+    make_app,
+    make_service,
+    move_to,
+    seed,
+    settle,
+    sim_names,
+    wait_for,
+)
+from tui.app.messages import (
+    OperationFailed,
+    OperationFinished,
+    OperationStarted,
+    PlanReady,
+    RecordsChanged,
+    Refreshed,
+    RefreshFailed,
+    StepReported,
+)
+from tui.app.screens.confirm import ClearAllScreen, ConfirmScreen
+from tui.app.screens.detail import DetailScreen
+from tui.app.screens.help import HelpScreen
+from tui.app.screens.pickers import CreateScreen, ResellerPicker
+from tui.app.screens.qr import QrScreen
+from tui.app.widgets.header import StatusHeader
+from tui.lifecycle.events import TargetOutcome
+from tui.lifecycle.scope import ReadOnlyError, Scope
+from tui.store.watch import RecordWatcher
+
+
+@pytest.fixture
+async def seeded(sim, store):
+    await seed(sim, store)
+    return sim, store
+
+
+def header(app) -> str:
+    return str(app.dashboard.query_one(StatusHeader).render())
+
+
+def tables(app):
+    return app.dashboard.tables()
+
+
+# ------------------------------------------------------------------------------ refresh
+async def test_first_refresh_fills_both_panes_and_header(seeded):
+    sim, store = seeded
+    rec = Recorder()
+    app = make_app(make_service(sim, store))
+    async with app.run_test(size=(160, 45), message_hook=rec) as pilot:
+        await settle(pilot)
+        assert len(rec.of(Refreshed)) == 1
+        instances, records = tables(app)
+        assert set(instances.values) == {ANA_1, ANA_2, BOB_1, ANA_9, STRAY}
+        assert {r.name for r in records.rows_by_key.values()} == {ANA_1, ANA_2, BOB_1, ANA_5,
+                                                                   BOB_7}
+        link = {r.name: r.cells[1].plain for r in instances.rows_by_key.values()}
+        assert link[STRAY] == "ORPHAN" and link[ANA_9] == "ORPHAN (Ana Net?)"
+        assert link[ANA_1] == "Ana Net"
+        rlink = {r.name: r.cells[1].plain for r in records.rows_by_key.values()}
+        assert rlink[ANA_5] == "ORPHAN · absent" and rlink[BOB_7] == "ORPHAN · reserved"
+        text = header(app)
+        assert "sim.local:8080" in text and "evodash_test" in text and "all resellers" in text
+        assert "instances 5 · records 5" in text and "orphan instances 2" in text
+        assert "orphan records 2" in text and "reserved 1" in text
+        assert "refreshed 0s ago" in text
+
+
+async def test_r_refreshes_and_keeps_the_cursor_on_its_key(seeded):
+    sim, store = seeded
+    rec = Recorder()
+    app = make_app(make_service(sim, store))
+    async with app.run_test(size=(160, 45), message_hook=rec) as pilot:
+        await settle(pilot)
+        instances, _ = tables(app)
+        move_to(instances, BOB_1)
+        sim.seed([{"name": "aaa_first", "state": "close"}])  # sorts before BOB_1
+        await pilot.press("r")
+        await settle(pilot)
+        assert len(rec.of(Refreshed)) == 2
+        assert "aaa_first" in instances.values
+        assert instances.cursor_key() == BOB_1
+        assert instances.rebuilds == 1  # the second refresh was a keyed diff, not a rebuild
+
+
+async def test_failed_refresh_keeps_data_and_shows_stale(seeded):
+    sim, store = seeded
+    rec = Recorder()
+    app = make_app(make_service(sim, store))
+    async with app.run_test(size=(160, 45), message_hook=rec) as pilot:
+        await settle(pilot)
+        sim.faults(error_rate=1.0, error_status=500, routes=["fetchInstances"])
+        await pilot.press("r")
+        await settle(pilot)
+        assert len(rec.of(RefreshFailed)) == 1
+        assert "stale" in header(app)
+        assert len(tables(app)[0].values) == 5  # last good data still on screen
+        assert any("refresh failed" in line for line in app.dashboard.progress.lines)
+        sim.faults(error_rate=0.0)
+        await pilot.press("r")
+        await settle(pilot)
+        assert "stale" not in header(app)
+
+
+async def test_p_pauses_and_resumes_auto_refresh(seeded):
+    sim, store = seeded
+    rec = Recorder()
+    app = make_app(make_service(sim, store), auto_refresh=True, refresh_s=0.5)
+    async with app.run_test(size=(160, 45), message_hook=rec) as pilot:
+        await wait_for(pilot, lambda: len(rec.of(Refreshed)) >= 2)  # the timer re-arms
+        await pilot.press("p")
+        await settle(pilot)
+        assert "paused" in header(app)
+        count = len(rec.of(Refreshed))
+        await asyncio.sleep(1.2)
+        await pilot.pause()
+        assert len(rec.of(Refreshed)) == count
+        await pilot.press("p")
+        await wait_for(pilot, lambda: len(rec.of(Refreshed)) > count)
+        assert "every 0.5s" in header(app)
+
+
+async def test_record_watcher_triggers_a_refresh(seeded):
+    sim, store = seeded
+    rec = Recorder()
+    app = make_app(make_service(sim, store),
+                   watcher_factory=lambda: RecordWatcher(store, use_change_streams=False,
+                                                         poll_s=0.2))
+    async with app.run_test(size=(160, 45), message_hook=rec) as pilot:
+        await settle(pilot)
+        await asyncio.sleep(0.3)  # let the watcher take its baseline
+        await store.insert_record("r-bob", "bobzap_99_1700000099")
+        await wait_for(pilot, lambda: rec.of(RecordsChanged))
+        await wait_for(pilot, lambda: "bobzap_99_1700000099" in
+                       {r.name for r in tables(app)[1].rows_by_key.values()})
+        assert len(rec.of(Refreshed)) >= 2
+
+
+# ------------------------------------------------------------------------------ navigation
+async def test_filter_slash_esc(seeded):
+    sim, store = seeded
+    app = make_app(make_service(sim, store))
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *"bobzap")
+        instances, records = tables(app)
+        assert set(instances.values) == {BOB_1}
+        assert {r.name for r in records.rows_by_key.values()} == {BOB_1, BOB_7}
+        assert "filter: bobzap" in str(instances.border_title)
+        await pilot.press("enter")  # keep the filter, back to the table
+        assert app.focused is instances and app.dashboard.filter_text == "bobzap"
+        await pilot.press("escape")  # clears it
+        assert app.dashboard.filter_text == ""
+        assert len(instances.values) == 5 and "filter" not in str(instances.border_title)
+
+
+async def test_tab_switches_pane(seeded):
+    sim, store = seeded
+    app = make_app(make_service(sim, store))
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot)
+        instances, records = tables(app)
+        assert app.focused is instances
+        await pilot.press("tab")
+        assert app.focused is records and app.dashboard.active_table() is records
+        await pilot.press("tab")
+        assert app.focused is instances
+
+
+async def test_space_marks_star_marks_all_and_marks_are_pruned(seeded):
+    sim, store = seeded
+    app = make_app(make_service(sim, store))
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot)
+        instances, _ = tables(app)
+        move_to(instances, STRAY)
+        await pilot.press("space")
+        assert instances.marks == {STRAY}
+        assert instances.values[STRAY][0].plain == "*"
+        await pilot.press("slash", *"ananet", "enter", "asterisk")
+        assert instances.marks == {STRAY, ANA_1, ANA_2, ANA_9}  # marked while filtered
+        await pilot.press("escape")
+        sim.request("DELETE", f"/instance/delete/{STRAY}")
+        await pilot.press("r")
+        await settle(pilot)
+        assert instances.marks == {ANA_1, ANA_2, ANA_9}  # STRAY vanished: its mark too
+
+
+async def test_enter_opens_detail_with_masked_token_and_raw_json(seeded):
+    sim, store = seeded
+    app = make_app(make_service(sim, store))
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot)
+        move_to(tables(app)[0], ANA_1)
+        await pilot.press("enter")
+        screen = app.screen
+        assert isinstance(screen, DetailScreen)
+        body = str(screen.query_one("#detail-body").render())
+        assert "owner number     5511911110001" in body and "Database record" in body
+        assert "****0001" in body and "TOKEN-ANA-1-SECRET-0001" not in body
+        await pilot.press("j")
+        raw = str(screen.query_one("#detail-body").render())
+        assert '"instance"' in raw and '"record"' in raw
+        assert "TOKEN-ANA-1-SECRET-0001" not in raw
+        await pilot.press("escape")
+        assert not isinstance(app.screen, DetailScreen)
+
+
+async def test_question_mark_help_lists_binding_ids(seeded):
+    sim, store = seeded
+    app = make_app(make_service(sim, store))
+    app.set_keymap({"delete": "ctrl+x"})
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot)
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        text = str(app.screen.query_one(".dialog-body").render())
+        assert "(clear-all)" in text and "ctrl+x" in text
+        await pilot.press("escape")
+
+
+async def test_keys_are_remappable_by_binding_id(seeded):
+    sim, store = seeded
+    app = make_app(make_service(sim, store))
+    app.set_keymap({"delete": "ctrl+x"})
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+x")
+        assert isinstance(app.screen, ConfirmScreen)
+
+
+# ------------------------------------------------------------------------------ mutations
+async def test_ctrl_d_n_declines_and_changes_nothing(seeded):
+    sim, store = seeded
+    rec = Recorder()
+    app = make_app(make_service(sim, store))
+    async with app.run_test(size=(160, 45), message_hook=rec) as pilot:
+        await settle(pilot)
+        move_to(tables(app)[0], ANA_2)
+        await pilot.press("ctrl+d")
+        assert isinstance(app.screen, ConfirmScreen)
+        assert app.screen.focused.id == "no"  # default: No
+        body = str(app.screen.query_one(".dialog-body").render())
+        assert ANA_2 in body and "scope: all resellers" in body and "verify" in body
+        await pilot.press("n")
+        await settle(pilot)
+        assert not rec.of(OperationStarted)
+        assert ANA_2 in sim_names(sim)
+
+
+async def test_ctrl_d_y_deletes_instance_and_record(seeded):
+    sim, store = seeded
+    rec = Recorder()
+    app = make_app(make_service(sim, store))
+    async with app.run_test(size=(160, 45), message_hook=rec) as pilot:
+        await settle(pilot)
+        move_to(tables(app)[0], ANA_1)
+        await pilot.press("ctrl+d", "y")
+        await settle(pilot)
+        [finished] = rec.of(OperationFinished)
+        assert finished.summary.operation == "delete"
+        assert finished.summary.targets[0].outcome is TargetOutcome.REMOVED
+        steps = [m.event.step.value for m in rec.of(StepReported)]
+        assert "logout" in steps and "verify" in steps and "record" in steps
+        assert ANA_1 not in sim_names(sim)
+        assert await store.find_records(ANA_1) == []
+        assert ANA_1 not in tables(app)[0].values  # the panes refreshed
+        lines = app.dashboard.progress.lines
+        assert any(f"{ANA_1} record ok · record removed" in line for line in lines)
+        assert any(line.endswith("s") and "delete all: 1 targets" in line for line in lines)
+
+
+async def test_ctrl_d_deletes_marked_rows(seeded):
+    sim, store = seeded
+    rec = Recorder()
+    app = make_app(make_service(sim, store))
+    async with app.run_test(size=(160, 45), message_hook=rec) as pilot:
+        await settle(pilot)
+        instances, _ = tables(app)
+        for key in (ANA_9, STRAY):
+            move_to(instances, key)
+            await pilot.press("space")
+        await pilot.press("ctrl+d")
+        body = str(app.screen.query_one(".dialog-body").render())
+        assert ANA_9 in body and STRAY in body
+        await pilot.press("y")
+        await settle(pilot)
+        [started_msg] = rec.of(OperationStarted)
+        assert set(started_msg.info.names) == {ANA_9, STRAY} and started_msg.info.bulk
+        assert not ({ANA_9, STRAY} & sim_names(sim))
+        assert instances.marks == set()
+
+
+async def test_a_second_delete_does_not_cancel_the_first(seeded):
+    sim, store = seeded
+    sim.faults(latency_ms=300)
+    rec = Recorder()
+    app = make_app(make_service(sim, store))
+    async with app.run_test(size=(160, 45), message_hook=rec) as pilot:
+        await settle(pilot)
+        instances, _ = tables(app)
+        move_to(instances, ANA_9)
+        await pilot.press("ctrl+d", "y")
+        move_to(instances, STRAY)
+        await pilot.press("ctrl+d", "y")
+        await settle(pilot)
+        order = [(type(m).__name__, m.info.names) for m in rec.messages
+                 if isinstance(m, OperationStarted | OperationFinished)]
+        # the second delete started while the first was still running
+        assert order[:2] == [("OperationStarted", (ANA_9,)), ("OperationStarted", (STRAY,))]
+        outcomes = {m.summary.targets[0].name: m.summary.targets[0].outcome
+                    for m in rec.of(OperationFinished)}
+        assert outcomes == {ANA_9: TargetOutcome.REMOVED, STRAY: TargetOutcome.REMOVED}
+
+
+async def test_f_forgets_an_orphan_record_whose_name_is_absent(seeded):
+    sim, store = seeded
+    rec = Recorder()
+    app = make_app(make_service(sim, store))
+    async with app.run_test(size=(160, 45), message_hook=rec) as pilot:
+        await settle(pilot)
+        await pilot.press("tab")
+        _, records = tables(app)
+        key = next(k for k, r in records.rows_by_key.items() if r.name == ANA_5)
+        move_to(records, key)
+        await pilot.pause()
+        assert app.dashboard.check_action("forget", ()) is True
+        await pilot.press("f", "y")
+        await settle(pilot)
+        [finished] = rec.of(OperationFinished)
+        assert finished.summary.targets[0].outcome is TargetOutcome.FORGOTTEN
+        assert await store.find_records(ANA_5) == []
+        # forget is hidden on a linked row
+        key = next(k for k, r in records.rows_by_key.items() if r.name == ANA_2)
+        move_to(records, key)
+        await pilot.pause()
+        assert app.dashboard.check_action("forget", ()) is False
+
+
+async def test_a_adopts_an_orphan_instance_suggesting_the_attributed_reseller(seeded):
+    sim, store = seeded
+    rec = Recorder()
+    app = make_app(make_service(sim, store))
+    async with app.run_test(size=(160, 45), message_hook=rec) as pilot:
+        await settle(pilot)
+        move_to(tables(app)[0], ANA_9)
+        await pilot.press("a")
+        picker = app.screen
+        assert isinstance(picker, ResellerPicker)
+        options = picker.query_one("#resellers")
+        assert options.get_option_at_index(options.highlighted).id == "r-ana"
+        await pilot.press("enter")
+        await settle(pilot)
+        [finished] = rec.of(OperationFinished)
+        assert finished.summary.targets[0].outcome is TargetOutcome.ADOPTED
+        [record] = await store.find_records(ANA_9)
+        assert record.reseller_id == "r-ana"
+        row = tables(app)[0].rows_by_key[ANA_9]
+        assert row.kind == "linked"
+
+
+async def test_c_creates_a_connection_and_shows_its_qr_code(seeded):
+    sim, store = seeded
+    rec = Recorder()
+    app = make_app(make_service(sim, store))
+    async with app.run_test(size=(160, 45), message_hook=rec) as pilot:
+        await settle(pilot)
+        before = sim_names(sim)
+        await pilot.press("c")
+        assert isinstance(app.screen, CreateScreen)
+        await pilot.press("down")  # Ana Net -> Bob Zap
+        await pilot.click("#yes")
+        await settle(pilot)
+        [finished] = rec.of(OperationFinished)
+        [target] = finished.summary.targets
+        assert target.outcome is TargetOutcome.CREATED and target.reseller_id == "r-bob"
+        assert sim_names(sim) - before == {target.name}
+        [record] = await store.find_records(target.name)
+        assert record.reseller_id == "r-bob"
+        assert isinstance(app.screen, QrScreen)
+        qr = str(app.screen.query_one("#qr-code").render())
+        assert "█" in qr and "▀" in qr
+
+
+async def test_x_clear_all_needs_the_typed_scope_word(seeded):
+    sim, store = seeded
+    rec = Recorder()
+    app = make_app(make_service(sim, store))
+    async with app.run_test(size=(160, 45), message_hook=rec) as pilot:
+        await settle(pilot)
+        await pilot.press("X")
+        await wait_for(pilot, lambda: isinstance(app.screen, ClearAllScreen))
+        [plan] = rec.of(PlanReady)
+        assert plan.confirm_word == "ALL" and len(plan.plan.targets) == 7
+        screen = app.screen
+        body = str(screen.query_one(".dialog-body").render())
+        assert "linked (instance + record)" in body and "orphan records" in body
+        await pilot.press(*"all", "enter")  # wrong case: refused
+        assert app.screen is screen and screen.query_one("#yes").disabled
+        screen.query_one("#confirm-word").value = ""
+        await pilot.press(*"ALL")
+        assert not screen.query_one("#yes").disabled
+        await pilot.press("enter")
+        await settle(pilot)
+        [finished] = rec.of(OperationFinished)
+        assert finished.summary.operation == "clear-all"
+        assert sim_names(sim) == set()
+        records, _ = await store.list_records()
+        assert records == []  # the reserved name was freed by its delete, then forgotten
+        assert any("clear-all all: 7 targets" in line for line in app.dashboard.progress.lines)
+
+
+async def test_esc_cancels_a_running_clear_all_after_asking(seeded):
+    sim, store = seeded
+    sim.faults(latency_ms=400)  # Pilot.press waits for idle: keep the run long enough
+    rec = Recorder()
+    service = make_service(sim, store)
+    service.concurrency = 1
+    app = make_app(service)
+    async with app.run_test(size=(160, 45), message_hook=rec) as pilot:
+        await settle(pilot)
+        await pilot.press("X")
+        await wait_for(pilot, lambda: isinstance(app.screen, ClearAllScreen))
+        await pilot.press(*"ALL", "enter")
+        await wait_for(pilot, lambda: rec.of(StepReported))
+        assert "-busy" in app.dashboard.progress.classes  # the bar is shown
+        await pilot.pause()
+        states = [cells[3].plain for cells in tables(app)[0].values.values()]
+        assert any(state.startswith("» ") for state in states)  # rows show in-flight state
+        await pilot.press("escape")
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("y")
+        await settle(pilot, timeout=30)
+        [finished] = rec.of(OperationFinished)
+        assert finished.summary.cancelled
+        assert finished.summary.count(TargetOutcome.SKIPPED) >= 1
+        assert sim_names(sim)  # not everything was removed
+        assert "-busy" not in app.dashboard.progress.classes
+
+
+async def test_s_chooses_the_reseller_scope(seeded):
+    sim, store = seeded
+    app = make_app(make_service(sim, store))
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot)
+        await pilot.press("s")
+        assert isinstance(app.screen, ResellerPicker)
+        await pilot.press("down", "down", "enter")  # all, Ana Net, Bob Zap
+        await pilot.pause()
+        assert "scope Bob Zap" in header(app)
+        instances, records = tables(app)
+        assert set(instances.values) == {BOB_1}
+        assert {r.name for r in records.rows_by_key.values()} == {BOB_1, BOB_7}
+        await pilot.press("X")
+        await wait_for(pilot, lambda: isinstance(app.screen, ClearAllScreen))
+        assert app.screen.word == "Bob Zap"
+        await pilot.press("escape")
+
+
+async def test_colon_palette_runs_commands(seeded):
+    sim, store = seeded
+    app = make_app(make_service(sim, store))
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot)
+        await pilot.press("colon")
+        assert isinstance(app.screen, CommandPalette)
+        await pilot.press(*"orphans only")
+        await wait_for(pilot, lambda: app.screen.query_one(CommandList).option_count > 0)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.dashboard.orphans_only)
+        instances, _ = tables(app)
+        assert set(instances.values) == {ANA_9, STRAY}
+
+
+async def test_q_quits(seeded):
+    sim, store = seeded
+    app = make_app(make_service(sim, store))
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot)
+        await pilot.press("q")
+        await pilot.pause()
+    assert app.return_value == 0
+
+
+async def test_sighup_exits_cleanly(seeded):
+    import os
+    import signal
+
+    sim, store = seeded
+    app = make_app(make_service(sim, store))
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot)
+        os.kill(os.getpid(), signal.SIGHUP)
+        await wait_for(pilot, lambda: app._exit)
+    assert app.return_value == 0
+    assert signal.getsignal(signal.SIGHUP) is not None
+
+
+# ------------------------------------------------------------------------------ gates & errors
+async def test_read_only_hides_and_blocks_every_mutation(seeded):
+    sim, store = seeded
+    rec = Recorder()
+    service = make_service(sim, store, read_only=True)
+    app = make_app(service)
+    async with app.run_test(size=(160, 45), message_hook=rec) as pilot:
+        await settle(pilot)
+        assert "READ-ONLY" in header(app)
+        move_to(tables(app)[0], ANA_9)  # an orphan instance: adopt would apply
+        await pilot.pause()
+        shown = {b.binding.action for b in app.active_bindings.values()}
+        assert not shown & {"delete", "clear_all", "create", "forget", "adopt"}
+        await pilot.press("ctrl+d", "X", "c", "a")
+        await settle(pilot)
+        assert app.screen is app.dashboard
+        assert not rec.of(OperationStarted) and not rec.of(PlanReady)
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert "clear-all" not in titles and "filter" in titles
+        assert not await app.dashboard.run_action("clear_all")
+        with pytest.raises(ReadOnlyError):  # and the service refuses on its own
+            await service.delete([ANA_9])
+        assert ANA_9 in sim_names(sim)
+
+
+async def test_reseller_session_is_scoped_and_cannot_choose_scope(seeded):
+    sim, store = seeded
+    app = make_app(make_service(sim, store, scope=Scope.reseller("r-ana")))
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot)
+        assert "scope Ana Net" in header(app)  # the name, looked up by the first refresh
+        instances, _ = tables(app)
+        assert set(instances.values) == {ANA_1, ANA_2, ANA_9}
+        await pilot.press("s")
+        assert app.screen is app.dashboard  # admin only
+        assert app.dashboard.check_action("choose_scope", ()) is False
+
+
+async def test_refused_operation_is_one_line_not_a_crash(seeded):
+    sim, store = seeded
+    rec = Recorder()
+    service = make_service(sim, store)
+    app = make_app(service)
+    async with app.run_test(size=(160, 45), message_hook=rec) as pilot:
+        await settle(pilot)
+        service.read_only = True  # e.g. flipped by an operator: the service still refuses
+        move_to(tables(app)[0], ANA_9)
+        app.dashboard.start_operation(
+            "delete", [ANA_9], lambda sink, cancel: service.delete([ANA_9], sink=sink),
+            bulk=False)
+        await settle(pilot)
+        [failed] = rec.of(OperationFailed)
+        assert "read-only mode" in failed.error
+        assert any("delete failed: read-only mode" in line
+                   for line in app.dashboard.progress.lines)
+        assert app.is_running
+
+
+async def test_unexpected_worker_error_becomes_a_notification(seeded):
+    sim, store = seeded
+    service = make_service(sim, store)
+    app = make_app(service)
+
+    async def boom(sink, cancel):
+        raise RuntimeError("kaboom\nsecond line")
+
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot)
+        app.dashboard.start_operation("delete", [ANA_9], boom, bulk=False)
+        await settle(pilot)
+        assert app.is_running
+        assert any("mutations error: kaboom second line" in line
+                   for line in app.dashboard.progress.lines)
+        assert any("kaboom" in str(n.message) for n in app._notifications)
+        assert not app.dashboard.ops and ANA_9 not in app.dashboard.inflight

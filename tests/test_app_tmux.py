@@ -1,0 +1,24 @@
+"""Runs tests/smoke_tmux.sh: `evodash --demo` in a real terminal (tmux, 160x45), a delete
+and a clear-all by keys, checked with capture-pane; then an SSH drop (SIGHUP) must end it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).with_name("smoke_tmux.sh")
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+def test_tmux_smoke(tmp_path):
+    command = f"{sys.executable} -m tui"
+    env = {**os.environ, "HOME": str(tmp_path)}
+    result = subprocess.run(["bash", str(SCRIPT), command], capture_output=True, text=True,
+                            timeout=300, env=env, cwd=Path(__file__).parent.parent)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "smoke: ok" in result.stdout
