@@ -25,10 +25,12 @@ class DemoEnvironment:
     """`with DemoEnvironment() as demo: demo.settings ...` — a seeded simulator + database."""
 
     def __init__(self, *, seed: int = 7, latency_ms: float = 0, cleanup_lag_ms: int = 300,
-                 data: DemoData | None = None, audit_dir: str | None = None):
+                 data: DemoData | None = None, audit_dir: str | None = None,
+                 server_url: str | None = None):
         self.seed = seed
         self.latency_ms = latency_ms
         self.cleanup_lag_ms = cleanup_lag_ms
+        self.server_url = server_url  # what instances report as serverUrl (snapshots pin it)
         self.data = data or build_demo_data()
         self.simulator: ThreadedSimulator | None = None
         self.mongo: MongoWireServer | None = None
@@ -39,7 +41,8 @@ class DemoEnvironment:
     def start(self) -> DemoEnvironment:
         try:
             self.simulator = ThreadedSimulator(api_key=DEMO_API_KEY, latency_ms=self.latency_ms,
-                                               seed=self.seed).start()
+                                               seed=self.seed,
+                                               server_url=self.server_url).start()
             self.mongo = MongoWireServer()
             self.mongo.start()
             self._seed()

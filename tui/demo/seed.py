@@ -12,6 +12,8 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from bson import ObjectId
+
 from tui.reconcile.naming import instance_name
 
 BASE_TS = 1761316665  # names carry the platform's unix timestamp suffix
@@ -54,6 +56,7 @@ def _state(index: int) -> str:
 
 def _record(reseller: DemoReseller, name: str, index: int, status: str) -> dict:
     return {
+        "_id": ObjectId(_uid("oid:" + name).replace("-", "")[:24]),
         "id": _uid("record:" + name),
         "reseller_id": reseller.id,
         "instance_name": name,

@@ -84,8 +84,10 @@ class Simulator:
         seed: int | None = None,
         *,
         qr_delay_ms: float = 0,
+        server_url: str | None = None,
     ) -> None:
         self.host = host
+        self.public_url = server_url  # SERVER_URL as the server reports it; default: bind URL
         self.port = port
         self.seed = seed
         self.base_latency_ms = latency_ms
@@ -117,7 +119,7 @@ class Simulator:
         sock = _bind(self.host, self.port)
         self.port = sock.getsockname()[1]
         await web.SockSite(self._runner, sock).start()
-        self.state.server_url = self.url
+        self.state.server_url = self.public_url or self.url
 
     async def stop(self) -> None:
         self._wake_hung()
