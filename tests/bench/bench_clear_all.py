@@ -1,0 +1,577 @@
+"""Clear-all throughput: evodash's verified clear-all vs the platform's original algorithm.
+
+    /work/venv/bin/python -m tests.bench.bench_clear_all [--sizes 100,500,2000]
+        [--concurrency 1,4,16] [--skip-baseline-above 500] [--di-sizes 10,30]
+        [--first-poll-s S --poll-factor F --max-poll-s S] [--sim-mode process|thread]
+        [--out tests/bench/results/clear_all.json]
+
+Setup (identical for every run): an Evolution v1.8 simulator with latency_ms=20 and
+cleanup_lag_ms=200 (`/_sim/reset`, `/_sim/faults`, `/_sim/instances`), N instances (exact
+thirds close / connecting / open, seeded shuffle, 3 resellers) and one matching record per
+instance in a real MongoDB-wire server (nx-27017; collections dropped and re-seeded).
+The simulator runs in its own process by default (like a real Evolution server), so its CPU
+is not charged to the client's GIL; `--sim-mode thread` uses `ThreadedSimulator` instead.
+
+Variants (the clock covers only the operation itself, services are built before it):
+  * baseline     `cleanup_all_instances()` of tests/bench/baseline_original.py (the original,
+                 re-implemented): N <= --skip-baseline-above is measured, larger N is a
+                 linear extrapolation from the measured sizes, marked `estimate`;
+  * baseline-di  the same clear-all with every instance through the original
+                 `delete_instance` (full `fetchInstances` scan per instance), measured at
+                 --di-sizes only (2 s of sleeps per instance), extrapolated elsewhere;
+  * evodash      `LifecycleService.clear_all(Scope.all())` built by `build_services` (policy
+                 from the default settings, concurrency C), at each C of --concurrency.
+
+Lower bound (per run): LB = max(ceil(N / C) * t_mean, max_i t_i), t_mean = the mean over the
+instance mix of the minimum time one instance needs on this simulator:
+  close              delete + probe            = 2 * latency + lag
+  open / connecting  logout + delete + probe   = 3 * latency + lag_after_logout
+where lag_after_logout = 0 on the v1.8 simulator (logout removes the auth state, so the delete
+frees the name at once; checked by every run: evodash finds those names absent on the first
+probe). `lb_brief_s` also reports the literal brief formula (lag on every instance).
+
+Per run: wall time, requests / instance and server->client body bytes / instance (deltas of
+`/_sim/stats`), client->server request bytes / instance (request line + headers + body,
+counted by an httpx request hook), and correctness measured right after the operation
+returns: names still in memory or reserved (`/_sim/state`), names whose probe is not absent,
+records left; for the baseline also records deleted while their name was still known to the
+server (snapshot taken just before its `delete_many`). System load average is recorded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import json
+import math
+import os
+import platform
+import random
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from motor.motor_asyncio import AsyncIOMotorClient
+from pymongo import MongoClient
+
+from tests.bench.baseline_original import OriginalWhatsAppService
+from tui.cli.wiring import build_services
+from tui.lifecycle.scope import Scope
+from tui.settings import Settings
+from tui.store.wire_server import MongoWireServer
+
+RESULTS = Path(__file__).parent / "results" / "clear_all.json"
+API_KEY = "bench-global-key-0123456789"
+DATABASE = "evodash_bench"
+LATENCY_MS = 20
+CLEANUP_LAG_MS = 200
+SEED = 11
+TS0 = 1_761_316_665
+RESELLERS = (("r-fabio", "fabio"), ("r-maria", "maria"), ("r-zap", "zaplink"))
+STATES = ("close", "connecting", "open")
+REQS_MIN = {"close": 2, "connecting": 3, "open": 3}
+LAG_APPLIES = {"close": True, "connecting": False, "open": False}
+_NS = uuid.UUID("0b6c5c0e-6a43-4c3a-9d1e-4f0e2a7d9b11")
+
+
+# ---------------------------------------------------------------------- fixture data
+@dataclasses.dataclass
+class Fixture:
+    n: int
+    instances: list[dict]
+    records: list[dict]
+    resellers: list[dict]
+
+    @property
+    def names(self) -> list[str]:
+        return [i["name"] for i in self.instances]
+
+    def mix(self) -> dict[str, int]:
+        out = {s: 0 for s in STATES}
+        for inst in self.instances:
+            out[inst["state"]] += 1
+        return out
+
+
+def build_fixture(n: int, seed: int = SEED) -> Fixture:
+    """Deterministic: exact thirds of states, shuffled with `seed`; one record per instance."""
+    rnd = random.Random(f"clear-all-{seed}-{n}")
+    states = [STATES[i % 3] for i in range(n)]
+    rnd.shuffle(states)
+    created = datetime(2025, 10, 24, 14, 37, 45, tzinfo=UTC)
+    instances, records = [], []
+    for i, state in enumerate(states):
+        rid, base = RESELLERS[i % len(RESELLERS)]
+        name = f"{base}_{i // len(RESELLERS) + 1}_{TS0 + i}"
+        phone = f"5511{9_0000_0000 + i}"
+        spec = {"name": name, "state": state, "token": f"TOK-{uuid.uuid5(_NS, name).hex[:12].upper()}",
+                "instanceId": str(uuid.uuid5(_NS, "id:" + name))}
+        if state == "open":
+            spec |= {"owner": f"{phone}@s.whatsapp.net", "profileName": "Loja", "profileStatus": ""}
+        instances.append(spec)
+        records.append({"id": str(uuid.uuid5(_NS, "rec:" + name)), "reseller_id": rid,
+                        "instance_name": name, "phone_number": phone,
+                        "status": "connected" if state == "open" else "disconnected",
+                        "daily_limit": 200, "created_at": created})
+    resellers = [{"id": rid, "name": base.title(), "email": f"{rid}@example.com"}
+                 for rid, base in RESELLERS]
+    return Fixture(n, instances, records, resellers)
+
+
+# ---------------------------------------------------------------------- lower bound
+def per_instance_min_s(state: str, latency_s: float, lag_s: float, *, brief: bool = False) -> float:
+    lag = lag_s if (brief or LAG_APPLIES[state]) else 0.0
+    return REQS_MIN[state] * latency_s + lag
+
+
+def lower_bound_s(fx: Fixture, c: int, latency_s: float, lag_s: float, *, brief: bool = False) -> float:
+    mix = fx.mix()
+    mean = sum(k * per_instance_min_s(s, latency_s, lag_s, brief=brief) for s, k in mix.items()) / fx.n
+    longest = max(per_instance_min_s(s, latency_s, lag_s, brief=brief) for s, k in mix.items() if k)
+    return max(math.ceil(fx.n / c) * mean, longest)
+
+
+# ---------------------------------------------------------------------- request byte counter
+class RequestBytes:
+    """httpx request hook: bytes of request line + headers + body (what the client sends)."""
+
+    def __init__(self) -> None:
+        self.total = 0
+        self.count = 0
+
+    async def __call__(self, request: httpx.Request) -> None:
+        head = len(request.method) + len(request.url.raw_path) + 12  # "M P HTTP/1.1\r\n"
+        head += sum(len(k) + len(v) + 4 for k, v in request.headers.raw) + 2
+        body = request.headers.get("content-length")
+        self.total += head + (int(body) if body else 0)
+        self.count += 1
+
+
+# ---------------------------------------------------------------------- environment
+class SimProcess:
+    """The simulator in a child process (`python -m tui.simulator.cli --port 0`)."""
+
+    def __init__(self, seed: int):
+        self.seed = seed
+        self.proc: subprocess.Popen | None = None
+        self.url = ""
+
+    def start(self) -> "SimProcess":
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "tui.simulator.cli", "--port", "0", "--api-key", API_KEY,
+             "--latency-ms", str(LATENCY_MS), "--seed", str(self.seed)],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            cwd=Path(__file__).resolve().parents[2])
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        found = re.search(r"(http://\S+)", line)
+        if not found:
+            self.stop()
+            raise RuntimeError(f"simulator did not start: {line!r}")
+        self.url = found.group(1)
+        return self
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        self.proc = None
+
+
+class SimThread:
+    def __init__(self, seed: int):
+        from tui.simulator.server import ThreadedSimulator
+
+        self.sim = ThreadedSimulator(api_key=API_KEY, latency_ms=LATENCY_MS, seed=seed)
+        self.url = ""
+
+    def start(self) -> "SimThread":
+        self.sim.start()
+        self.url = self.sim.url
+        return self
+
+    def stop(self) -> None:
+        self.sim.stop()
+
+
+class Env:
+    def __init__(self, sim_url: str, mongo_uri: str, sim_pid: int | None = None):
+        self.sim_url = sim_url
+        self.sim_pid = sim_pid
+        self.mongo_uri = mongo_uri
+        self.control = httpx.AsyncClient(base_url=sim_url, timeout=60, trust_env=False)
+
+    async def reset(self, fx: Fixture) -> None:
+        """Fresh identical state: simulator reset + faults + seed, Mongo dropped + re-seeded."""
+        (await self.control.post("/_sim/reset")).raise_for_status()
+        (await self.control.post("/_sim/faults", json={
+            "latency_ms": LATENCY_MS, "cleanup_lag_ms": CLEANUP_LAG_MS})).raise_for_status()
+        (await self.control.post("/_sim/instances", json=fx.instances)).raise_for_status()
+        await asyncio.to_thread(self._seed_mongo, fx)
+
+    def _seed_mongo(self, fx: Fixture) -> None:
+        client: MongoClient = MongoClient(self.mongo_uri, serverSelectionTimeoutMS=5000)
+        try:
+            db = client[DATABASE]
+            db["whatsapp_connections"].drop()
+            db["resellers"].drop()
+            db["resellers"].insert_many([dict(r) for r in fx.resellers])
+            db["whatsapp_connections"].insert_many([dict(r) for r in fx.records])
+        finally:
+            client.close()
+
+    def count_records(self) -> int:
+        client: MongoClient = MongoClient(self.mongo_uri, serverSelectionTimeoutMS=5000)
+        try:
+            return client[DATABASE]["whatsapp_connections"].count_documents({})
+        finally:
+            client.close()
+
+    def cpu(self) -> tuple[float, float | None]:
+        """(this process' CPU seconds, the simulator process' CPU seconds when it has its own)."""
+        sim = None
+        if self.sim_pid is not None:
+            try:
+                fields = Path(f"/proc/{self.sim_pid}/stat").read_text().rsplit(")", 1)[1].split()
+                sim = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            except (OSError, IndexError, ValueError):
+                sim = None
+        return time.process_time(), sim
+
+    async def stats(self) -> dict:
+        return (await self.control.get("/_sim/stats")).json()
+
+    async def state(self) -> dict:
+        return (await self.control.get("/_sim/state")).json()
+
+    async def check(self, fx: Fixture) -> dict:
+        """Correctness right after a run: state dump first (no time passes), then probes."""
+        dump = await self.state()
+        names = set(fx.names)
+        in_memory = [i["name"] for i in dump["instances"] if i["in_memory"] and i["name"] in names]
+        reserved = [n for n in dump["reserved"] if n in names]
+        records_left = await asyncio.to_thread(self.count_records)
+        sem = asyncio.Semaphore(32)
+        not_absent: list[str] = []
+
+        async def probe(name: str) -> None:
+            async with sem:
+                r = await self.control.get(f"/instance/connectionState/{name}",
+                                           headers={"apikey": API_KEY})
+                if r.status_code != 404:
+                    not_absent.append(name)
+
+        await asyncio.gather(*(probe(n) for n in fx.names))
+        return {"left_in_memory": len(in_memory), "reserved_at_end": len(reserved),
+                "probe_not_absent_after": len(not_absent), "records_left": records_left,
+                "correct": not in_memory and not reserved and not not_absent and records_left == 0}
+
+    async def aclose(self) -> None:
+        await self.control.aclose()
+
+
+class SnapshotBeforeDeleteMany:
+    """Wraps the motor collection given to the baseline: just before `delete_many` it records
+    which record names the simulator still knows (in memory or reserved)."""
+
+    def __init__(self, col: Any, env: Env, names: set[str]):
+        self._col, self._env, self._names = col, env, names
+        self.known_at_delete: list[str] = []
+
+    def find(self, *args: Any, **kwargs: Any) -> Any:
+        return self._col.find(*args, **kwargs)
+
+    async def delete_many(self, query: dict) -> Any:
+        dump = await self._env.state()
+        self.known_at_delete = [i["name"] for i in dump["instances"] if i["name"] in self._names]
+        return await self._col.delete_many(query)
+
+
+# ---------------------------------------------------------------------- runs
+def load() -> list[float]:
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return []
+
+
+async def run_baseline(env: Env, fx: Fixture, variant: str) -> dict:
+    await env.reset(fx)
+    counter = RequestBytes()
+    motor = AsyncIOMotorClient(env.mongo_uri, serverSelectionTimeoutMS=5000)
+    col = SnapshotBeforeDeleteMany(motor[DATABASE]["whatsapp_connections"], env, set(fx.names))
+    svc = OriginalWhatsAppService(env.sim_url, API_KEY, col, event_hooks={"request": [counter]})
+    before = await env.stats()
+    load0 = load()
+    cpu0 = env.cpu()
+    started = time.perf_counter()
+    if variant == "baseline":
+        result = await svc.cleanup_all_instances()
+    else:
+        result = await svc.cleanup_via_delete_instance()
+    wall = time.perf_counter() - started
+    cpu1 = env.cpu()
+    after = await env.stats()
+    check = await env.check(fx)
+    motor.close()
+    check |= _cpu(cpu0, cpu1)
+    check["records_deleted_while_name_known"] = len(col.known_at_delete)
+    check["errors_reported"] = len(result.get("errors", [])) if isinstance(result, dict) else None
+    check["reported"] = {k: v for k, v in result.items() if k != "errors"}
+    return _row(variant, fx, 1, wall, before, after, counter, check, load0)
+
+
+async def run_evodash(env: Env, fx: Fixture, c: int, policy_overrides: dict, tmp: Path) -> dict:
+    await env.reset(fx)
+    settings = Settings.model_validate({
+        "evolution": {"url": env.sim_url, "api_key": API_KEY, "timeout_s": 10},
+        "mongo": {"uri": env.mongo_uri, "database": DATABASE},
+        "audit_log": str(tmp / f"audit-{fx.n}-{c}.jsonl"),
+    })
+    services = build_services(settings, concurrency=c)
+    service = services.service
+    if policy_overrides:
+        service.policy = dataclasses.replace(service.policy, **policy_overrides)
+    service.rng = random.Random(SEED)  # deterministic poll jitter
+    counter = RequestBytes()
+    services.client._http.event_hooks["request"].append(counter)  # bench-only instrumentation
+    before = await env.stats()
+    load0 = load()
+    cpu0 = env.cpu()
+    started = time.perf_counter()
+    summary = await service.clear_all(Scope.all(), concurrency=c)
+    wall = time.perf_counter() - started
+    cpu1 = env.cpu()
+    after = await env.stats()
+    await services.aclose()
+    check = await env.check(fx)
+    outcomes: dict[str, int] = {}
+    for t in summary.targets:
+        outcomes[t.outcome.value] = outcomes.get(t.outcome.value, 0) + 1
+    check["outcomes"] = outcomes
+    check |= _cpu(cpu0, cpu1)
+    check["client_stats"] = {"requests": services.client.stats.requests,
+                             "retries": services.client.stats.retries,
+                             "bytes_in": services.client.stats.bytes_in}
+    row = _row("evodash", fx, c, wall, before, after, counter, check, load0)
+    row["policy"] = dataclasses.asdict(service.policy)
+    return row
+
+
+def _cpu(cpu0: tuple, cpu1: tuple) -> dict:
+    out = {"client_cpu_s": round(cpu1[0] - cpu0[0], 3)}
+    if cpu0[1] is not None and cpu1[1] is not None:
+        out["sim_cpu_s"] = round(cpu1[1] - cpu0[1], 3)
+    return out
+
+
+def _row(variant: str, fx: Fixture, c: int, wall: float, before: dict, after: dict,
+         counter: RequestBytes, check: dict, load0: list[float]) -> dict:
+    routes = {k: after["requests"].get(k, 0) - before["requests"].get(k, 0)
+              for k in after["requests"]}
+    requests = after["total"] - before["total"]
+    bytes_out = after["bytes_out"] - before["bytes_out"]
+    lat, lag = LATENCY_MS / 1000, CLEANUP_LAG_MS / 1000
+    lb = lower_bound_s(fx, c, lat, lag)
+    return {
+        "variant": variant, "n": fx.n, "c": c, "estimate": False, "wall_s": round(wall, 3),
+        "lb_s": round(lb, 3), "lb_brief_s": round(lower_bound_s(fx, c, lat, lag, brief=True), 3),
+        "wall_over_lb": round(wall / lb, 3), "requests": requests,
+        "requests_per_instance": round(requests / fx.n, 3),
+        "routes": {k: v for k, v in routes.items() if v},
+        "server_bytes_per_instance": round(bytes_out / fx.n, 1),
+        "client_bytes_per_instance": round(counter.total / fx.n, 1),
+        "mix": fx.mix(), "load_before": load0, "load_after": load(), **check,
+    }
+
+
+def extrapolate(rows: list[dict], n: int, variant: str, fx: Fixture) -> dict | None:
+    """Linear fit of wall and requests (and of bytes/instance) over the measured sizes."""
+    pts = sorted((r for r in rows if r["variant"] == variant and not r["estimate"]),
+                 key=lambda r: r["n"])
+    if not pts:
+        return None
+
+    def fit(key: str) -> tuple[float, float]:
+        if len(pts) == 1:
+            return 0.0, pts[0][key] / pts[0]["n"]
+        a, b = pts[0], pts[-1]
+        slope = (b[key] - a[key]) / (b["n"] - a["n"])
+        return a[key] - slope * a["n"], slope
+
+    def fit_per(key: str) -> float:  # per-instance value, linear in N
+        if len(pts) == 1:
+            return pts[0][key]
+        a, b = pts[0], pts[-1]
+        slope = (b[key] - a[key]) / (b["n"] - a["n"])
+        return a[key] + slope * (n - a["n"])
+
+    w0, w1 = fit("wall_s")
+    q0, q1 = fit("requests")
+    lat, lag = LATENCY_MS / 1000, CLEANUP_LAG_MS / 1000
+    wall = w0 + w1 * n
+    lb = lower_bound_s(fx, 1, lat, lag)
+    return {"variant": variant, "n": n, "c": 1, "estimate": True, "wall_s": round(wall, 1),
+            "lb_s": round(lb, 3), "lb_brief_s": round(lower_bound_s(fx, 1, lat, lag, brief=True), 3),
+            "wall_over_lb": round(wall / lb, 3), "requests": round(q0 + q1 * n),
+            "requests_per_instance": round((q0 + q1 * n) / n, 3),
+            "server_bytes_per_instance": round(fit_per("server_bytes_per_instance"), 1),
+            "client_bytes_per_instance": pts[-1]["client_bytes_per_instance"],  # per-request constant
+            "mix": fx.mix(), "correct": None,
+            "from": [r["n"] for r in pts]}
+
+
+# ---------------------------------------------------------------------- report
+def fmt_row(r: dict) -> str:
+    est = "~" if r["estimate"] else " "
+    corr = "n/a" if r.get("correct") is None else ("yes" if r["correct"] else "NO")
+    extra = ""
+    if not r["estimate"]:
+        if r["variant"].startswith("baseline"):
+            extra = (f"known@delete_many={r['records_deleted_while_name_known']} "
+                     f"reserved@end={r['reserved_at_end']} mem@end={r['left_in_memory']}")
+        else:
+            extra = " ".join(f"{k}={v}" for k, v in sorted(r["outcomes"].items()))
+        extra += f" cpu={r['client_cpu_s']:.1f}s"
+        extra += f" load={r['load_before'][0] if r['load_before'] else '?'}"
+    else:
+        extra = f"ESTIMATE (linear from N={r['from']})"
+    return (f"{r['variant']:<12}{r['n']:>6}{r['c']:>4} {est}{r['wall_s']:>9.2f} {r['lb_s']:>8.2f}"
+            f"{r['wall_over_lb']:>8.2f} {r['requests_per_instance']:>8.2f}"
+            f"{r['server_bytes_per_instance']:>11.0f}{r['client_bytes_per_instance']:>10.0f}"
+            f"  {corr:<5} {extra}")
+
+
+HEADER = (f"{'variant':<12}{'N':>6}{'C':>4}  {'wall s':>9} {'LB s':>8}{'wall/LB':>8} "
+          f"{'req/inst':>8}{'srv B/inst':>11}{'cli B/inst':>10}  {'ok':<5} notes")
+
+
+def targets(rows: list[dict], sizes: list[int]) -> list[tuple[str, str, str]]:
+    out = []
+
+    def get(variant: str, n: int, c: int = 1) -> dict | None:
+        return next((r for r in rows if r["variant"] == variant and r["n"] == n and r["c"] == c), None)
+
+    base, evo = get("baseline", 500), get("evodash", 500, 16)
+    if base and evo:
+        speed = base["wall_s"] / evo["wall_s"]
+        note = " (baseline ESTIMATED)" if base["estimate"] else ""
+        out.append(("evodash C=16 >= 25x faster than baseline at N=500",
+                    "PASS" if speed >= 25 else "MISS", f"{speed:.1f}x{note}"))
+    for n in sizes:
+        r = get("evodash", n, 16)
+        if r:
+            out.append((f"evodash C=16 within 1.3x of lower bound, N={n}",
+                        "PASS" if r["wall_over_lb"] <= 1.3 else "MISS",
+                        f"{r['wall_s']:.2f} s / LB {r['lb_s']:.2f} s = {r['wall_over_lb']:.2f}x"))
+    evo_rows = [r for r in rows if r["variant"] == "evodash"]
+    for c in sorted({r["c"] for r in evo_rows}):
+        per = {r["n"]: r["requests_per_instance"] for r in evo_rows if r["c"] == c}
+        if len(per) < 2:
+            continue
+        text = ", ".join(f"N={n}: {v:.2f}" for n, v in sorted(per.items()))
+        ok = max(per.values()) / min(per.values()) <= 1.15
+        out.append((f"evodash C={c} O(1) requests/instance (max/min over N <= 1.15)",
+                    "PASS" if ok else "MISS", text))
+    for variant in ("baseline", "baseline-di"):
+        b = sorted((r for r in rows if r["variant"] == variant), key=lambda r: r["n"])
+        if b:
+            text = ", ".join(f"N={r['n']}: {r['server_bytes_per_instance']:.0f} B/inst"
+                             f"{' (est)' if r['estimate'] else ''}" for r in b)
+            out.append((f"{variant} server bytes/instance vs N (info)", "INFO", text))
+    return out
+
+
+# ---------------------------------------------------------------------- main
+def _ints(text: str) -> list[int]:
+    return [int(x) for x in text.split(",") if x.strip()]
+
+
+async def amain(args: argparse.Namespace) -> dict:
+    sizes, concs, di_sizes = _ints(args.sizes), _ints(args.concurrency), _ints(args.di_sizes)
+    overrides = {k: v for k, v in (("first_poll_s", args.first_poll_s),
+                                   ("poll_factor", args.poll_factor),
+                                   ("max_poll_s", args.max_poll_s)) if v is not None}
+    sim = (SimProcess if args.sim_mode == "process" else SimThread)(SEED).start()
+    mongo = MongoWireServer().start()
+    env = Env(sim.url, mongo.uri, sim.proc.pid if isinstance(sim, SimProcess) else None)
+    rows: list[dict] = []
+    print(HEADER, flush=True)
+    try:
+        with tempfile.TemporaryDirectory(prefix="evodash-bench-") as tmp:
+            for n in sorted(set(di_sizes)):
+                if args.no_baseline:
+                    break
+                fx = build_fixture(n)
+                rows.append(await run_baseline(env, fx, "baseline-di"))
+                print(fmt_row(rows[-1]), flush=True)
+            for n in sizes:
+                fx = build_fixture(n)
+                if not args.no_baseline and n <= args.skip_baseline_above:
+                    rows.append(await run_baseline(env, fx, "baseline"))
+                    print(fmt_row(rows[-1]), flush=True)
+                for c in concs:
+                    rows.append(await run_evodash(env, fx, c, overrides, Path(tmp)))
+                    print(fmt_row(rows[-1]), flush=True)
+            for variant, measured in (("baseline", sizes), ("baseline-di", di_sizes)):
+                done = {r["n"] for r in rows if r["variant"] == variant}
+                for n in sizes:
+                    if n not in done:
+                        est = extrapolate(rows, n, variant, build_fixture(n))
+                        if est:
+                            rows.append(est)
+                            print(fmt_row(est), flush=True)
+    finally:
+        await env.aclose()
+        mongo.stop()
+        sim.stop()
+    verdicts = targets(rows, sizes)
+    print()
+    for name, verdict, detail in verdicts:
+        print(f"{verdict:<5} {name}: {detail}")
+    return {
+        "python": sys.version.split()[0], "platform": platform.platform(), "cpus": os.cpu_count(),
+        "sim_mode": args.sim_mode, "latency_ms": LATENCY_MS, "cleanup_lag_ms": CLEANUP_LAG_MS,
+        "seed": SEED, "policy_overrides": overrides,
+        "lower_bound": "max(ceil(N/C) * mean_i(t_i), max_i t_i); t_close = 2*lat + lag; "
+                       "t_open = t_connecting = 3*lat (+lag in lb_brief_s)",
+        "rows": rows, "targets": [{"target": a, "verdict": b, "detail": c} for a, b, c in verdicts],
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="100,500,2000")
+    parser.add_argument("--concurrency", default="1,4,16")
+    parser.add_argument("--skip-baseline-above", type=int, default=500)
+    parser.add_argument("--di-sizes", default="10,30",
+                        help="sizes for the delete_instance-per-instance baseline ('' = none)")
+    parser.add_argument("--no-baseline", action="store_true", help="evodash runs only")
+    parser.add_argument("--first-poll-s", type=float)
+    parser.add_argument("--poll-factor", type=float)
+    parser.add_argument("--max-poll-s", type=float)
+    parser.add_argument("--sim-mode", choices=("process", "thread"), default="process")
+    parser.add_argument("--out", default=str(RESULTS))
+    args = parser.parse_args(argv)
+    report = asyncio.run(amain(args))
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2, default=str) + "\n")
+    print(f"written {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
