@@ -31,14 +31,27 @@ class Observation:
     fetched_at: float = field(default_factory=time.time)
     probe_errors: dict[str, str] = field(default_factory=dict)
 
-    def instance(self, name: str) -> Instance | None:
+    def __post_init__(self) -> None:
+        self._instances_by_name: dict[str, Instance] = {}
         for inst in self.instances:
-            if inst.name == name:
-                return inst
-        return None
+            self._instances_by_name.setdefault(inst.name, inst)
+        self._records_by_name: dict[str, list[ConnectionRecord]] = {}
+        for record in self.records:
+            self._records_by_name.setdefault(record.instance_name, []).append(record)
+
+    def attributed_reseller_id(self, name: str) -> str | None:
+        """The reseller an orphan instance is attributed to by its name prefix, if any."""
+        if not hasattr(self, "_attributed"):
+            self._attributed = {row.name: row.attributed_reseller.id
+                                for row in self.full.orphan_instances
+                                if row.attributed_reseller is not None}
+        return self._attributed.get(name)
+
+    def instance(self, name: str) -> Instance | None:
+        return self._instances_by_name.get(name)
 
     def records_named(self, name: str) -> list[ConnectionRecord]:
-        return [r for r in self.records if r.instance_name == name]
+        return list(self._records_by_name.get(name, ()))
 
     def reseller(self, reseller_id: str | None) -> Reseller | None:
         return next((r for r in self.resellers if r.id == reseller_id), None)

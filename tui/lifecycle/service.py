@@ -135,11 +135,7 @@ class LifecycleService:
         if others:
             target.skip_reason = "the name is also used by another reseller's record"
         elif not mine:
-            attributed = any(
-                row.name == name and row.attributed_reseller is not None
-                and row.attributed_reseller.id == scope.reseller_id
-                for row in obs.full.orphan_instances
-            )
+            attributed = obs.attributed_reseller_id(name) == scope.reseller_id
             if not (attributed and allow_attributed):
                 target.skip_reason = f"outside scope {scope}"
         return target
@@ -212,6 +208,8 @@ class LifecycleService:
                     results[target.name] = TargetResult(target.name, TargetOutcome.FAILED,
                                                         str(exc), target.reseller_id,
                                                         records_kept=len(target.records))
+                    # a failed target's records are kept *and marked*, 401 included
+                    await self._mark_records(target, str(exc), sink, clock, operation)
                     return
                 result = TargetResult(target.name, outcome.outcome, outcome.reason,
                                       target.reseller_id, outcome.attempts)
@@ -487,7 +485,7 @@ class LifecycleService:
                 return fail(name, f"create failed: {exc}")
             sink(StepEvent("create", name, Step.CREATE, 1, StepOutcome.OK, clock.elapsed()))
             try:
-                record = await self.store.insert_record(reseller_id, name)
+                record = await self._insert_record(reseller_id, name, remover)
             except StoreError as exc:
                 sink(StepEvent("create", name, Step.INSERT, 1, StepOutcome.FAILED,
                                clock.elapsed(), str(exc)))
@@ -506,6 +504,21 @@ class LifecycleService:
                                                 1, extra=extra))
             return
         return fail(name, f"no free name after {max_names} tries")
+
+    async def _insert_record(self, reseller_id: str, name: str,
+                             remover: InstanceRemover) -> ConnectionRecord:
+        """Insert the record of an instance just created. A cancellation arriving now does
+        not leave the instance an orphan: the insert is finished first (or, if it fails, the
+        instance removed again), then the cancellation goes on."""
+        insert = asyncio.ensure_future(self.store.insert_record(reseller_id, name))
+        try:
+            return await asyncio.shield(insert)
+        except asyncio.CancelledError:
+            try:
+                await insert
+            except StoreError:
+                await remover.remove(name)
+            raise
 
     async def _free_orphan(self, name: str, state: InstanceState | None, linked: set[str],
                            remover: InstanceRemover) -> bool:
