@@ -153,3 +153,18 @@ def test_cli_exits_2_with_one_line_and_no_traceback(tmp_path, content, expected)
     assert len(lines) == 1, proc.stderr
     assert expected in lines[0] and str(path) in lines[0]
     assert "Traceback" not in proc.stderr
+
+
+def test_keymap_setting_is_validated_against_binding_ids(tmp_path):
+    from tui.cli.dashboard import check_keymap
+
+    data = {"evolution": {"api_key": "k"}, "keymap": {"delete": "ctrl+x", "refresh": "f5"}}
+    settings, _ = load_settings(str(write(tmp_path, data)), env={})
+    check_keymap(settings.keymap)  # known ids pass
+    with pytest.raises(SettingsError, match="keymap: unknown binding id"):
+        check_keymap({"delet": "ctrl+x"})
+    with pytest.raises(SettingsError, match="no key given for refresh"):
+        check_keymap({"refresh": " "})
+    with pytest.raises(SettingsError, match="keymap.delete: Input should be a valid string"):
+        load_settings(str(write(tmp_path, {"evolution": {"api_key": "k"},
+                                           "keymap": {"delete": 5}}, "k.json")), env={})

@@ -86,6 +86,7 @@ class Settings(_Section):
     refresh_s: float = Field(default=5, ge=0.5, le=3600)
     read_only: bool = False
     audit_log: str = DEFAULT_AUDIT_LOG
+    keymap: dict[str, str] = Field(default_factory=dict)  # dashboard binding id -> key(s)
 
     @property
     def audit_log_path(self) -> Path:

@@ -32,6 +32,20 @@ def dashboard_info(settings: Settings, reseller: str | None, read_only: bool):
     )
 
 
+def check_keymap(keymap: dict[str, str]) -> None:
+    """Reject unknown binding ids in `settings.keymap` with one line naming them."""
+    from tui.app.bindings import help_rows
+
+    known = {binding_id for binding_id, _key, _what in help_rows()}
+    unknown = sorted(set(keymap) - known)
+    if unknown:
+        raise SettingsError(f"keymap: unknown binding id(s) {', '.join(unknown)} "
+                            f"(known: {', '.join(sorted(known))})")
+    empty = sorted(k for k, v in keymap.items() if not v.strip())
+    if empty:
+        raise SettingsError(f"keymap: no key given for {', '.join(empty)}")
+
+
 async def _run(settings: Settings, args) -> int:
     from tui.app.app import EvodashApp
     from tui.cli.wiring import build_services
@@ -47,6 +61,8 @@ async def _run(settings: Settings, args) -> int:
             watcher_factory=lambda: RecordWatcher(services.store, reseller_id=reseller,
                                                   poll_s=max(1.0, settings.refresh_s)),
         )
+        if settings.keymap:
+            app.set_keymap(settings.keymap)
         result = await app.run_async()
         return int(result or 0)
     finally:
@@ -59,6 +75,7 @@ def run_dashboard(args) -> int:
 
     try:
         with settings_for(args) as settings:
+            check_keymap(settings.keymap)
             return asyncio.run(_run(settings, args))
     except (SettingsError, StoreError, ValueError) as exc:
         print(f"evodash: {' '.join(str(exc).split())}", file=sys.stderr)
