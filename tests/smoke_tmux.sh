@@ -57,12 +57,14 @@ PIDFILE=$(mktemp)
 SESSION="$SESSION-hup" wait_for "inst 36 · rec 34" 60
 PID=$(cat "$PIDFILE")
 "${TMUX_CMD[@]}" kill-session -t "$SESSION-hup"
+# A process that exited but is not reaped yet (a zombie of the tmux server) counts as gone.
+alive() { [ -r "/proc/$1/stat" ] && ! awk '{ exit ($3 == "Z") ? 0 : 1 }' "/proc/$1/stat"; }
 for _ in $(seq 1 50); do
-    kill -0 "$PID" 2>/dev/null || break
+    alive "$PID" || break
     sleep 0.2
 done
 rm -f "$PIDFILE"
-if kill -0 "$PID" 2>/dev/null; then
+if alive "$PID"; then
     echo "smoke: evodash (pid $PID) still running 10 s after SIGHUP" >&2
     kill "$PID"
     exit 1
