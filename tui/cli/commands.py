@@ -80,6 +80,10 @@ async def dispatch(args, services: Services) -> int:
     command = args.command
     if command == "report":
         obs = await service.observe()
+        skipped = services.client.stats.malformed_items
+        if skipped:  # the report would silently miss them: say so, on one line
+            print(f"evodash: warning: fetchInstances answered {skipped} unusable item(s); "
+                  "they are not in this report", file=sys.stderr)
         if out.json_mode:
             out.emit(report_json(obs))
         else:
@@ -119,6 +123,11 @@ async def dispatch(args, services: Services) -> int:
         with out.progress(1, bar=False) as sink:
             summary = await service.create(args.create_reseller, qr=args.qr, sink=sink)
         out.summary(summary)
+        [first] = summary.targets or [None]
+        if first is not None and not first.name and first.outcome is TargetOutcome.FAILED:
+            # failed before a name was chosen (unknown reseller, Evolution / MongoDB down):
+            # a connection or usage error like every other command's, not "drift"
+            return fail(first.reason)
         if args.qr and not out.json_mode:
             out.qr(summary)
         return summary_exit(summary)

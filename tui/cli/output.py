@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -12,6 +13,15 @@ from typing import Any, Iterator
 
 from tui.lifecycle.events import StepEvent, Step, Summary
 from tui.lifecycle.observe import Observation
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def safe(text: object) -> str:
+    """`text` with control characters shown as escapes: a name from a server must never
+    move the cursor, clear the screen or break a line on the user's terminal."""
+    return _CONTROL.sub(lambda m: repr(m.group(0))[1:-1], str(text))
 
 
 class Output:
@@ -28,7 +38,7 @@ class Output:
         if self.json_mode:
             self.emit({"type": "info", "message": text})
         else:
-            print(text, file=self.stream)
+            print(safe(text), file=self.stream)
 
     def plan(self, plan) -> None:
         counts = ", ".join(f"{k} {v}" for k, v in sorted(plan.counts().items())) or "empty"
@@ -37,7 +47,7 @@ class Output:
             self.info(f"note: {note}")
         if not self.json_mode:
             for target in plan.targets[:20]:
-                print(f"  {target.name}: {target.describe()}", file=self.stream)
+                print(f"  {safe(target.name)}: {target.describe()}", file=self.stream)
             if len(plan.targets) > 20:
                 print(f"  … and {len(plan.targets) - 20} more", file=self.stream)
 
@@ -52,7 +62,7 @@ class Output:
                 return
             if show_bar:
                 self.stream.write("\r\x1b[2K")
-            print(event.line(), file=self.stream)
+            print(safe(event.line()), file=self.stream)
             if event.step in (Step.RECORD, Step.MARK, Step.VERIFY) and event.instance:
                 done.add(event.instance)
             if show_bar:
@@ -77,12 +87,12 @@ class Output:
         for target in summary.targets:
             if target.reason or target.record_error:
                 detail = "; ".join(x for x in (target.reason, target.record_error) if x)
-                print(f"  {target.name or '-'}: {target.outcome.value} · {detail}",
+                print(f"  {safe(target.name or '-')}: {target.outcome.value} · {safe(detail)}",
                       file=self.stream)
             elif target.outcome.value in ("created", "adopted", "reprovisioned", "forgotten"):
-                print(f"  {target.name}: {target.outcome.value}", file=self.stream)
+                print(f"  {safe(target.name)}: {target.outcome.value}", file=self.stream)
         for note in summary.notes:
-            print(f"note: {note}", file=self.stream)
+            print(f"note: {safe(note)}", file=self.stream)
 
     def qr(self, summary: Summary) -> None:
         for target in summary.targets:
@@ -136,28 +146,28 @@ def report_text(obs: Observation, settings) -> str:
         lines.append("\nORPHAN INSTANCES (in Evolution, no record)")
         for r in view.orphan_instances:
             who = r.attributed_reseller.id if r.attributed_reseller else "unattributed"
-            lines.append(f"  {r.name:<32} {r.instance.state or '-':<10} {who:<14} "
+            lines.append(f"  {safe(r.name):<32} {r.instance.state or '-':<10} {who:<14} "
                          f"{r.attribution_note}")
     if view.orphan_records:
         lines.append("\nORPHAN RECORDS (in the database, no instance)")
         for r in view.orphan_records:
-            lines.append(f"  {r.name:<32} {r.record.reseller_id or '-':<14} "
+            lines.append(f"  {safe(r.name):<32} {r.record.reseller_id or '-':<14} "
                          f"ORPHAN · {r.probe.value}  {r.note}")
     drifted = [r for r in view.linked if r.drift]
     if drifted:
         lines.append("\nDRIFT (both sides, but they disagree)")
         for r in drifted:
-            lines.append(f"  {r.name:<32} {'; '.join(r.drift)}")
+            lines.append(f"  {safe(r.name):<32} {'; '.join(r.drift)}")
     if view.invalid_rows:
         lines.append("\nINVALID RECORDS")
         for r in view.invalid_rows:
             lines.append(f"  {r.doc_id}: {r.reason}")
     for d in view.duplicate_names:
-        lines.append(f"duplicate records for {d.name}: {', '.join(d.doc_ids)}")
+        lines.append(f"duplicate records for {safe(d.name)}: {', '.join(d.doc_ids)}")
     for cc in view.case_collisions:
-        lines.append(f"names differing only in case: {', '.join(cc.names)}")
+        lines.append(f"names differing only in case: {', '.join(map(safe, cc.names))}")
     for name, error in sorted(obs.probe_errors.items()):
-        lines.append(f"probe of {name} failed: {error}")
+        lines.append(f"probe of {safe(name)} failed: {error}")
     if view.is_consistent:
         lines.append("\nconsistent: every instance has its record and every record its instance")
     return "\n".join(lines)

@@ -59,6 +59,7 @@ from tui.evolution.errors import (
     UnauthorizedError,
     UnreachableError,
 )
+from tui.evolution.transport import AiohttpTransport
 from tui.evolution.models import (
     ConnectResult,
     CreateResult,
@@ -156,7 +157,7 @@ class EvolutionClient:
         self._http = httpx.AsyncClient(
             headers={"apikey": api_key, "accept": "application/json"},
             timeout=httpx.Timeout(self.timeout_s),
-            transport=transport,
+            transport=transport or AiohttpTransport(),
             follow_redirects=False,
             trust_env=False,
         )

@@ -1,0 +1,710 @@
+"""The fault matrix: every lifecycle operation under every fault it can meet, table-driven.
+
+Operations (`OPS`): delete one name, delete several (marked) names, clear-all of a reseller,
+clear-all of everything, create. Faults (`FAULTS`): small objects with `inject` (before the run
+or, for mid-run faults, on the first event of the run that proves the run is under way),
+`lift` and the set of target outcomes they may produce. A fault lists the operations it
+applies to; cells that make no sense (e.g. "5xx on logout" for create) are never generated.
+docs/FAULTS.md lists the cells.
+
+Every cell checks, over real loopback sockets (simulator + nx-27017):
+* the invariants of `tests.test_lifecycle_support.assert_invariants` (no record removed while
+  its name is present or reserved, nothing outside the plan touched, every target reported
+  exactly once; for create: one target, no residue);
+* every outcome is in the fault's expected set, and the fault really bit (`must`);
+* no reason / note carries a traceback or a second line;
+* after the fault is lifted, a re-run converges (`assert_rerun_converges` / a clean create).
+
+A module-level collector counts, per cell, invariant violations and records lost (a record
+removed while its name was not verified free) and writes `tests/bench/results/fault_matrix.json`.
+A second, smaller table runs cells through the real CLI entry point (`tui.cli.main.main`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+from pymongo import MongoClient
+
+from tests.fixtures.mongo import CONNECTIONS
+from tests.fixtures.sim import API_KEY, SimHandle
+from tests.test_lifecycle_support import (
+    FIXED_TS,
+    assert_invariants,
+    assert_rerun_converges,
+    make_service,
+    probe_status,
+    seed_world,
+    snapshot,
+)
+from tui.evolution.client import EvolutionClient
+from tui.lifecycle.delete import DeletePolicy
+from tui.lifecycle.events import NAME_FREED, Step, StepEvent, StepOutcome, Summary, TargetOutcome
+from tui.lifecycle.scope import Scope
+from tui.reconcile.naming import instance_name
+from tui.store.mongo import ConnectionStore
+from tui.store.wire_server import MongoWireServer
+
+O = TargetOutcome
+POLICY = DeletePolicy(verify_timeout_s=0.5, max_attempts=2, first_poll_s=0.01, max_poll_s=0.05)
+CLIENT_TIMEOUT_S = 0.5
+RESULTS = Path(__file__).parent / "bench" / "results" / "fault_matrix.json"
+# the name `create("r1")` picks in the seeded world (r1 has 6 records; clock frozen)
+CREATE_NAME = instance_name("Fabio", 7, FIXED_TS)
+NEXT_CREATE_NAME = instance_name("Fabio", 7, FIXED_TS + 1)
+ROTATED_KEY = "rotated-key-after-first-target-0000"
+
+
+def closed_port() -> int:
+    """A loopback port nobody listens on (bound then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def fast_client(url: str, api_key: str = API_KEY) -> EvolutionClient:
+    return EvolutionClient(url, api_key, timeout_s=CLIENT_TIMEOUT_S, retries=1,
+                           backoff_base_s=0.01, backoff_max_s=0.05, rng=random.Random(11))
+
+
+# ---------------------------------------------------------------------------- the collector
+@dataclass
+class CellResult:
+    cell: str
+    operation: str
+    fault: str
+    violations: int = 0
+    records_lost: int = 0
+    outcomes: dict[str, int] = field(default_factory=dict)
+    elapsed_s: float = 0.0
+    passed: bool = False
+
+
+COLLECTED: dict[str, CellResult] = {}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def matrix_summary():
+    """Writes the per-cell counters as JSON once the module is done."""
+    yield COLLECTED
+    if not COLLECTED:
+        return
+    cells = list(COLLECTED.values())
+    summary = {
+        "operations": sorted({c.operation for c in cells}),
+        "faults": sorted({c.fault for c in cells}),
+        "cells_run": len(cells),
+        "cells_passed": sum(c.passed for c in cells),
+        "invariant_violations": sum(c.violations for c in cells),
+        "records_lost": sum(c.records_lost for c in cells),
+        "elapsed_s": round(sum(c.elapsed_s for c in cells), 2),
+        "cells": [c.__dict__ for c in cells],
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(summary, indent=1, default=str) + "\n")
+
+
+# ---------------------------------------------------------------------------- cell context
+@dataclass
+class Ctx:
+    op: str
+    sim: SimHandle
+    db: Any  # pymongo Database
+    store: ConnectionStore
+    client: EvolutionClient
+    tmp_path: Path
+    cancel: asyncio.Event = field(default_factory=asyncio.Event)
+    world: dict[str, list[str]] = field(default_factory=dict)
+    fired: bool = False
+    task: asyncio.Task | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def is_trigger(op: str, event: StepEvent) -> bool:
+    """"Mid-run": the first successful DELETE (delete / clear-all) or the first PROBE (create)."""
+    if op == "create":
+        return event.step is Step.PROBE
+    return event.step is Step.DELETE and event.outcome is StepOutcome.OK
+
+
+# ---------------------------------------------------------------------------- faults
+ALL_OPS = ("delete_one", "delete_marked", "clear_reseller", "clear_all", "create")
+DELETE_OPS = ALL_OPS[:4]
+
+
+@dataclass
+class Fault:
+    """One row of the table. `expected[op or '*']`: outcomes a target may end with;
+    `must[op or '*']`: at least one target ends with one of these (the fault bit)."""
+
+    id: str
+    ops: tuple[str, ...]
+    expected: dict[str, frozenset[TargetOutcome]]
+    must: dict[str, frozenset[TargetOutcome]] = field(default_factory=dict)
+    mid_run: bool = False  # inject on the trigger event instead of before the run
+    record_errors: bool = False  # record removals may fail (store faults)
+
+    def expected_for(self, op: str) -> frozenset[TargetOutcome]:
+        return self.expected.get(op, self.expected.get("*", frozenset()))
+
+    def must_for(self, op: str) -> frozenset[TargetOutcome]:
+        return self.must.get(op, self.must.get("*", frozenset()))
+
+    def mid(self, op: str) -> bool:
+        """Injected mid-run for this operation (else before the run)."""
+        return self.mid_run
+
+    def trigger(self, op: str, event: StepEvent) -> bool:
+        return is_trigger(op, event)
+
+    def seed(self, ctx: Ctx) -> None:  # extra seed data of this fault
+        pass
+
+    def inject(self, ctx: Ctx) -> None:
+        pass
+
+    def lift(self, ctx: Ctx) -> None:
+        """Stop the fault (the state it left stays as it is, for the checks)."""
+        ctx.sim.faults()
+
+    def recover(self, ctx: Ctx) -> None:
+        """What an operator does after the fault before re-running (e.g. restart Evolution)."""
+
+    def __str__(self) -> str:
+        return self.id
+
+
+FREED = frozenset(NAME_FREED)
+F = frozenset
+
+
+class NoFault(Fault):
+    pass
+
+
+class SimFault(Fault):
+    """Faults of the simulator's /_sim/faults API."""
+
+    def __init__(self, id, ops, expected, must=None, *, options: dict, create_options=None,
+                 mid_run=False, restart_on_lift=False):
+        super().__init__(id, ops, expected, must or {}, mid_run=mid_run)
+        self.options = options
+        self.create_options = create_options
+        self.restart_on_lift = restart_on_lift
+
+    def mid(self, op: str) -> bool:  # create's trigger is its probe: inject from the start
+        return self.mid_run and op != "create"
+
+    def inject(self, ctx: Ctx) -> None:
+        options = self.create_options if ctx.op == "create" and self.create_options else self.options
+        ctx.sim.faults(**options)
+
+    def recover(self, ctx: Ctx) -> None:
+        if self.restart_on_lift:
+            ctx.sim.restart()  # frees reserved names (cleanup lag, orphaned reconnect loops)
+
+
+class ProbeTimeout(SimFault):
+    """Probes hang past the client timeout: mid-run for deletes (the verify), from the start
+    for create (its name probe)."""
+
+    def inject(self, ctx: Ctx) -> None:
+        ctx.sim.faults(timeout_count=6 if ctx.op != "create" else 2, hang_s=2,
+                       routes=["connectionState"])
+
+
+class Refused(Fault):
+    """Connection refused mid-run: the client is pointed at a closed port."""
+
+    def inject(self, ctx: Ctx) -> None:
+        ctx.extra["url"] = ctx.client.base_url
+        ctx.client.base_url = f"http://127.0.0.1:{closed_port()}"
+
+    def lift(self, ctx: Ctx) -> None:
+        ctx.client.base_url = ctx.extra.get("url", ctx.client.base_url)
+        ctx.sim.faults()
+
+
+class KeyRotation(Fault):
+    """The global API key is rotated after the first delete: every later call gets 401."""
+
+    def inject(self, ctx: Ctx) -> None:
+        ctx.sim.faults(api_key=ROTATED_KEY)
+
+
+class Residue(Fault):
+    """A name left registered by a failed create: reserved on the server (not listed by
+    fetchInstances, so create's name choice cannot see it) with no record: it blocks the very
+    name create wants; the delete operations meet it as a ghost (a planned name for the
+    delete ops, and outside the plan of clear-all, which only sees records and listed ones)."""
+
+    def seed(self, ctx: Ctx) -> None:
+        ctx.sim.seed([{"name": CREATE_NAME, "ghost": True}])
+        ctx.world["residue"] = [CREATE_NAME]
+
+
+class ReconnectLoop(Fault):
+    """An orphaned reconnect loop keeps re-creating a name: deleting it leaves it reserved."""
+
+    def inject(self, ctx: Ctx) -> None:
+        names = {"delete_one": ["fabio_1_1700000001"],
+                 "delete_marked": ["fabio_1_1700000001", "fabio_3_1700000003"],
+                 "clear_reseller": ["fabio_3_1700000003"],
+                 "clear_all": ["fabio_3_1700000003", "zed_leftover", "ana_2_1700000002"],
+                 "create": [CREATE_NAME]}[ctx.op]
+        ctx.sim.faults(reconnect_loop=names)
+
+    def recover(self, ctx: Ctx) -> None:
+        ctx.sim.restart()
+
+
+class MongoStopped(Fault):
+    """The MongoDB-wire server stops mid-run (after the first record removal / the create) and
+    comes back (same port, same data dir) when lifted."""
+
+    def trigger(self, op: str, event: StepEvent) -> bool:
+        if op == "create":
+            return event.step is Step.CREATE and event.outcome is StepOutcome.OK
+        return is_trigger(op, event)
+
+    def inject(self, ctx: Ctx) -> None:
+        ctx.extra["server"].stop()
+
+    def lift(self, ctx: Ctx) -> None:
+        server = ctx.extra["server"]
+        if not server.running:
+            server.start()
+        ctx.sim.faults()
+
+
+class _PoisonedCollection:
+    """Proxy of the connections collection whose writes the real server rejects:
+    `delete_many` gets an operator nx-27017 refuses (server-side WriteError), `insert_one` an
+    `_id` that already exists (server-side DuplicateKeyError). Reads go through untouched."""
+
+    def __init__(self, real, existing_id):
+        self._real = real
+        self._existing_id = existing_id
+
+    def __getattr__(self, name):
+        return getattr(self._real, name)
+
+    async def delete_many(self, query, *a, **kw):
+        return await self._real.delete_many({**query, "$where": "true"}, *a, **kw)
+
+    async def insert_one(self, doc, *a, **kw):
+        return await self._real.insert_one({**doc, "_id": self._existing_id}, *a, **kw)
+
+
+class MongoWriteError(Fault):
+    def inject(self, ctx: Ctx) -> None:
+        existing = ctx.db[CONNECTIONS].find_one()["_id"]
+        ctx.extra["collection"] = ctx.store._connections
+        ctx.store._connections = _PoisonedCollection(ctx.store._connections, existing)
+
+    def lift(self, ctx: Ctx) -> None:
+        if "collection" in ctx.extra:
+            ctx.store._connections = ctx.extra.pop("collection")
+        ctx.sim.faults()
+
+
+class Cancellation(Fault):
+    """Cancelled mid-run: the cancel event for delete / clear-all (targets not started are
+    skipped), a task cancel for create (right after the instance was created)."""
+
+    def trigger(self, op: str, event: StepEvent) -> bool:
+        if op == "create":
+            return event.step is Step.CREATE and event.outcome is StepOutcome.OK
+        return is_trigger(op, event)
+
+    def inject(self, ctx: Ctx) -> None:
+        ctx.cancel.set()
+        if ctx.op == "create":
+            assert ctx.task is not None
+            ctx.task.cancel()
+
+
+ANY_DELETE = F({O.REMOVED, O.ALREADY_ABSENT, O.FAILED, O.STUCK_RESERVED})
+FAULTS: list[Fault] = [
+    NoFault("none", ALL_OPS, {"*": FREED, "create": F({O.CREATED})}),
+    SimFault("5xx_delete", DELETE_OPS, {"*": F({O.FAILED, O.ALREADY_ABSENT})},
+             {"*": F({O.FAILED})},
+             options={"error_rate": 1.0, "error_status": 503, "routes": ["delete"]}),
+    SimFault("5xx_logout", ("delete_one", "delete_marked", "clear_reseller", "clear_all"),
+             {"*": FREED}, {"*": F({O.REMOVED})},
+             options={"error_rate": 1.0, "error_status": 500, "routes": ["logout"]}),
+    SimFault("5xx_create", ("create",), {"*": F({O.FAILED})}, {"*": F({O.FAILED})},
+             options={"error_rate": 1.0, "error_status": 502, "routes": ["create"]}),
+    ProbeTimeout("probe_timeout", ALL_OPS,
+                 {"*": F({O.REMOVED, O.ALREADY_ABSENT, O.FAILED}), "create": F({O.FAILED})},
+                 {"create": F({O.FAILED})}, mid_run=True, options={}),
+    Refused("refused_mid_run", ALL_OPS,
+            {"*": F({O.REMOVED, O.ALREADY_ABSENT, O.FAILED}), "create": F({O.FAILED})},
+            {"*": F({O.FAILED})}, mid_run=True),
+    KeyRotation("401_mid_run", ALL_OPS,
+                {"*": F({O.REMOVED, O.ALREADY_ABSENT, O.FAILED, O.SKIPPED}),
+                 "create": F({O.FAILED})},
+                {"delete_one": FREED, "*": F({O.FAILED})}, mid_run=True),
+    SimFault("429", ALL_OPS, {"*": F({O.REMOVED, O.ALREADY_ABSENT, O.FAILED}),
+                              "create": F({O.CREATED, O.FAILED})},
+             options={"error_rate": 0.5, "error_status": 429,
+                      "routes": ["delete", "logout", "connectionState", "create"]}),
+    # open / connecting names are logged out first (auth state gone): only `close` ones lag
+    SimFault("cleanup_lag", DELETE_OPS, {"*": ANY_DELETE - {O.FAILED}},
+             {"*": F({O.STUCK_RESERVED}), "delete_one": F({O.REMOVED})}, options={"cleanup_lag_ms": 3000},
+             restart_on_lift=True),
+    ReconnectLoop("reconnect_loop", ALL_OPS,
+                  {"*": ANY_DELETE - {O.FAILED}, "create": F({O.CREATED})},
+                  {"*": F({O.STUCK_RESERVED}), "create": F({O.CREATED})}),
+    Residue("create_residue", ALL_OPS, {"*": FREED, "create": F({O.CREATED})},
+            {"create": F({O.CREATED})}),
+    SimFault("malformed_json", ALL_OPS,
+             {"*": F({O.REMOVED, O.ALREADY_ABSENT, O.FAILED}), "create": F({O.FAILED})},
+             {"*": F({O.FAILED})},
+             options={"malformed_rate": 1.0, "routes": ["delete"]},
+             create_options={"malformed_count": 1, "routes": ["create"]}),
+    MongoStopped("mongo_stopped", ALL_OPS,
+                 {"*": FREED, "create": F({O.FAILED})}, {"create": F({O.FAILED})},
+                 mid_run=True, record_errors=True),
+    MongoWriteError("mongo_write_error", ALL_OPS, {"*": FREED, "create": F({O.FAILED})},
+                    {"create": F({O.FAILED})}, record_errors=True),
+    Cancellation("cancel_mid_run", ALL_OPS, {"*": F({O.REMOVED, O.ALREADY_ABSENT, O.SKIPPED})},
+                 {"clear_all": F({O.SKIPPED})}, mid_run=True),
+]
+CELLS = [pytest.param(op, fault, id=f"{op}-{fault.id}") for fault in FAULTS for op in fault.ops]
+
+
+# ---------------------------------------------------------------------------- operations
+@dataclass
+class Run:
+    planned: list[str]
+    summary: Summary | None
+    scope: Scope
+    kw: dict[str, Any] = field(default_factory=dict)
+    cancelled_task: bool = False
+
+
+DELETE_ONE = ["fabio_1_1700000001"]
+DELETE_MARKED = ["fabio_1_1700000001", "fabio_2_1700000002", "fabio_3_1700000003",
+                 "fabio_4_1700000004", "fabio_5_1700000005", "fabio_9_1700000009"]
+
+
+def delete_names(ctx: Ctx) -> list[str]:
+    if ctx.op == "delete_one":
+        return list(ctx.world.get("residue", DELETE_ONE))
+    return DELETE_MARKED + ctx.world.get("residue", [])
+
+
+async def run_op(ctx: Ctx, service, sink) -> Run:
+    if ctx.op in ("delete_one", "delete_marked"):
+        names = delete_names(ctx)
+        return Run(names, await service.delete(names, sink=sink, cancel=ctx.cancel), Scope.all())
+    if ctx.op in ("clear_reseller", "clear_all"):
+        scope = Scope.reseller("r1") if ctx.op == "clear_reseller" else Scope.all()
+        plan = await service.plan_clear_all(scope)
+        summary = await service.clear_all(scope, plan=plan, sink=sink, cancel=ctx.cancel)
+        return Run([t.name for t in plan.targets], summary, scope)
+    ctx.task = asyncio.current_task()
+    try:
+        return Run([], await service.create("r1", sink=sink), Scope.reseller("r1"))
+    except asyncio.CancelledError:
+        asyncio.current_task().uncancel()
+        return Run([], None, Scope.reseller("r1"), cancelled_task=True)
+
+
+# ---------------------------------------------------------------------------- checks
+def one_line(text: str | None) -> None:
+    if text:
+        assert "\n" not in text and "Traceback" not in text, f"not one line: {text!r}"
+
+
+def records_lost(sim, before: dict, after: dict) -> int:
+    lost = 0
+    for doc_id, doc in before["records"].items():
+        if doc_id not in after["records"] and probe_status(sim, doc["instance_name"]) != "absent":
+            lost += 1
+    return lost
+
+
+def check_delete_cell(ctx: Ctx, fault: Fault, before: dict, run: Run) -> None:
+    summary = run.summary
+    assert summary is not None
+    assert_invariants(ctx.sim, ctx.db, before, summary, run.planned)
+    allowed = fault.expected_for(ctx.op) | {O.SKIPPED}
+    for target in summary.targets:
+        if target.outcome is O.SKIPPED and "cancel" not in target.reason \
+                and "not started" not in target.reason:
+            continue  # a scope / shared-name skip: legal under any fault
+        assert target.outcome in allowed, (target.name, target.outcome, target.reason)
+        one_line(target.reason)
+        one_line(target.record_error)
+        if target.record_error:
+            assert fault.record_errors, (target.name, target.record_error)
+            assert target.outcome in NAME_FREED and target.name in " ".join(summary.errors)
+    for note in summary.notes:
+        one_line(note)
+    must = fault.must_for(ctx.op)
+    if must:
+        assert any(t.outcome in must for t in summary.targets), \
+            [(t.name, t.outcome.value, t.reason) for t in summary.targets]
+    if fault.record_errors and ctx.op != "create" and ctx.fired:
+        assert any(t.record_error for t in summary.targets), "the store fault did not bite"
+    if ctx.op.startswith("clear"):  # a ghost without a record is outside clear-all's plan
+        for name in ctx.world.get("residue", []):
+            assert probe_status(ctx.sim, name) == "reserved", f"{name} outside the plan removed"
+
+
+def check_create_cell(ctx: Ctx, fault: Fault, before: dict, run: Run) -> None:
+    after = snapshot(ctx.sim, ctx.db)
+    # nothing that existed before was touched, except a blocking orphan create may free
+    new_records = {k: v for k, v in after["records"].items() if k not in before["records"]}
+    for doc_id, doc in before["records"].items():
+        assert after["records"].get(doc_id) == doc, f"record {doc_id} changed by create"
+    for name, state in before["instances"].items():
+        if name != CREATE_NAME:  # the residue create may free (verified) and reuse
+            assert after["instances"].get(name) == state, f"{name} touched by create"
+    if run.cancelled_task:
+        # cancelled after the instance was created: no orphan may be left behind
+        for doc in new_records.values():
+            assert probe_status(ctx.sim, doc["instance_name"]) == "present"
+        made = [n for n in after["instances"] if n not in before["instances"]]
+        linked = {d["instance_name"] for d in after["records"].values()}
+        assert all(n in linked for n in made), f"cancelled create left an orphan: {made}"
+        return
+    summary = run.summary
+    assert summary is not None and len(summary.targets) == 1, summary
+    [target] = summary.targets
+    one_line(target.reason)
+    assert target.outcome in fault.expected_for("create"), (target.outcome, target.reason)
+    made = [n for n, (_, in_memory, _, _) in after["instances"].items()  # newly registered
+            if in_memory and not (n in before["instances"] and before["instances"][n][1])]
+    if target.outcome is O.CREATED:
+        [doc] = new_records.values()
+        assert doc["instance_name"] == target.name and doc["reseller_id"] == "r1"
+        assert probe_status(ctx.sim, target.name) == "present"
+        assert made == [target.name], (made, target.name)
+        if isinstance(fault, Residue):  # the residue was freed (verified) and the name used
+            assert target.name == CREATE_NAME
+    else:
+        assert new_records == {}, f"failed create left a record: {new_records}"
+        assert made == [], f"failed create left an instance: {made}"
+
+
+async def check_convergence(ctx: Ctx, fault: Fault, service, run: Run) -> None:
+    if ctx.op == "create":
+        again = await service.create("r1")
+        [target] = again.targets
+        assert target.outcome is O.CREATED, target.reason
+        await assert_rerun_converges(service, ctx.sim, ctx.db, Scope.all())
+        return
+    if ctx.op in ("delete_one", "delete_marked"):
+        before = snapshot(ctx.sim, ctx.db)
+        names = run.planned
+        again = await service.delete(names)
+        assert_invariants(ctx.sim, ctx.db, before, again, names)
+        for target in again.targets:
+            assert target.outcome in NAME_FREED and target.record_error is None, target
+        return
+    await assert_rerun_converges(service, ctx.sim, ctx.db, run.scope)
+    assert (await service.plan_clear_all(run.scope)).actionable == []
+
+
+# ---------------------------------------------------------------------------- the cells
+@pytest.fixture(scope="module")
+def nx_restartable(tmp_path_factory):
+    """A MongoDB-wire server with a data dir: survives stop/start (mongo_stopped cells)."""
+    server = MongoWireServer(data_dir=tmp_path_factory.mktemp("nx-fault-matrix")).start()
+    yield server
+    server.stop()
+
+
+@pytest.mark.parametrize("op,fault", CELLS)
+async def test_fault_cell(op: str, fault: Fault, sim, mongo_db, store_settings, tmp_path,
+                          request):
+    started = time.monotonic()
+    cell = CellResult(f"{op}-{fault.id}", op, fault.id)
+    COLLECTED[cell.cell] = cell
+    own_server = None
+    if isinstance(fault, MongoStopped):
+        own_server = request.getfixturevalue("nx_restartable")
+        if not own_server.running:
+            own_server.start()
+        sync = MongoClient(own_server.uri, serverSelectionTimeoutMS=2000)
+        db_name = f"fault_{op}"
+        sync.drop_database(db_name)
+        db = sync[db_name]
+        store = ConnectionStore(own_server.uri, db_name, timeout_ms=300)
+    else:
+        sync = None
+        db = mongo_db
+        store = ConnectionStore(store_settings.uri.get_secret_value(), store_settings.database,
+                                timeout_ms=2000)
+    client = fast_client(sim.url)
+    ctx = Ctx(op, sim, db, store, client, tmp_path)
+    if own_server is not None:
+        ctx.extra["server"] = own_server
+    try:
+        ctx.world = seed_world(sim, db)
+        fault.seed(ctx)
+        service = make_service(client, store, tmp_path, policy=POLICY,
+                               now=lambda: FIXED_TS)
+        before = snapshot(sim, db)
+
+        mid_run = fault.mid(op)
+
+        def sink(event: StepEvent) -> None:
+            if mid_run and not ctx.fired and fault.trigger(op, event):
+                ctx.fired = True
+                fault.inject(ctx)
+
+        if not mid_run:
+            fault.inject(ctx)
+            ctx.fired = True
+        run = await run_op(ctx, service, sink)
+        if run.summary is not None:
+            for t in run.summary.targets:
+                cell.outcomes[t.outcome.value] = cell.outcomes.get(t.outcome.value, 0) + 1
+        fault.lift(ctx)  # the fault stops; what it left behind is checked as it is
+        after = snapshot(sim, db)
+        cell.records_lost = records_lost(sim, before, after)
+        try:
+            if op == "create":
+                check_create_cell(ctx, fault, before, run)
+            else:
+                check_delete_cell(ctx, fault, before, run)
+        except AssertionError:
+            cell.violations += 1
+            raise
+        assert cell.records_lost == 0
+        fault.recover(ctx)
+        await check_convergence(ctx, fault, service, run)
+        cell.passed = True
+    finally:
+        fault.lift(ctx)
+        await client.aclose()
+        store.close()
+        if sync is not None:
+            sync.close()
+        cell.elapsed_s = round(time.monotonic() - started, 3)
+
+
+def test_matrix_has_every_fault_and_operation():
+    """The table generates the documented cells: every operation meets at least 11 faults and
+    the not-applicable pairs are exactly the documented ones."""
+    ids = {(op, f.id) for f in FAULTS for op in f.ops}
+    missing = {(op, f.id) for f in FAULTS for op in ALL_OPS} - ids
+    assert missing == {("create", "5xx_delete"), ("create", "5xx_logout"),
+                       ("create", "cleanup_lag"), ("delete_one", "5xx_create"),
+                       ("delete_marked", "5xx_create"), ("clear_reseller", "5xx_create"),
+                       ("clear_all", "5xx_create")}
+    assert len(CELLS) == len(ids) == 68
+
+
+# ---------------------------------------------------------------------------- CLI cells
+def write_settings(path: Path, url: str, uri: str, database: str, api_key: str = API_KEY
+                   ) -> Path:
+    path.write_text(json.dumps({
+        "evolution": {"url": url, "api_key": api_key, "timeout_s": 0.5},
+        "mongo": {"uri": uri, "database": database},
+        "cleanup": {"verify_timeout_s": 0.5, "max_delete_attempts": 2, "concurrency": 4},
+        "audit_log": str(path.parent / "audit.jsonl"),
+    }))
+    path.chmod(0o600)
+    return path
+
+
+CLI_OPS = {
+    "delete_one": ["delete", "fabio_1_1700000001", "--yes"],
+    "clear_reseller": ["clear-all", "--reseller", "r1", "--yes"],
+    "create": ["create", "--reseller", "r1", "--yes"],
+}
+
+
+@dataclass(frozen=True)
+class CliFault:
+    id: str
+    setup: Callable[..., dict]  # (sim, settings kwargs) -> settings overrides
+    exit_codes: frozenset[int]
+    stderr_has: str = ""
+
+
+def _cli_5xx(sim, kw):
+    sim.faults(error_rate=1.0, error_status=500, routes=["delete", "create"])
+    return kw
+
+
+def _cli_malformed(sim, kw):
+    sim.faults(malformed_rate=1.0, routes=["fetchInstances"])
+    return kw
+
+
+CLI_FAULTS = [
+    CliFault("5xx", _cli_5xx, F({1})),  # per-target failures: exit 1, summary on stdout
+    CliFault("401", lambda sim, kw: kw | {"api_key": "wrong-key-0000000000000"}, F({2}),
+             "rejected the API key"),
+    CliFault("refused", lambda sim, kw: kw | {"url": f"http://127.0.0.1:{closed_port()}"},
+             F({2}), "connection refused"),
+    CliFault("mongo_down", lambda sim, kw: kw | {
+        "uri": f"mongodb://127.0.0.1:{closed_port()}/?serverSelectionTimeoutMS=300"},
+        F({2}), "MongoDB"),
+    CliFault("malformed", _cli_malformed, F({2}), "malformed response"),
+]
+
+
+# MongoDB down costs the product's 5 s server-selection timeout: one operation only
+CLI_CELLS = [pytest.param(op, f, id=f"{op}-{f.id}") for f in CLI_FAULTS for op in CLI_OPS
+             if f.id != "mongo_down" or op == "delete_one"]
+
+
+@pytest.mark.parametrize("op,fault", CLI_CELLS)
+def test_cli_cell(op, fault, sim, mongo_db, mongo_uri, mongo_database, tmp_path, capsys):
+    from tui.cli.main import main
+
+    seed_world(sim, mongo_db)
+    before = snapshot(sim, mongo_db)
+    kw = fault.setup(sim, {"url": sim.url, "uri": mongo_uri, "database": mongo_database})
+    settings = write_settings(tmp_path / "settings.json", **kw)
+    code = main(["--settings", str(settings), *CLI_OPS[op], "--json"])
+    out, err = capsys.readouterr()
+    sim.faults()
+    assert code in fault.exit_codes, (code, out, err)
+    assert "Traceback" not in out + err and API_KEY not in out + err
+    assert "wrong-key-0000000000000" not in out + err
+    if code == 2:
+        assert len(err.strip().splitlines()) == 1 and err.startswith("evodash: "), err
+        assert fault.stderr_has in err, err
+        assert snapshot(sim, mongo_db) == before  # refused before any change
+    else:
+        lines = [json.loads(line) for line in out.splitlines()]
+        [summary] = [line for line in lines if line["type"] == "summary"]
+        names = [t["name"] for t in summary["targets"]]
+        assert len(names) == len(set(names)) and summary["failed"] >= 1
+        for t in summary["targets"]:
+            assert "\n" not in t.get("reason", "")
+        for doc_id, doc in before["records"].items():  # no record of a live name removed
+            if doc_id not in snapshot(sim, mongo_db)["records"]:
+                assert probe_status(sim, doc["instance_name"]) == "absent"
+
+
+def test_cli_subprocess_bad_key_is_one_line_exit_2(sim, mongo_db, mongo_uri, mongo_database,
+                                                   tmp_path):
+    """The real process: stderr is one line, exit 2, no traceback, no secret."""
+    seed_world(sim, mongo_db)
+    settings = write_settings(tmp_path / "settings.json", sim.url, mongo_uri, mongo_database,
+                              api_key="wrong-key-0000000000000")
+    proc = subprocess.run([sys.executable, "-m", "tui", "--settings", str(settings),
+                           "clear-all", "--all", "--yes"], capture_output=True, text=True,
+                          timeout=60, cwd=Path(__file__).parent.parent)
+    assert proc.returncode == 2, proc
+    assert proc.stderr.count("\n") == 1 and "401" in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr and "wrong-key-0000000000000" not in proc.stderr

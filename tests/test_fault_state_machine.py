@@ -1,0 +1,257 @@
+"""Hypothesis state machine: random faults interleaved with random lifecycle operations.
+
+Rules inject or lift faults (5xx on delete / logout / probe, probe timeouts with a tiny
+hang, cleanup lag, a reconnect loop on a name, API key rotation and restore) and run
+operations (delete a random name, clear-all a random reseller, clear-all --all --orphans-only,
+create for a random reseller, a simulator restart). After every operation the invariants of
+`assert_invariants` hold (records removed only when the name probes absent, other tenants
+untouched, every target reported once); at teardown every fault is lifted, the simulator
+restarted, and a clear-all of everything must converge.
+
+Async inside a sync state machine: one event loop per machine, created in `__init__`, each
+rule runs its coroutine with `loop.run_until_complete`. The session `sim_server` / mongo
+fixtures are reset explicitly per example (function fixtures cannot be used by a machine).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import uuid
+
+from hypothesis import HealthCheck, Phase, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, rule, run_state_machine_as_test
+
+from tests.fixtures.mongo import CONNECTIONS
+from tests.fixtures.sim import API_KEY
+from tests.test_lifecycle_support import (
+    FIXED_TS,
+    assert_invariants,
+    assert_rerun_converges,
+    make_service,
+    probe_status,
+    seed_world,
+    snapshot,
+)
+from tui.evolution.client import EvolutionClient
+from tui.evolution.errors import EvolutionError
+from tui.lifecycle.delete import DeletePolicy
+from tui.lifecycle.events import TargetOutcome
+from tui.lifecycle.scope import Scope
+from tui.store.errors import StoreError
+from tui.store.mongo import ConnectionStore
+
+KNOWN = (EvolutionError, StoreError)
+
+POLICY = DeletePolicy(verify_timeout_s=0.3, max_attempts=2, first_poll_s=0.01, max_poll_s=0.05)
+NAMES = ["fabio_1_1700000001", "fabio_2_1700000002", "fabio_3_1700000003",
+         "fabio_4_1700000004", "fabio_5_1700000005", "fabio_9_1700000009",
+         "ana_1_1700000001", "ana_2_1700000002", "ana_3_1700000003", "legacy-box",
+         "zed_leftover", "shared_1_1700000001"]
+RESELLERS = ["r1", "r2", "r3"]
+FAULTS = {
+    "5xx_delete": {"error_rate": 1.0, "error_status": 500, "routes": ["delete"]},
+    "5xx_logout": {"error_rate": 1.0, "error_status": 503, "routes": ["logout"]},
+    "5xx_probe": {"error_rate": 0.5, "error_status": 502, "routes": ["connectionState"]},
+    "timeout_probe": {"timeout_count": 2, "hang_s": 0.5, "routes": ["connectionState"]},
+    # longer than any example: a lagging name must not free itself between two snapshots
+    # (the invariant checker would see an instance "touched"); restart_sim / teardown free it
+    "cleanup_lag": {"cleanup_lag_ms": 120_000},
+}
+
+OP_FAULT = st.sampled_from([None, "loop", *sorted(FAULTS)])
+
+
+class _Env:
+    """The session fixtures the machine uses (hypothesis introspects the machine's class
+    attributes, so they live here)."""
+
+    sim = None
+    mongo_client = None
+    store_uri = ""
+    tmp_path = None
+
+
+class FaultMachine(RuleBasedStateMachine):
+    def __init__(self) -> None:
+        super().__init__()
+        self.sim = _Env.sim
+        self.mongo_client = _Env.mongo_client
+        self.store_uri = _Env.store_uri
+        self.loop = asyncio.new_event_loop()
+        self.db_name = f"evodash_sm_{uuid.uuid4().hex[:10]}"
+        self.db = self.mongo_client[self.db_name]
+        self.store = ConnectionStore(self.store_uri, self.db_name, timeout_ms=2000)
+        self.client = EvolutionClient(self.sim.url, API_KEY, timeout_s=0.25, retries=1,
+                                      backoff_base_s=0.01, backoff_max_s=0.03,
+                                      rng=random.Random(5))
+        self.clock = FIXED_TS
+        self.service = None
+        self.active: set[str] = set()
+        self.steps = 0
+
+    def now(self) -> int:
+        return self.clock
+
+    def run(self, coro):
+        return self.loop.run_until_complete(coro)
+
+    def apply_faults(self) -> None:
+        options: dict = {}
+        for name in sorted(self.active):
+            if name.startswith("loop:"):
+                options.setdefault("reconnect_loop", []).append(name[5:])
+            elif name == "rotated_key":
+                options["api_key"] = "rotated-key-state-machine-000"
+            else:
+                options.update(FAULTS[name])
+        self.sim.faults()  # the fault options merge: start from none
+        if options:
+            self.sim.faults(**options)
+
+    @initialize()
+    def seed(self) -> None:
+        self.sim.reset()
+        seed_world(self.sim, self.db)
+        self.service = make_service(self.client, self.store, _Env.tmp_path, policy=POLICY,
+                                    now=self.now)
+
+    # ------------------------------------------------------------------ faults
+    @rule(fault=st.sampled_from(sorted(FAULTS)))
+    def inject(self, fault: str) -> None:
+        self.active.add(fault)
+        self.apply_faults()
+
+    @rule(name=st.sampled_from(NAMES))
+    def reconnect_loop(self, name: str) -> None:
+        self.active.add(f"loop:{name}")
+        self.apply_faults()
+
+    @rule()
+    def rotate_key(self) -> None:
+        self.active.add("rotated_key")
+        self.apply_faults()
+
+    @rule(data=st.data())
+    def lift(self, data) -> None:
+        if self.active:
+            self.active.discard(data.draw(st.sampled_from(sorted(self.active))))
+            self.apply_faults()
+
+    @rule()
+    def restart_sim(self) -> None:
+        self.sim.restart()
+
+    # ------------------------------------------------------------------ operations
+    def guarded(self, coro):
+        """Run an operation; a refused one (401 on the plan's fetch, store down) raises one
+        line of a known type and changes nothing."""
+        before = snapshot(self.sim, self.db)
+        try:
+            return self.run(coro)
+        except KNOWN as exc:
+            assert "\n" not in str(exc) and str(exc), repr(exc)
+            assert snapshot(self.sim, self.db) == before, "a refused operation changed state"
+            return None
+
+    def checked(self, planned, coro) -> None:
+        before = snapshot(self.sim, self.db)
+        summary = self.guarded(coro(before))
+        if summary is None:
+            return
+        self.sim.faults()  # the checker probes through the same simulator
+        assert_invariants(self.sim, self.db, before, summary, planned(summary))
+        self.apply_faults()
+        for target in summary.targets:
+            assert "\n" not in target.reason and "Traceback" not in target.reason
+
+    def with_fault(self, fault: str | None, name: str | None = None) -> None:
+        """Operations may bring a fault of their own (so most examples meet one mid-state)."""
+        if fault == "loop" and name:
+            self.active.add(f"loop:{name}")
+        elif fault in FAULTS:
+            self.active.add(fault)
+        if fault:
+            self.apply_faults()
+
+    @rule(name=st.sampled_from(NAMES), fault=OP_FAULT)
+    def delete(self, name: str, fault: str | None) -> None:
+        self.with_fault(fault, name)
+
+        async def go(_before):
+            return await self.service.delete([name])
+
+        self.checked(lambda s: [name], go)
+
+    @rule(reseller=st.sampled_from(RESELLERS), fault=OP_FAULT)
+    def clear_reseller(self, reseller: str, fault: str | None) -> None:
+        self.with_fault(fault, "fabio_3_1700000003")
+        self._clear(Scope.reseller(reseller), orphans_only=False)
+
+    @rule(fault=OP_FAULT)
+    def clear_orphans(self, fault: str | None) -> None:
+        self.with_fault(fault, "zed_leftover")
+        self._clear(Scope.all(), orphans_only=True)
+
+    def _clear(self, scope: Scope, *, orphans_only: bool) -> None:
+        plan_names: list[str] = []
+
+        async def go(_before):
+            plan = await self.service.plan_clear_all(scope, orphans_only=orphans_only)
+            plan_names.extend(t.name for t in plan.targets)
+            return await self.service.clear_all(scope, plan=plan)
+
+        self.checked(lambda s: plan_names, go)
+        if scope.reseller_id is not None:  # other tenants' records untouched
+            for doc in self.db[CONNECTIONS].find({"reseller_id": {"$ne": scope.reseller_id}}):
+                assert doc["instance_name"]
+
+    @rule(reseller=st.sampled_from(RESELLERS))
+    def create(self, reseller: str) -> None:
+        self.clock += 1
+        before = snapshot(self.sim, self.db)
+        summary = self.guarded(self.service.create(reseller))
+        if summary is None:
+            return
+        after = snapshot(self.sim, self.db)
+        assert len(summary.targets) == 1
+        [target] = summary.targets
+        assert "\n" not in target.reason
+        for doc_id, doc in before["records"].items():  # create never removes a record
+            assert after["records"].get(doc_id) == doc
+        new = [d for k, d in after["records"].items() if k not in before["records"]]
+        if target.outcome is TargetOutcome.CREATED:
+            assert [d["instance_name"] for d in new] == [target.name]
+            assert new[0]["reseller_id"] == reseller
+        else:
+            assert new == [], (target.reason, new)
+
+    # ------------------------------------------------------------------ teardown
+    def teardown(self) -> None:
+        try:
+            if self.service is not None:
+                self.active.clear()
+                self.sim.faults()
+                self.sim.restart()
+                self.run(assert_rerun_converges(self.service, self.sim, self.db, Scope.all()))
+                for doc in self.db[CONNECTIONS].find():  # only valid, live links remain
+                    assert probe_status(self.sim, doc["instance_name"]) == "present"
+        finally:
+            self.run(self.client.aclose())
+            self.store.close()
+            self.loop.close()
+            self.mongo_client.drop_database(self.db_name)
+
+
+def test_random_faults_and_operations_keep_the_invariants(sim_server, mongo_server, mongo_client,
+                                                          tmp_path):
+    _Env.sim, _Env.mongo_client = sim_server, mongo_client
+    _Env.store_uri, _Env.tmp_path = mongo_server.uri, tmp_path
+    try:
+        run_state_machine_as_test(FaultMachine, settings=settings(
+            max_examples=15, stateful_step_count=8, deadline=None, derandomize=True,
+            database=None, phases=[Phase.explicit, Phase.generate],  # no shrinking: CI time
+            suppress_health_check=list(HealthCheck)))
+    finally:
+        sim_server.reset()
