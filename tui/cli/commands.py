@@ -80,10 +80,6 @@ async def dispatch(args, services: Services) -> int:
     command = args.command
     if command == "report":
         obs = await service.observe()
-        skipped = services.client.stats.malformed_items
-        if skipped:  # the report would silently miss them: say so, on one line
-            print(f"evodash: warning: fetchInstances answered {skipped} unusable item(s); "
-                  "they are not in this report", file=sys.stderr)
         if out.json_mode:
             out.emit(report_json(obs))
         else:

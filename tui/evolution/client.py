@@ -200,13 +200,16 @@ class EvolutionClient:
 
     async def list_instances(self) -> list[Instance]:
         """GET /instance/fetchInstances: every instance loaded in memory (ghosts are not listed).
-        Unusable items (no instanceName) are skipped, logged and counted in stats.malformed_items."""
+
+        An unusable item (not an object, no instanceName) makes the whole answer malformed:
+        a partial list would make every plan built on it wrong (instances would look gone)."""
         route = "GET /instance/fetchInstances"
         _, body = await self._call("list_instances", "GET", "/instance/fetchInstances")
         instances, problems = self._parsed(route, parse.parse_instance_list, body)
         if problems:
             self.stats.malformed_items += len(problems)
-            log.warning("%s: skipped %d unusable item(s): %s", route, len(problems), "; ".join(problems[:5]))
+            raise self._malformed(
+                route, f"{len(problems)} unusable item(s) in the instance list, first: {problems[0]}")
         self._remember(i.token.get_secret_value() for i in instances if i.token)
         return instances
 
