@@ -102,23 +102,17 @@ async def dispatch(args, services: Services) -> int:
             summary = await service.clear_all(scope, dry_run=args.dry_run, sink=sink, plan=plan)
         out.summary(summary)
         return summary_exit(summary)
-    if command == "delete":
-        service.authorize("delete")
-        if not confirm(args, out, f"Delete {len(args.names)} instance(s) in scope "
-                                  f"{service.scope} (logout → delete → verify → remove record): "
-                                  f"{', '.join(args.names[:5])}?"):
-            return fail("cancelled: nothing was changed")
-        with out.progress(len(args.names), bar=False) as sink:
-            summary = await service.delete(args.names, sink=sink)
-        out.summary(summary)
-        return summary_exit(summary)
+    simple = _simple_mutation(args, service)
+    if simple is None:
+        return fail(f"unknown command {command}")
+    scope, question, total, run = simple
+    service.authorize(command, scope)
+    if not confirm(args, out, question):
+        return fail("cancelled: nothing was changed")
+    with out.progress(total, bar=False) as sink:
+        summary = await run(sink)
+    out.summary(summary)
     if command == "create":
-        service.authorize("create", Scope.reseller(args.create_reseller))
-        if not confirm(args, out, f"Create a connection for reseller {args.create_reseller}?"):
-            return fail("cancelled: nothing was changed")
-        with out.progress(1, bar=False) as sink:
-            summary = await service.create(args.create_reseller, qr=args.qr, sink=sink)
-        out.summary(summary)
         [first] = summary.targets or [None]
         if first is not None and not first.name and first.outcome is TargetOutcome.FAILED:
             # failed before a name was chosen (unknown reseller, Evolution / MongoDB down):
@@ -126,30 +120,29 @@ async def dispatch(args, services: Services) -> int:
             return fail(first.reason)
         if args.qr and not out.json_mode:
             out.qr(summary)
-        return summary_exit(summary)
+    return summary_exit(summary)
+
+
+def _simple_mutation(args, service):
+    """(scope to authorize, confirmation question, targets, runner) of the one-step commands."""
+    command = args.command
+    if command == "delete":
+        return (None, f"Delete {len(args.names)} instance(s) in scope {service.scope} "
+                      f"(logout → delete → verify → remove record): {', '.join(args.names[:5])}?",
+                len(args.names), lambda sink: service.delete(args.names, sink=sink))
+    if command == "create":
+        return (Scope.reseller(args.create_reseller),
+                f"Create a connection for reseller {args.create_reseller}?", 1,
+                lambda sink: service.create(args.create_reseller, qr=args.qr, sink=sink))
     if command == "forget":
-        service.authorize("forget")
-        if not confirm(args, out, f"Forget (database only) {', '.join(args.names[:5])}?"):
-            return fail("cancelled: nothing was changed")
-        with out.progress(len(args.names), bar=False) as sink:
-            summary = await service.forget(args.names, sink=sink)
-        out.summary(summary)
-        return summary_exit(summary)
+        return (None, f"Forget (database only) {', '.join(args.names[:5])}?", len(args.names),
+                lambda sink: service.forget(args.names, sink=sink))
     if command == "adopt":
-        service.authorize("adopt", Scope.reseller(args.adopt_reseller))
-        if not confirm(args, out, f"Adopt {args.name} for reseller {args.adopt_reseller}?"):
-            return fail("cancelled: nothing was changed")
-        with out.progress(1, bar=False) as sink:
-            summary = await service.adopt(args.name, args.adopt_reseller, sink=sink)
-        out.summary(summary)
-        return summary_exit(summary)
+        return (Scope.reseller(args.adopt_reseller),
+                f"Adopt {args.name} for reseller {args.adopt_reseller}?", 1,
+                lambda sink: service.adopt(args.name, args.adopt_reseller, sink=sink))
     if command == "reprovision":
-        service.authorize("reprovision")
-        if not confirm(args, out, f"Re-create the Evolution instance {args.name}?"):
-            return fail("cancelled: nothing was changed")
-        with out.progress(1, bar=False) as sink:
-            summary = await service.reprovision(args.name, sink=sink)
-        out.summary(summary)
-        return summary_exit(summary)
-    return fail(f"unknown command {command}")
+        return (None, f"Re-create the Evolution instance {args.name}?", 1,
+                lambda sink: service.reprovision(args.name, sink=sink))
+    return None
 
