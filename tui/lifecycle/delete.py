@@ -32,6 +32,11 @@ class DeletePolicy:
     first_poll_s: float = 0.02
     poll_factor: float = 1.6
     max_poll_s: float = 0.5
+    # Names usually free up within a few hundred ms of the delete (the server's asynchronous
+    # cleanup): poll at most every `fast_poll_s` during the first `fast_phase_s`, so the
+    # verification ends close to the moment the name is free, then back off to `max_poll_s`.
+    fast_phase_s: float = 1.0
+    fast_poll_s: float = 0.05
 
     def attempt_window(self) -> float:
         return self.verify_timeout_s / self.max_attempts
@@ -150,6 +155,7 @@ class InstanceRemover:
         (or an error text when no probe could be made)."""
         deadline = clock.elapsed() + window
         pause = self.policy.first_poll_s
+        started = clock.elapsed()
         polls = 0
         last: ProbeState | str = "no probe answered"
         while True:
@@ -167,7 +173,9 @@ class InstanceRemover:
                 break  # delete did not take: retry the delete rather than wait
             await asyncio.sleep(min(pause * self.rng.uniform(0.8, 1.2),
                                     max(0.0, deadline - clock.elapsed())))
-            pause = min(pause * self.policy.poll_factor, self.policy.max_poll_s)
+            fast = clock.elapsed() - started < self.policy.fast_phase_s
+            cap = self.policy.fast_poll_s if fast else self.policy.max_poll_s
+            pause = min(pause * self.policy.poll_factor, cap)
         if isinstance(last, ProbeState):
             detail = f"{last.value} after {clock.elapsed():.2f} s ({polls} probe{'s' * (polls > 1)})"
             self._emit(clock, name, Step.VERIFY, attempt, StepOutcome(last.value), detail)
