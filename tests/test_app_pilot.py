@@ -73,10 +73,10 @@ async def test_first_refresh_fills_both_panes_and_header(seeded):
         assert set(instances.values) == {ANA_1, ANA_2, BOB_1, ANA_9, STRAY}
         assert {r.name for r in records.rows_by_key.values()} == {ANA_1, ANA_2, BOB_1, ANA_5,
                                                                    BOB_7}
-        link = {r.name: r.cells[1].plain for r in instances.rows_by_key.values()}
+        link = {r.name: r.plain(1) for r in instances.rows_by_key.values()}
         assert link[STRAY] == "ORPHAN" and link[ANA_9] == "ORPHAN (Ana Net?)"
         assert link[ANA_1] == "Ana Net"
-        rlink = {r.name: r.cells[1].plain for r in records.rows_by_key.values()}
+        rlink = {r.name: r.plain(1) for r in records.rows_by_key.values()}
         assert rlink[ANA_5] == "ORPHAN · absent" and rlink[BOB_7] == "ORPHAN · reserved"
         text = header(app)
         assert "sim.local:8080" in text and "evodash_test" in text and "all resellers" in text
@@ -100,6 +100,31 @@ async def test_r_refreshes_and_keeps_the_cursor_on_its_key(seeded):
         assert "aaa_first" in instances.values
         assert instances.cursor_key() == BOB_1
         assert instances.rebuilds == 1  # the second refresh was a keyed diff, not a rebuild
+
+
+async def test_a_changed_row_is_patched_in_place_and_the_others_untouched(seeded):
+    sim, store = seeded
+    rec = Recorder()
+    app = make_app(make_service(sim, store))
+    async with app.run_test(size=(160, 45), message_hook=rec) as pilot:
+        await settle(pilot)
+        instances, records = tables(app)
+        before = dict(instances.values)
+        sim.seed([{"name": ANA_2, "state": "open", "owner": "5511922220002@s.whatsapp.net",
+                   "profileName": "Ana Dois"}])
+        await pilot.press("r")
+        await settle(pilot)
+        [_, second] = rec.of(Refreshed)
+        assert second.delta is not None and second.delta.names == {ANA_2}
+        cells = instances.values[ANA_2]
+        assert [c.plain.strip() for c in cells[3:]] == ["open", "5511922220002", "Ana Dois"]
+        assert all(instances.values[k] is v for k, v in before.items() if k != ANA_2)
+        assert instances.rebuilds == 1 and records.rebuilds == 1
+        assert instances.rows_by_key[ANA_2].row.instance.profile_name == "Ana Dois"
+        await pilot.press("r")  # unchanged: an empty delta, nothing touched
+        await settle(pilot)
+        assert rec.of(Refreshed)[-1].delta.names == frozenset()
+        assert instances.values[ANA_2] is cells
 
 
 async def test_failed_refresh_keeps_data_and_shows_stale(seeded):
@@ -378,6 +403,100 @@ async def test_a_adopts_an_orphan_instance_suggesting_the_attributed_reseller(se
         assert row.kind == "linked"
 
 
+async def test_shift_r_reprovisions_an_orphan_record_whose_name_is_absent(seeded):
+    sim, store = seeded
+    rec = Recorder()
+    app = make_app(make_service(sim, store))
+    async with app.run_test(size=(160, 45), message_hook=rec) as pilot:
+        await settle(pilot)
+        await pilot.press("tab")
+        _, records = tables(app)
+        # hidden on a linked row and on a reserved orphan record
+        for name in (ANA_2, BOB_7):
+            move_to(records, next(k for k, r in records.rows_by_key.items() if r.name == name))
+            await pilot.pause()
+            assert app.dashboard.check_action("reprovision", ()) is False
+        move_to(records, next(k for k, r in records.rows_by_key.items() if r.name == ANA_5))
+        await pilot.pause()
+        assert app.dashboard.check_action("reprovision", ()) is True
+        assert "reprovision" in {b.binding.action for b in app.active_bindings.values()}
+        await pilot.press("R")
+        assert isinstance(app.screen, ConfirmScreen)
+        assert ANA_5 in str(app.screen.query_one(".dialog-body").render())
+        await pilot.press("y")
+        await settle(pilot)
+        [finished] = rec.of(OperationFinished)
+        assert finished.summary.operation == "reprovision"
+        assert finished.summary.targets[0].outcome is TargetOutcome.REPROVISIONED
+        assert ANA_5 in sim_names(sim)  # the instance exists again on Evolution
+        assert len(await store.find_records(ANA_5)) == 1  # the record is kept
+        row = next(r for r in records.rows_by_key.values() if r.name == ANA_5)
+        assert row.kind == "linked"  # the refresh after the operation re-linked it
+
+
+async def test_shift_r_is_hidden_and_refused_in_read_only_mode(seeded):
+    sim, store = seeded
+    rec = Recorder()
+    app = make_app(make_service(sim, store, read_only=True))
+    async with app.run_test(size=(160, 45), message_hook=rec) as pilot:
+        await settle(pilot)
+        await pilot.press("tab")
+        _, records = tables(app)
+        move_to(records, next(k for k, r in records.rows_by_key.items() if r.name == ANA_5))
+        await pilot.pause()
+        assert app.dashboard.check_action("reprovision", ()) is False
+        await pilot.press("R")
+        await settle(pilot)
+        assert app.screen is app.dashboard and not rec.of(OperationStarted)
+        assert ANA_5 not in sim_names(sim)
+
+
+async def _clear_all_ana(pilot, app, *, include_attributed: bool) -> ClearAllScreen:
+    await pilot.press("s")
+    await pilot.press("down", "enter")  # all, Ana Net
+    await pilot.pause()
+    await pilot.press("X")
+    await wait_for(pilot, lambda: isinstance(app.screen, ClearAllScreen))
+    screen = app.screen
+    assert screen.replan is not None  # a reseller scope offers the toggle
+    assert ANA_9 not in str(screen.query_one("#plan-body").render())
+    if include_attributed:
+        await pilot.press("ctrl+t")
+        await wait_for(pilot, lambda: not screen.planning and screen.actionable == 4)
+        assert ANA_9 in str(screen.query_one("#plan-body").render())
+    else:
+        assert screen.actionable == 3
+    await pilot.press(*"Ana Net")
+    assert not screen.query_one("#yes").disabled
+    await pilot.press("enter")
+    await settle(pilot)
+    return screen
+
+
+async def test_clear_all_reseller_scope_leaves_attributed_orphans_by_default(seeded):
+    sim, store = seeded
+    rec = Recorder()
+    app = make_app(make_service(sim, store))
+    async with app.run_test(size=(160, 45), message_hook=rec) as pilot:
+        await settle(pilot)
+        await _clear_all_ana(pilot, app, include_attributed=False)
+        [finished] = rec.of(OperationFinished)
+        assert {t.name for t in finished.summary.targets} == {ANA_1, ANA_2, ANA_5}
+        assert sim_names(sim) == {BOB_1, ANA_9, STRAY}  # the attributed orphan stays
+
+
+async def test_clear_all_reseller_scope_includes_attributed_orphans_when_toggled(seeded):
+    sim, store = seeded
+    rec = Recorder()
+    app = make_app(make_service(sim, store))
+    async with app.run_test(size=(160, 45), message_hook=rec) as pilot:
+        await settle(pilot)
+        await _clear_all_ana(pilot, app, include_attributed=True)
+        [finished] = rec.of(OperationFinished)
+        assert {t.name for t in finished.summary.targets} == {ANA_1, ANA_2, ANA_5, ANA_9}
+        assert sim_names(sim) == {BOB_1, STRAY}  # ANA_9 removed; nobody's orphan stays
+
+
 async def test_c_creates_a_connection_and_shows_its_qr_code(seeded):
     sim, store = seeded
     rec = Recorder()
@@ -444,7 +563,7 @@ async def test_esc_cancels_a_running_clear_all_after_asking(seeded):
         await wait_for(pilot, lambda: rec.of(StepReported))
         assert "-busy" in app.dashboard.progress.classes  # the bar is shown
         await pilot.pause()
-        states = [cells[3].plain for cells in tables(app)[0].values.values()]
+        states = [cells[3].plain.strip() for cells in tables(app)[0].values.values()]
         assert any(state.startswith("» ") for state in states)  # rows show in-flight state
         await pilot.press("escape")
         assert isinstance(app.screen, ConfirmScreen)
@@ -527,7 +646,7 @@ async def test_read_only_hides_and_blocks_every_mutation(seeded):
         move_to(tables(app)[0], ANA_9)  # an orphan instance: adopt would apply
         await pilot.pause()
         shown = {b.binding.action for b in app.active_bindings.values()}
-        assert not shown & {"delete", "clear_all", "create", "forget", "adopt"}
+        assert not shown & {"delete", "clear_all", "create", "forget", "adopt", "reprovision"}
         await pilot.press("ctrl+d", "X", "c", "a")
         await settle(pilot)
         assert app.screen is app.dashboard

@@ -177,6 +177,27 @@ def test_read_only_mode(snap_compare, demo):
     assert snap_compare(build(demo, read_only=True), terminal_size=WIDE, run_before=settle)
 
 
+def test_no_color_still_marks_orphans_and_drift_in_text(snap_compare, demo, monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")  # read (and popped) by App.__init__
+    app = build(demo)
+    assert app.no_color
+    assert snap_compare(app, terminal_size=WIDE, run_before=settle)
+
+
+def test_clear_all_modal_of_a_reseller_scope_offers_attributed_orphans(snap_compare, demo):
+    async def run_before(pilot):
+        await settle(pilot)
+        await pilot.press("X")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, ClearAllScreen))
+        await pilot.press("ctrl+t")
+        screen = pilot.app.screen
+        await wait_for(pilot, lambda: screen.include_attributed and not screen.planning)
+        await pilot.pause()
+
+    assert snap_compare(build(demo, reseller="r-zap"), terminal_size=WIDE,
+                        run_before=run_before)
+
+
 def test_reseller_scope(snap_compare, demo):
     assert snap_compare(build(demo, reseller="r-maria"), terminal_size=WIDE,
                         run_before=settle)

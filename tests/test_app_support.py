@@ -162,3 +162,57 @@ def test_bar_text_clamps_and_counts():
 
     assert bar_text("x", 4, 1, width=8).plain == "x ██······ 25%"
     assert bar_text("x", 0, 5, width=4).plain == "x ████ 100%"
+
+
+def _recon(state: str = "open", status: str = "connected"):
+    from datetime import UTC, datetime
+
+    from tui.evolution.models import Instance
+    from tui.reconcile.classify import reconcile
+    from tui.store.models import ConnectionRecord, Reseller
+
+    instances = [Instance(name=ANA_1, state=state, owner="5511911110001@s.whatsapp.net",
+                          profile_name="Ana Loja"),
+                 Instance(name=STRAY, state="close")]
+    records = [ConnectionRecord(doc_id="d1", reseller_id="r-ana", instance_name=ANA_1,
+                                status=status, created_at=datetime(2025, 10, 30, tzinfo=UTC))]
+    return reconcile(instances, records, [Reseller(**ANA)])
+
+
+def test_pane_model_reuses_the_cells_of_unchanged_rows():
+    from tui.app.view import PaneModel
+
+    model = PaneModel()
+    first = model.instance_rows(_recon(), {})
+    recon = _recon()
+    again = model.instance_rows(recon, {})  # equal data, new objects
+    assert [r.key for r in again] == [ANA_1, STRAY]
+    assert all(a.cells is b.cells for a, b in zip(first, again, strict=True))
+    assert again[0].row is recon.linked[0]  # actions see the latest row
+    changed = model.instance_rows(_recon(state="close"), {})
+    assert changed[0].cells is not first[0].cells and changed[0].plain(2) == "close"
+    assert changed[1].cells is first[1].cells
+    inflight = model.instance_rows(_recon(state="close"), {ANA_1: "delete"})
+    assert inflight[0].plain(2) == "» delete"
+
+
+def test_pane_model_record_age_follows_the_clock():
+    from tui.app.view import PaneModel
+
+    model = PaneModel()
+    now = FROZEN
+    [row] = model.record_rows(_recon(), {}, now)
+    assert row.plain(4) == "2d ago" and row.plain(3) == "connected"
+    [same] = model.record_rows(_recon(), {}, now + 60)
+    assert same.cells is row.cells  # still 2d
+    [older] = model.record_rows(_recon(), {}, now + 86400)
+    assert older.plain(4) == "3d ago"
+
+
+def test_cells_are_one_line_with_an_ellipsis_and_a_separator():
+    from tui.app.view import INSTANCE_COLUMNS, RECORD_COLUMNS, cell
+
+    assert sum(w for _k, _l, w in INSTANCE_COLUMNS) <= 77  # one pane of 160 (or 80) cols
+    assert sum(w for _k, _l, w in RECORD_COLUMNS) <= 77
+    text = cell("María Peña-Águas · drift")
+    assert text.plain.startswith(" ") and text.no_wrap and text.overflow == "ellipsis"

@@ -19,6 +19,7 @@ _SPEC: tuple[tuple[str, str, str, str, bool], ...] = (
     ("delete", "delete", "ctrl+d", "Delete", True),
     ("forget", "forget", "f", "Forget", True),
     ("adopt", "adopt", "a", "Adopt", True),
+    ("reprovision", "reprovision", "R", "Re-provision", True),
     ("clear_all", "clear-all", "X", "Clear all", True),
     ("choose_scope", "scope", "s", "Scope", False),
     ("command_palette", "command-palette", "colon", "Commands", False),
@@ -34,7 +35,8 @@ DASHBOARD_BINDINGS: list[Binding] = [
 
 # Actions that change Evolution or the database: one `check_action` gate hides and blocks
 # them in read-only mode (the lifecycle service refuses them too).
-MUTATING_ACTIONS = frozenset({"create", "delete", "forget", "adopt", "clear_all"})
+MUTATING_ACTIONS = frozenset({"create", "delete", "forget", "adopt", "reprovision",
+                              "clear_all"})
 
 # Actions that only an admin session (scope: all resellers) may use.
 ADMIN_ACTIONS = frozenset({"choose_scope"})

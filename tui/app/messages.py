@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
+from tui.app.view import ObservationDelta
 from tui.lifecycle.events import StepEvent, Summary
 from tui.lifecycle.observe import Observation
 from tui.lifecycle.service import Plan
@@ -20,12 +21,16 @@ class DashboardMessage(Message, bubble=False):
 
 
 class Refreshed(DashboardMessage, bubble=False):
-    """A refresh fetched both sides; `at` is the app clock when it arrived."""
+    """A refresh fetched both sides; `at` is the app clock when it arrived, `fetch_s` how
+    long `service.observe()` took (wall time, `time.perf_counter`)."""
 
-    def __init__(self, observation: Observation, at: float) -> None:
+    def __init__(self, observation: Observation, at: float, fetch_s: float = 0.0,
+                 delta: ObservationDelta | None = None) -> None:
         super().__init__()
         self.observation = observation
         self.at = at
+        self.fetch_s = fetch_s
+        self.delta = delta  # what changed since the worker's previous observation
 
 
 class RefreshFailed(DashboardMessage, bubble=False):
@@ -58,7 +63,7 @@ class OperationInfo:
     """One lifecycle operation started from the dashboard."""
 
     op_id: int
-    operation: str  # delete / clear-all / forget / adopt / create
+    operation: str  # delete / clear-all / forget / adopt / reprovision / create
     names: tuple[str, ...]
     total: int
     bulk: bool
@@ -100,8 +105,10 @@ class OperationFailed(DashboardMessage, bubble=False):
 class PlanReady(DashboardMessage, bubble=False):
     """A clear-all plan is ready to be confirmed."""
 
-    def __init__(self, plan: Plan, confirm_word: str, label: str) -> None:
+    def __init__(self, plan: Plan, confirm_word: str, label: str,
+                 orphans_only: bool = False) -> None:
         super().__init__()
         self.plan = plan
         self.confirm_word = confirm_word
         self.label = label
+        self.orphans_only = orphans_only

@@ -8,13 +8,12 @@ so the dashboard reads the same without colour (`NO_COLOR`).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 from rich.text import Text
 
-from tui.evolution.models import Instance
 from tui.lifecycle.service import Plan
 from tui.reconcile.models import (
     LinkedRow,
@@ -26,11 +25,17 @@ from tui.reconcile.models import (
 )
 from tui.store.models import Reseller
 
-# The link column comes right after the name: ORPHAN must be visible at 80 columns.
-INSTANCE_COLUMNS = (("mark", " "), ("name", "Name"), ("link", "Reseller"), ("state", "State"),
-                    ("owner", "Owner number"), ("profile", "Profile"))
-RECORD_COLUMNS = (("mark", " "), ("name", "Instance name"), ("link", "Link"),
-                  ("reseller", "Reseller"), ("status", "Status"), ("created", "Created"))
+# (key, label, width). Widths fit both panes side by side at 160 columns and one stacked
+# pane at 80 (77 cells each); cells are not padded by the table (cell_padding 0): every cell
+# after the name starts with one space, and a longer value ends in an ellipsis instead of
+# pushing the next columns off screen. The link column comes right after the name: ORPHAN
+# (and drift) must stay visible when a terminal is too narrow for every column.
+INSTANCE_COLUMNS = (("mark", "", 1), ("name", "Name", 24), ("link", " Reseller", 15),
+                    ("state", " State", 11), ("owner", " Owner number", 14),
+                    ("profile", " Profile", 12))
+RECORD_COLUMNS = (("mark", "", 1), ("name", "Instance name", 24), ("link", " Link", 18),
+                  ("reseller", " Reseller", 12), ("status", " Status", 13),
+                  ("created", " Created", 9))
 
 ORPHAN_STYLE = "bold red"
 RESERVED_STYLE = "bold magenta"
@@ -39,35 +44,69 @@ INFLIGHT_STYLE = "bold cyan"
 MARK = "*"
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True, eq=False)
 class PaneRow:
-    """One table row: its key, the cells after the mark column, and what it stands for."""
+    """One table row: its key, the cells after the mark column, and what it stands for.
+
+    `cells` is reused (same tuple) while what the row shows does not change, so the table's
+    diff can skip it by identity. `row` (the reconciliation row) is looked up in the pane's
+    latest reconciliation when asked for, so a reused `PaneRow` never keeps an old
+    observation alive; `probe` is the orphan record's probe (`absent` / `reserved`)."""
 
     key: str
     name: str
     kind: str  # linked / orphan_instance / orphan_record
     cells: tuple[Text, ...]
-    search: str
-    row: Row
+    resolve: Callable[[str], Row]
+    sort_key: tuple = ()
+    probe: str | None = None
+    _search: str | None = None
+
+    @property
+    def row(self) -> Row:
+        return self.resolve(self.key)
 
     @property
     def is_orphan(self) -> bool:
         return self.kind != "linked"
 
+    @property
+    def search(self) -> str:
+        if self._search is None:
+            self._search = " ".join(cell.plain.strip() for cell in self.cells).casefold()
+        return self._search
+
+    def plain(self, index: int) -> str:
+        """Cell `index` (0 = name) as shown, without the leading separator space."""
+        return self.cells[index].plain.strip()
+
+
+_NATURAL: dict[str, tuple] = {}
+
 
 def natural_key(name: str) -> tuple:
-    """`fabio_2_…` before `fabio_10_…`: digit runs compare as numbers."""
-    return tuple((0, int(part)) if part.isdigit() else (1, part.casefold())
-                 for part in re.split(r"(\d+)", name) if part)
+    """`fabio_2_…` before `fabio_10_…`: digit runs compare as numbers (memoised)."""
+    key = _NATURAL.get(name)
+    if key is None:
+        if len(_NATURAL) > 200_000:
+            _NATURAL.clear()
+        key = _NATURAL[name] = tuple((0, int(part)) if part.isdigit() else (1, part.casefold())
+                                     for part in re.split(r"(\d+)", name) if part)
+    return key
 
 
 def fmt_age(seconds: float) -> str:
     """Compact age: `40s`, `12m`, `5h`, `3d`."""
+    return _age(seconds)[0]
+
+
+def _age(seconds: float) -> tuple[str, int]:
+    """The compact age and how many more seconds it stays the same."""
     seconds = max(0, int(seconds))
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
         if seconds >= size:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
+            return f"{seconds // size}{unit}", size - seconds % size
+    return f"{seconds}s", 1
 
 
 def reseller_label(reseller: Reseller | None, reseller_id: str | None) -> str:
@@ -76,79 +115,366 @@ def reseller_label(reseller: Reseller | None, reseller_id: str | None) -> str:
     return reseller_id or "(no reseller)"
 
 
-def _created(value: datetime | None, now: float) -> str:
-    if value is None:
-        return "-"
-    return fmt_age(now - value.timestamp()) + " ago"
+def cell(text: str, style: str = "", *, lead: bool = True) -> Text:
+    """One table cell: one line, an ellipsis when it is cut, a leading separator space."""
+    return Text(f" {text}" if lead else text, style=style, no_wrap=True, overflow="ellipsis",
+                end="")
 
 
-def _state(instance: Instance, inflight: str | None) -> Text:
+_SHARED: dict[tuple[str, str], Text] = {}
+
+
+def shared_cell(text: str, style: str = "") -> Text:
+    """`cell()` for values that repeat across rows (states, statuses, resellers, ages, `-`):
+    one Text per distinct value, shared by every row that shows it. Never mutate it."""
+    key = (text, style)
+    found = _SHARED.get(key)
+    if found is None:
+        if len(_SHARED) > 50_000:
+            _SHARED.clear()
+        found = _SHARED[key] = cell(text, style)
+    return found
+
+
+def _state_text(state: str, inflight: str | None) -> Text:
     if inflight:
-        return Text(f"» {inflight}", style=INFLIGHT_STYLE)
-    return Text(instance.state.value if instance.state else "?")
+        return shared_cell(f"» {inflight}", INFLIGHT_STYLE)
+    return shared_cell(state)
+
+
+@dataclass(frozen=True)
+class ObservationDelta:
+    """What changed between two observations, by name (computed by the refresh worker off
+    the UI loop): `names` whose instance, records or probe differ; the new view's rows of
+    those names. `None` instead of a delta means: rebuild everything."""
+
+    base_view: Reconciliation  # the previous observation's view
+    names: frozenset[str]
+    instance_row: dict[str, Row]  # changed name -> its instances-pane row (absent: none)
+    record_rows: dict[str, list[Row]]  # changed name -> its records-pane rows
+
+
+def observation_delta(prev, new) -> ObservationDelta | None:
+    """Compare two `Observation`s (pure; runs in a worker thread)."""
+    if prev is None or prev.resellers != new.resellers or prev.invalid != new.invalid:
+        return None
+    changed: set[str] = set()
+    old_inst = {i.name: i for i in prev.instances}
+    for inst in new.instances:
+        if old_inst.pop(inst.name, None) != inst:
+            changed.add(inst.name)
+    changed.update(old_inst)
+    old_rec: dict[str, list] = {}
+    for rec in prev.records:
+        old_rec.setdefault(rec.instance_name, []).append(rec)
+    new_rec: dict[str, list] = {}
+    for rec in new.records:
+        new_rec.setdefault(rec.instance_name, []).append(rec)
+    for name in old_rec.keys() | new_rec.keys():
+        if old_rec.get(name) != new_rec.get(name):
+            changed.add(name)
+    for name in prev.probes.keys() | new.probes.keys():
+        if prev.probes.get(name) != new.probes.get(name):
+            changed.add(name)
+    view = new.view
+    instance_row: dict[str, Row] = {}
+    record_rows: dict[str, list[Row]] = {}
+    if changed:
+        for row in view.linked:
+            if row.name in changed:
+                instance_row.setdefault(row.name, row)
+                record_rows.setdefault(row.name, []).append(row)
+        for orow in view.orphan_instances:
+            if orow.name in changed:
+                instance_row.setdefault(orow.name, orow)
+        for rrow in view.orphan_records:
+            if rrow.name in changed:
+                record_rows.setdefault(rrow.name, []).append(rrow)
+    return ObservationDelta(prev.view, frozenset(changed), instance_row, record_rows)
+
+
+class PaneModel:
+    """Builds one pane's rows from a reconciliation, reusing the `PaneRow` (and its Rich
+    cells) of every row whose shown values did not change, and the previous order when the
+    set of keys did not change: an unchanged refresh builds no Text and sorts nothing.
+
+    With an `ObservationDelta` against the reconciliation it built last, only the rows of
+    the changed names (and of names whose in-flight step changed) are rebuilt, in place:
+    `changed` (second value returned) lists them; `None` there means a full rebuild."""
+
+    def __init__(self) -> None:
+        self._cache: dict[str, tuple[tuple, PaneRow]] = {}
+        self._order: list[str] = []
+        self._ages: dict[str, tuple[object, float, str, float, float]] = {}
+        self._recon: Reconciliation | None = None
+        self._inflight: dict[str, str] = {}
+        self._rows: list[PaneRow] = []
+        self._index: dict[str, int] = {}  # key -> position in _rows
+        self._keys_by_name: dict[str, list[str]] = {}
+        self._ages_valid_until = 0.0
+        self._row_index: dict[str, Row] | None = None  # key -> row of self._recon (lazy)
+
+    def _set_recon(self, recon: Reconciliation) -> None:
+        if recon is not self._recon:
+            self._recon, self._row_index = recon, None
+
+    def resolve(self, key: str) -> Row:
+        """The row of `key` in the latest reconciliation (index built on first use)."""
+        if self._row_index is None:
+            index: dict[str, Row] = {}
+            recon = self._recon
+            if recon is not None:
+                for row in recon.linked:
+                    index.setdefault(row.name, row)
+                    index.setdefault(row.record.doc_id, row)
+                for orow in recon.orphan_instances:
+                    index.setdefault(orow.name, orow)
+                for rrow in recon.orphan_records:
+                    index.setdefault(rrow.record.doc_id, rrow)
+            self._row_index = index
+        return self._row_index[key]
+
+    def _reuse(self, key: str, sig: tuple) -> PaneRow | None:
+        hit = self._cache.get(key)
+        if hit is not None and hit[0] == sig:
+            return hit[1]
+        return None
+
+    def _finish(self, rows: dict[str, PaneRow], sigs: dict[str, tuple],
+                recon: Reconciliation, inflight: dict[str, str]) -> list[PaneRow]:
+        self._cache = {k: (sigs[k], r) for k, r in rows.items()}
+        if len(rows) == len(self._order) and all(k in rows for k in self._order):
+            ordered = [rows[k] for k in self._order]
+        else:
+            ordered = sorted(rows.values(), key=lambda r: r.sort_key)
+            self._order = [r.key for r in ordered]
+        self._rows = ordered
+        self._index = {r.key: i for i, r in enumerate(ordered)}
+        by_name: dict[str, list[str]] = {}
+        for r in ordered:
+            by_name.setdefault(r.name, []).append(r.key)
+        self._keys_by_name = by_name
+        self._set_recon(recon)
+        self._inflight = dict(inflight)
+        return ordered
+
+    def _affected(self, recon: Reconciliation, inflight: dict[str, str],
+                  delta: ObservationDelta | None) -> set[str] | None:
+        """Names to rebuild in place, or None when the whole pane must be rebuilt."""
+        if self._recon is None:
+            return None
+        if delta is None:
+            if recon is not self._recon:
+                return None
+            names: set[str] = set()
+        elif delta.base_view is not self._recon:
+            return None
+        else:
+            names = set(delta.names)
+        old = self._inflight
+        if old or inflight:
+            names.update(n for n in old.keys() | inflight.keys() if old.get(n) != inflight.get(n))
+        return names
+
+    # -- instances pane -------------------------------------------------------------------
+    def _instance_row(self, row: Row, inflight: dict[str, str]) -> tuple[tuple, PaneRow]:
+        name = row.name
+        inst = row.instance
+        state = inst.state.value if inst.state else "?"
+        if isinstance(row, LinkedRow):
+            label = reseller_label(row.reseller, row.record.reseller_id)
+            sig = (0, label, bool(row.drift), state, inflight.get(name), inst.owner_number,
+                   inst.profile_name)
+            pane_row = self._reuse(name, sig)
+            if pane_row is None:
+                if row.drift:
+                    link = cell("drift", DRIFT_STYLE)
+                    link.append(f" · {label}")
+                else:
+                    link = shared_cell(label)
+                cells = (cell(name, lead=False), link, _state_text(state, sig[4]),
+                         shared_cell(sig[5] or "-"), shared_cell(sig[6] or "-"))
+                pane_row = PaneRow(name, name, "linked", cells, self.resolve, natural_key(name))
+            return sig, pane_row
+        attributed = row.attributed_reseller
+        who = (attributed.name or attributed.id) if attributed is not None else None
+        sig = (1, who, state, inflight.get(name), inst.owner_number, inst.profile_name)
+        pane_row = self._reuse(name, sig)
+        if pane_row is None:
+            if who is not None:
+                link = cell("ORPHAN", ORPHAN_STYLE)
+                link.append(f" ({who}?)")
+            else:
+                link = shared_cell("ORPHAN", ORPHAN_STYLE)
+            cells = (cell(name, ORPHAN_STYLE, lead=False), link, _state_text(state, sig[3]),
+                     shared_cell(sig[4] or "-"), shared_cell(sig[5] or "-"))
+            pane_row = PaneRow(name, name, "orphan_instance", cells, self.resolve,
+                               natural_key(name))
+        return sig, pane_row
+
+    def instance_rows(self, recon: Reconciliation, inflight: dict[str, str],
+                      delta: ObservationDelta | None = None) -> list[PaneRow]:
+        """The instance half of linked rows, then orphan instances (by name)."""
+        return self.update_instances(recon, inflight, delta)[0]
+
+    def update_instances(self, recon: Reconciliation, inflight: dict[str, str],
+                         delta: ObservationDelta | None = None
+                         ) -> tuple[list[PaneRow], list[PaneRow] | None]:
+        affected = self._affected(recon, inflight, delta)
+        if affected is not None:
+            self._set_recon(recon)
+            changed = self._patch_instances(affected, inflight, delta)
+            if changed is not None:
+                self._inflight = dict(inflight)
+                return self._rows, changed
+        rows: dict[str, PaneRow] = {}
+        sigs: dict[str, tuple] = {}
+        for group in (recon.linked, recon.orphan_instances):
+            for row in group:
+                name = row.name
+                if name not in rows:
+                    sigs[name], rows[name] = self._instance_row(row, inflight)
+        return self._finish(rows, sigs, recon, inflight), None
+
+    def _patch_instances(self, names: set[str], inflight: dict[str, str],
+                         delta: ObservationDelta | None) -> list[PaneRow] | None:
+        changed: list[PaneRow] = []
+        for name in names:
+            index = self._index.get(name)
+            if delta is not None and name in delta.names:
+                row = delta.instance_row.get(name)
+                if (row is None) != (index is None):
+                    return None  # a row appears or vanishes: rebuild
+            elif index is not None:
+                row = self.resolve(name)
+            else:
+                row = None
+            if row is None:
+                continue
+            sig, pane_row = self._instance_row(row, inflight)
+            self._cache[name] = (sig, pane_row)
+            if pane_row is not self._rows[index]:
+                self._rows[index] = pane_row
+                changed.append(pane_row)
+        return changed
+
+    # -- records pane ---------------------------------------------------------------------
+    def _created(self, key: str, value: datetime | None, now: float) -> str:
+        """`3d ago`, recomputed only when the shown age changes."""
+        if value is None:
+            return "-"
+        hit = self._ages.get(key)
+        if hit is not None and hit[0] is value:
+            if hit[3] <= now < hit[4]:
+                return hit[2]
+            ts = hit[1]
+        else:
+            ts = value.timestamp()
+        text, left = _age(now - ts)
+        shown = text + " ago"
+        self._ages[key] = (value, ts, shown, now, now + left)
+        return shown
+
+    def _record_row(self, row: Row, inflight: dict[str, str],
+                    now: float) -> tuple[tuple, PaneRow]:
+        rec = row.record
+        key = rec.doc_id
+        label = reseller_label(row.reseller, rec.reseller_id)
+        if isinstance(row, LinkedRow):
+            sig = (0, row.name, bool(row.drift), label, inflight.get(row.name), rec.status,
+                   self._created(key, rec.created_at, now))
+            pane_row = self._reuse(key, sig)
+            if pane_row is None:
+                if row.drift:
+                    link = cell("linked")
+                    link.append(" · drift", style=DRIFT_STYLE)
+                else:
+                    link = shared_cell("linked")
+                cells = (cell(row.name, lead=False), link, shared_cell(label),
+                         _state_text(sig[5] or "-", sig[4]), shared_cell(sig[6]))
+                pane_row = PaneRow(key, row.name, "linked", cells, self.resolve,
+                                   (natural_key(row.name), key))
+            return sig, pane_row
+        sig = (1, row.name, row.probe, label, inflight.get(row.name), rec.status,
+               self._created(key, rec.created_at, now))
+        pane_row = self._reuse(key, sig)
+        if pane_row is None:
+            style = RESERVED_STYLE if row.probe is OrphanProbe.RESERVED else ORPHAN_STYLE
+            cells = (cell(row.name, style, lead=False),
+                     shared_cell(f"ORPHAN · {row.probe.value}", style), shared_cell(label),
+                     _state_text(sig[5] or "-", sig[4]), shared_cell(sig[6]))
+            pane_row = PaneRow(key, row.name, "orphan_record", cells, self.resolve,
+                               (natural_key(row.name), key), probe=row.probe.value)
+        return sig, pane_row
+
+    def record_rows(self, recon: Reconciliation, inflight: dict[str, str], now: float,
+                    delta: ObservationDelta | None = None) -> list[PaneRow]:
+        """The record half of linked rows, then orphan records (by doc id)."""
+        return self.update_records(recon, inflight, now, delta)[0]
+
+    def update_records(self, recon: Reconciliation, inflight: dict[str, str], now: float,
+                       delta: ObservationDelta | None = None
+                       ) -> tuple[list[PaneRow], list[PaneRow] | None]:
+        affected = self._affected(recon, inflight, delta)
+        if affected is not None and now < self._ages_valid_until:
+            self._set_recon(recon)
+            changed = self._patch_records(affected, inflight, now, delta)
+            if changed is not None:
+                self._inflight = dict(inflight)
+                return self._rows, changed
+        rows: dict[str, PaneRow] = {}
+        sigs: dict[str, tuple] = {}
+        for group in (recon.linked, recon.orphan_records):
+            for row in group:
+                sig, pane_row = self._record_row(row, inflight, now)
+                sigs[pane_row.key], rows[pane_row.key] = sig, pane_row
+        if len(self._ages) > 2 * len(rows) + 1000:
+            self._ages = {k: v for k, v in self._ages.items() if k in rows}
+        self._ages_valid_until = min((v[4] for v in self._ages.values()), default=float("inf"))
+        return self._finish(rows, sigs, recon, inflight), None
+
+    def _patch_records(self, names: set[str], inflight: dict[str, str], now: float,
+                       delta: ObservationDelta | None) -> list[PaneRow] | None:
+        changed: list[PaneRow] = []
+        for name in names:
+            keys = self._keys_by_name.get(name, [])
+            if delta is not None and name in delta.names:
+                rows = delta.record_rows.get(name, [])
+                if sorted(r.record.doc_id for r in rows) != sorted(keys):
+                    return None  # records appear or vanish: rebuild
+            else:
+                rows = [self.resolve(k) for k in keys]
+            for row in rows:
+                sig, pane_row = self._record_row(row, inflight, now)
+                index = self._index[pane_row.key]
+                self._cache[pane_row.key] = (sig, pane_row)
+                if pane_row is not self._rows[index]:
+                    if pane_row.sort_key != self._rows[index].sort_key:
+                        return None
+                    self._rows[index] = pane_row
+                    changed.append(pane_row)
+        if changed:
+            self._ages_valid_until = min(self._ages_valid_until,
+                                         *(self._ages[r.key][4] for r in changed
+                                           if r.key in self._ages), float("inf"))
+        return changed
 
 
 def instance_rows(recon: Reconciliation, inflight: dict[str, str]) -> list[PaneRow]:
-    """Instances pane: the instance half of linked rows, then orphan instances (by name)."""
-    rows: dict[str, PaneRow] = {}
-    for row in recon.linked:
-        if row.name in rows:
-            continue
-        inst = row.instance
-        link = Text(reseller_label(row.reseller, row.record.reseller_id))
-        if row.drift:
-            link.append(" · drift", style=DRIFT_STYLE)
-        cells = (Text(row.name), link, _state(inst, inflight.get(row.name)),
-                 Text(inst.owner_number or "-"), Text(inst.profile_name or "-"))
-        rows[row.name] = PaneRow(row.name, row.name, "linked", cells, _search(cells), row)
-    for orow in recon.orphan_instances:
-        if orow.name in rows:
-            continue
-        inst = orow.instance
-        link = Text("ORPHAN", style=ORPHAN_STYLE)
-        if orow.attributed_reseller is not None:
-            link.append(f" ({orow.attributed_reseller.name or orow.attributed_reseller.id}?)")
-        cells = (Text(orow.name, style=ORPHAN_STYLE), link, _state(inst, inflight.get(orow.name)),
-                 Text(inst.owner_number or "-"), Text(inst.profile_name or "-"))
-        rows[orow.name] = PaneRow(orow.name, orow.name, "orphan_instance", cells,
-                                  _search(cells), orow)
-    return sorted(rows.values(), key=lambda r: natural_key(r.name))
+    """Instances pane rows, without a cache (tests, one-off use)."""
+    return PaneModel().instance_rows(recon, inflight)
 
 
 def record_rows(recon: Reconciliation, inflight: dict[str, str], now: float) -> list[PaneRow]:
-    """Records pane: the record half of linked rows, then orphan records (by doc id)."""
-    rows: list[PaneRow] = []
-    for row in recon.linked:
-        rec = row.record
-        link = Text("linked")
-        if row.drift:
-            link.append(" · drift", style=DRIFT_STYLE)
-        status = inflight.get(row.name)
-        cells = (Text(row.name), link, Text(reseller_label(row.reseller, rec.reseller_id)),
-                 Text(f"» {status}", style=INFLIGHT_STYLE) if status else Text(rec.status or "-"),
-                 Text(_created(rec.created_at, now)))
-        rows.append(PaneRow(rec.doc_id, row.name, "linked", cells, _search(cells), row))
-    for orow in recon.orphan_records:
-        rec = orow.record
-        style = RESERVED_STYLE if orow.probe is OrphanProbe.RESERVED else ORPHAN_STYLE
-        link = Text(f"ORPHAN · {orow.probe.value}", style=style)
-        status = inflight.get(orow.name)
-        cells = (Text(orow.name, style=style), link,
-                 Text(reseller_label(orow.reseller, rec.reseller_id)),
-                 Text(f"» {status}", style=INFLIGHT_STYLE) if status else Text(rec.status or "-"),
-                 Text(_created(rec.created_at, now)))
-        rows.append(PaneRow(rec.doc_id, orow.name, "orphan_record", cells, _search(cells), orow))
-    rows.sort(key=lambda r: (natural_key(r.name), r.key))
-    return rows
-
-
-def _search(cells: Iterable[Text]) -> str:
-    return " ".join(cell.plain for cell in cells).casefold()
+    """Records pane rows, without a cache (tests, one-off use)."""
+    return PaneModel().record_rows(recon, inflight, now)
 
 
 def visible(rows: list[PaneRow], text: str, orphans_only: bool) -> list[PaneRow]:
     """Rows that match the filter (case-insensitive substring) and the orphans-only switch."""
     needle = text.strip().casefold()
+    if not needle and not orphans_only:
+        return rows
     return [r for r in rows
             if (not needle or needle in r.search) and (not orphans_only or r.is_orphan)]
 

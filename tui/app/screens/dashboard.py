@@ -9,7 +9,11 @@ the single `check_action` gate that hides and blocks mutations in read-only mode
 from __future__ import annotations
 
 import asyncio
+import gc
+import time
+from collections import deque
 from collections.abc import Awaitable, Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from textual import on, work
@@ -41,10 +45,11 @@ from tui.app.screens.qr import QrScreen
 from tui.app.view import (
     INSTANCE_COLUMNS,
     RECORD_COLUMNS,
+    ObservationDelta,
+    PaneModel,
     delete_steps,
-    instance_rows,
+    observation_delta,
     plan_lines,
-    record_rows,
     reseller_label,
     visible,
 )
@@ -62,9 +67,45 @@ EXPECTED_ERRORS = (LifecycleError, EvolutionError, StoreError)
 Runner = Callable[[Callable[[StepEvent], None], asyncio.Event], Awaitable[Summary]]
 
 
+@contextmanager
+def gc_paused():
+    """No cyclic GC while a redraw builds thousands of short-lived objects: at 10,000 rows a
+    side each collection walks the whole heap (every instance and record of the
+    observation), several times per full rebuild. Garbage is collected once, afterwards."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def one_line(exc: BaseException) -> str:
     text = " ".join(str(exc).split())
     return text or type(exc).__name__
+
+
+@dataclass
+class RefreshTiming:
+    """Where the time of one refresh went (`time.perf_counter` stamps), for benchmarks:
+    `fetch_s` in the worker (`service.observe()`), `ui_s` from the `Refreshed` message being
+    handled to both tables updated, `paint_s` until the screen refresh after that."""
+
+    seq: int
+    fetch_s: float
+    received: float
+    updated: float = 0.0
+    painted: float = 0.0
+    rows: int = 0
+
+    @property
+    def ui_s(self) -> float:
+        return self.updated - self.received
+
+    @property
+    def paint_s(self) -> float:
+        return (self.painted or self.updated) - self.received
 
 
 @dataclass
@@ -108,6 +149,13 @@ class DashboardScreen(Screen):
         self._refresh_again = False
         self._redraw_pending = False
         self.header_state: HeaderState | None = None
+        self.refresh_timings: deque[RefreshTiming] = deque(maxlen=64)
+        self._refresh_seq = 0
+        self.instance_model = PaneModel()
+        self.record_model = PaneModel()
+        self._worker_obs = None  # the last observation the refresh worker posted
+        self._delta: ObservationDelta | None = None  # against the observation on screen
+        self._synced_view: tuple = ()  # (filter, orphans only) of the last full table sync
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
@@ -180,6 +228,9 @@ class DashboardScreen(Screen):
         if action == "adopt":
             row = self.active_table().cursor_pane_row() if self.is_mounted else None
             return row is not None and row.kind == "orphan_instance"
+        if action == "reprovision":
+            rows = self.active_table().selection() if self.is_mounted else []
+            return bool(rows) and all(self._absent_orphan_record(r) for r in rows)
         if action == "escape":
             return bool(self.bulk_ops() or self.filter_text or (
                 self.is_mounted and self.query_one("#filter", Input).has_focus))
@@ -201,21 +252,40 @@ class DashboardScreen(Screen):
     @work(group="refresh", exit_on_error=False)
     async def refresh_worker(self) -> None:
         app = self.app
+        started = time.perf_counter()
         try:
             observation = await app.service.observe()
+            # what changed since the last observation, by name: in a thread, off the UI loop
+            delta = await asyncio.to_thread(observation_delta, self._worker_obs, observation)
         except Exception as exc:  # noqa: BLE001 - every failure is shown as `stale`
             self.post_message(RefreshFailed(one_line(exc), app.clock()))
             return
-        self.post_message(Refreshed(observation, app.clock()))
+        self._worker_obs = observation
+        self.post_message(Refreshed(observation, app.clock(), time.perf_counter() - started,
+                                    delta))
 
     def on_refreshed(self, message: Refreshed) -> None:
+        self._refresh_seq += 1
+        timing = RefreshTiming(self._refresh_seq, message.fetch_s,
+                               time.perf_counter())
+        delta = message.delta
+        self._delta = delta if delta is not None and self.obs is not None \
+            and delta.base_view is self.obs.view else None
         self.obs = message.observation
         state = self.header_state
         if state.error is not None:
             self.progress.write(f"refresh ok again (was stale: {state.error})")
         state.last_good_at, state.error = message.at, None
         self.redraw()
+        timing.updated = time.perf_counter()
+        timing.rows = sum(t.row_count for t in self.tables())
+        self.refresh_timings.append(timing)
+        self.call_after_refresh(self._painted, timing)
         self._refresh_done()
+
+    @staticmethod
+    def _painted(timing: RefreshTiming) -> None:
+        timing.painted = time.perf_counter()
 
     def on_refresh_failed(self, message: RefreshFailed) -> None:
         state = self.header_state
@@ -284,19 +354,34 @@ class DashboardScreen(Screen):
             self.call_after_refresh(self.redraw)
 
     def redraw(self) -> None:
+        with gc_paused():
+            self._redraw()
+
+    def _redraw(self) -> None:
         self._redraw_pending = False
         self.draw_header()
         view = self.current_view()
         if view is None:
             return
         now = self.app.clock()
+        delta, self._delta = self._delta, None
+        if view is not (self.obs.view if self.obs else None):
+            delta = None  # another scope than the session's: no delta for it
         instances, records = self.tables()
-        for table, rows in ((instances, instance_rows(view, self.inflight)),
-                            (records, record_rows(view, self.inflight, now))):
-            shown = visible(rows, self.filter_text, self.orphans_only)
-            table.sync(shown, {r.key for r in rows})
-            title = f"{table.pane_title} ({len(shown)}"
-            title += f"/{len(rows)})" if len(shown) != len(rows) else ")"
+        filters = (self.filter_text.strip(), self.orphans_only)
+        for table, (rows, changed) in (
+                (instances, self.instance_model.update_instances(view, self.inflight, delta)),
+                (records, self.record_model.update_records(view, self.inflight, now, delta))):
+            if changed is not None and not any(filters) and table.synced_rows is rows \
+                    and self._synced_view == filters:
+                table.sync_changed(changed)  # in place: only the changed rows are touched
+            else:
+                shown = visible(rows, self.filter_text, self.orphans_only)
+                table.sync(shown, {r.key for r in rows} if table.marks else None)
+                table.synced_rows = rows if shown is rows else None
+            shown_count = len(table.values)
+            title = f"{table.pane_title} ({shown_count}"
+            title += f"/{len(rows)})" if shown_count != len(rows) else ")"
             if self.filter_text:
                 title += f" · filter: {self.filter_text}"
             if self.orphans_only:
@@ -304,6 +389,7 @@ class DashboardScreen(Screen):
             marks = len(table.marks)
             table.border_title = title
             table.border_subtitle = f"{marks} marked" if marks else ""
+        self._synced_view = filters
         self.refresh_bindings()
 
     # ------------------------------------------------------------------ simple actions
@@ -612,6 +698,46 @@ class DashboardScreen(Screen):
             [f"scope: {self.scope_label()}", "", *names[:8],
              "", "Database only: each name is probed again and must be absent."]), answer)
 
+    @staticmethod
+    def _absent_orphan_record(row) -> bool:
+        return row.kind == "orphan_record" and row.probe == OrphanProbe.ABSENT.value
+
+    def action_reprovision(self) -> None:
+        """Re-create the Evolution instance of orphan records whose name is absent."""
+        rows = [r for r in self._selected_or_warn() if self._absent_orphan_record(r)]
+        if not rows:
+            self.notify("re-provision works on an orphan record whose name is absent on "
+                        "Evolution", severity="warning")
+            return
+        names = list(dict.fromkeys(r.name for r in rows))
+        service = self.app.service
+        table = self.active_table()
+
+        async def run(sink, cancel) -> Summary:
+            total = Summary("reprovision", str(service.scope))
+            for name in names:
+                if cancel.is_set():
+                    break
+                one = await service.reprovision(name, sink=sink)
+                total.targets += one.targets
+                total.notes += one.notes
+                total.elapsed_s += one.elapsed_s
+            return total
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                table.marks.difference_update(r.key for r in rows)
+                self.start_operation("reprovision", names, run, bulk=len(names) > 1)
+
+        self.app.push_screen(ConfirmScreen(
+            f"Re-provision {names[0]}?" if len(names) == 1
+            else f"Re-provision {len(names)} orphan records?",
+            [f"scope: {self.scope_label()}", "", *names[:8],
+             *([f"… and {len(names) - 8} more"] if len(names) > 8 else []),
+             "", "Creates the Evolution instance again under the same name (probed absent "
+             "first);", "the record is kept. Scan the QR code of the new instance to pair it."],
+            yes_label="Re-provision (y)", danger=False), answer)
+
     def action_adopt(self) -> None:
         row = self.active_table().cursor_pane_row()
         if row is None or not isinstance(row.row, OrphanInstanceRow):
@@ -675,24 +801,34 @@ class DashboardScreen(Screen):
             info = OperationInfo(0, "clear-all", (), 0, False)
             self.post_message(OperationFailed(info, one_line(exc)))
             return
-        self.post_message(PlanReady(plan, word, label))
+        self.post_message(PlanReady(plan, word, label, orphans_only))
 
     def on_plan_ready(self, message: PlanReady) -> None:
-        plan = message.plan
         service = self.app.service
+        current = {"plan": message.plan, "include": False}
+        orphans_only = message.orphans_only
+
+        async def replan(include: bool) -> tuple[list[str], list[str], int]:
+            plan = await service.plan_clear_all(message.plan.scope, orphans_only=orphans_only,
+                                                include_attributed=include)
+            current["plan"], current["include"] = plan, include
+            return plan_lines(plan), plan.notes, len(plan.actionable)
 
         def answer(yes: bool | None) -> None:
             if not yes:
                 self.progress.write("clear-all: not confirmed, nothing changed")
                 return
+            plan, include = current["plan"], current["include"]
             names = [t.name for t in plan.targets]
             self.start_operation(
                 "clear-all", names,
-                lambda sink, cancel: service.clear_all(plan.scope, plan=plan, sink=sink,
-                                                       cancel=cancel),
+                lambda sink, cancel: service.clear_all(
+                    plan.scope, orphans_only=orphans_only, include_attributed=include,
+                    plan=plan, sink=sink, cancel=cancel),
                 bulk=True, total=len(plan.targets),
                 records_by_name={t.name: len(t.records) for t in plan.targets})
 
-        self.app.push_screen(ClearAllScreen(message.label, message.confirm_word,
-                                            plan_lines(plan), plan.notes,
-                                            len(plan.actionable)), answer)
+        plan = message.plan
+        self.app.push_screen(ClearAllScreen(
+            message.label, message.confirm_word, plan_lines(plan), plan.notes,
+            len(plan.actionable), replan=None if plan.scope.is_all else replan), answer)

@@ -27,9 +27,13 @@ class HelpScreen(ModalScreen[None]):
         lines.append("")
         lines.append("Marks: space marks a row, * marks every visible row; ctrl+d deletes the")
         lines.append("marked rows, or the cursor row when nothing is marked.")
+        lines.append("R re-creates the Evolution instance of an orphan record whose name is")
+        lines.append("absent (records pane). In the clear-all modal of a reseller scope, ctrl+t")
+        lines.append("includes the orphan instances attributed to that reseller by name.")
         lines.append("Remap keys by binding id (the name in parentheses).")
         if self.read_only:
-            lines.append("READ-ONLY: create, delete, forget, adopt and clear-all are disabled.")
+            lines.append("READ-ONLY: create, delete, forget, adopt, re-provision and clear-all "
+                         "are disabled.")
         with Vertical(id="dialog", classes="dialog"):
             yield Label("evodash keys", classes="dialog-title")
             yield Static("\n".join(lines), classes="dialog-body", markup=False)

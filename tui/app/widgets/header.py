@@ -29,15 +29,16 @@ class HeaderState:
 def header_text(state: HeaderState, now: float, compact: bool = False) -> Text:
     """Two lines; `compact` (narrow terminals) drops the labels, not the facts."""
     text = Text()
-    if compact:
-        text.append(f"{state.evolution_host} · db {state.database} · ")
-    else:
+    if not compact:
         text.append("evodash", style="bold")
-        text.append(f"  evolution {state.evolution_host} · db {state.database} · scope ")
+        text.append(" · ")
+    text.append(f"{state.evolution_host} · db {state.database} · ")
+    if not compact:
+        text.append("scope ")
     text.append(state.scope_label, style="bold")
     if state.read_only:
-        text.append(" ")
-        text.append(" READ-ONLY ", style="bold reverse")
+        text.append(" · ")
+        text.append("READ-ONLY", style="bold reverse")
     text.append(" · ")
     if not state.auto_refresh:
         text.append("auto off" if compact else "auto-refresh off")
