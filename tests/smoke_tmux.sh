@@ -59,13 +59,13 @@ PID=$(cat "$PIDFILE")
 "${TMUX_CMD[@]}" kill-session -t "$SESSION-hup"
 # A process that exited but is not reaped yet (a zombie of the tmux server) counts as gone.
 alive() { [ -r "/proc/$1/stat" ] && ! awk '{ exit ($3 == "Z") ? 0 : 1 }' "/proc/$1/stat"; }
-for _ in $(seq 1 50); do
+for _ in $(seq 1 150); do
     alive "$PID" || break
     sleep 0.2
 done
 rm -f "$PIDFILE"
 if alive "$PID"; then
-    echo "smoke: evodash (pid $PID) still running 10 s after SIGHUP" >&2
+    echo "smoke: evodash (pid $PID) still running 30 s after SIGHUP" >&2
     kill "$PID"
     exit 1
 fi

@@ -63,7 +63,9 @@ class DemoEnvironment:
     def _seed(self) -> None:
         assert self.simulator is not None and self.mongo is not None
         with httpx.Client(base_url=self.simulator.url, timeout=10) as http:
-            http.post("/_sim/instances", json=self.data.instances).raise_for_status()
+            for start in range(0, len(self.data.instances), 500):  # the server caps bodies at 1 MiB
+                chunk = self.data.instances[start:start + 500]
+                http.post("/_sim/instances", json=chunk).raise_for_status()
             if self.cleanup_lag_ms:
                 http.post("/_sim/faults",
                           json={"cleanup_lag_ms": self.cleanup_lag_ms}).raise_for_status()
