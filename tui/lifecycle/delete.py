@@ -73,15 +73,9 @@ class InstanceRemover:
 
     async def _remove(self, clock: Clock, name: str, state: InstanceState | None,
                       probed: ProbeState | None) -> DeleteResult:
-        if probed is None and state is None:
-            probe = await self._probe(clock, name, 1)
-            if isinstance(probe, str):
-                return DeleteResult(TargetOutcome.FAILED, probe, 0)
-            probed, state = probe
-            if probed is ProbeState.ABSENT:
-                return DeleteResult(TargetOutcome.ALREADY_ABSENT, "the name was already free", 0)
-        elif probed is ProbeState.ABSENT and state is None:
-            # The plan saw the name free: confirm with one fresh probe instead of a DELETE.
+        # Unknown state (nothing known), or a name the plan saw free: one fresh probe decides,
+        # and a free name costs that probe only, not a DELETE.
+        if state is None and probed in (None, ProbeState.ABSENT):
             probe = await self._probe(clock, name, 1)
             if isinstance(probe, str):
                 return DeleteResult(TargetOutcome.FAILED, probe, 0)
