@@ -29,8 +29,10 @@ class EvodashApp(App[int]):
 
     def __init__(self, service: LifecycleService, info: DashboardInfo, *,
                  watcher_factory: Callable[[], Any] | None = None,
-                 clock: Callable[[], float] = time.time, auto_refresh: bool = True) -> None:
+                 clock: Callable[[], float] = time.time, auto_refresh: bool = True,
+                 on_hangup: Callable[[], None] | None = None) -> None:
         super().__init__()
+        self.on_hangup = on_hangup  # e.g. a watchdog: the dead terminal may block Textual's exit
         self.service = service
         self.info = info
         self.watcher_factory = watcher_factory
@@ -59,6 +61,8 @@ class EvodashApp(App[int]):
 
     def _hangup(self) -> None:
         """The terminal went away (SSH drop): stop everything and exit."""
+        if self.on_hangup is not None:
+            self.on_hangup()
         self.call_later(self.quit_cleanly)
 
     async def quit_cleanly(self) -> None:

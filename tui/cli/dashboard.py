@@ -48,7 +48,8 @@ def check_keymap(keymap: dict[str, str]) -> None:
 
 async def _run(settings: Settings, args) -> int:
     from tui.app.app import EvodashApp
-    from tui.cli.wiring import build_services
+    from tui.app.app import EXIT_GRACE_S
+    from tui.cli.wiring import build_services, emergency_exit_after
     from tui.store.watch import RecordWatcher
 
     reseller = getattr(args, "reseller", None)
@@ -60,6 +61,8 @@ async def _run(settings: Settings, args) -> int:
             dashboard_info(settings, reseller, read_only),
             watcher_factory=lambda: RecordWatcher(services.store, reseller_id=reseller,
                                                   poll_s=max(1.0, settings.refresh_s)),
+            # running operations get EXIT_GRACE_S to finish their step and audit line
+            on_hangup=lambda: emergency_exit_after(EXIT_GRACE_S + 5),
         )
         if settings.keymap:
             app.set_keymap(settings.keymap)

@@ -5,7 +5,11 @@ same guards (scope, read-only) and the same policies.
 
 from __future__ import annotations
 
+import os
 import sys
+import threading
+import time
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Iterator
@@ -31,6 +35,28 @@ class Services:
         self.store.close()
 
 
+_EMERGENCY_CLEANUPS: list[Callable[[], None]] = []
+
+
+def emergency_exit_after(seconds: float, code: int = 0) -> threading.Thread:
+    """Start a watchdog: if the process still runs after `seconds`, run the registered
+    cleanups (stop the demo's servers) and leave with `os._exit`. Used when the terminal
+    went away: writing to a hung-up terminal can block Textual's own shutdown forever."""
+
+    def watchdog() -> None:
+        time.sleep(seconds)
+        for cleanup in reversed(_EMERGENCY_CLEANUPS):
+            try:
+                cleanup()
+            except Exception:  # noqa: BLE001 - best effort, we are leaving anyway
+                pass
+        os._exit(code)
+
+    thread = threading.Thread(target=watchdog, name="evodash-exit-watchdog", daemon=True)
+    thread.start()
+    return thread
+
+
 @contextmanager
 def settings_for(args) -> Iterator[Settings]:
     """The settings of this run: the embedded demo's with `--demo`, else the settings file
@@ -40,7 +66,11 @@ def settings_for(args) -> Iterator[Settings]:
 
         with DemoEnvironment() as demo:
             assert demo.settings is not None
-            yield demo.settings
+            _EMERGENCY_CLEANUPS.append(demo.stop)
+            try:
+                yield demo.settings
+            finally:
+                _EMERGENCY_CLEANUPS.remove(demo.stop)
         return
     settings, warnings = load_settings(getattr(args, "settings", None))
     for warning in warnings:
