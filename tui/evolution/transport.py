@@ -135,6 +135,14 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                         "reason_phrase": (response.reason or "").encode("latin-1", "replace")},
         )
 
+    def __del__(self) -> None:
+        # A transport dropped without aclose (its loop already gone): close its sockets now
+        # rather than let aiohttp warn about an unclosed session at garbage collection.
+        try:
+            self._drop_session()
+        except Exception:  # noqa: BLE001 - interpreter shutdown
+            pass
+
     async def aclose(self) -> None:
         session, self._session = self._session, None
         if session is not None and not session.closed:
