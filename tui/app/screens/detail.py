@@ -62,7 +62,8 @@ def detail_lines(row: Row, probe: ProbeResult | None) -> list[str]:
     elif isinstance(row, OrphanInstanceRow):
         who = (reseller_label(row.attributed_reseller, None)
                if row.attributed_reseller else "nobody")
-        lines.append(f"attributed to: {who} {row.attribution_note}".rstrip())
+        note = f" ({row.attribution_note})" if row.attribution_note else ""
+        lines.append(f"attributed to: {who}{note}")
     elif isinstance(row, OrphanRecordRow):
         lines.append(f"reseller: {reseller_label(row.reseller, row.record.reseller_id)}")
         lines.append(f"probe: {row.probe.value}" + (f" ({row.note})" if row.note else ""))
