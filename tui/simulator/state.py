@@ -125,6 +125,7 @@ class SimState:
         self.rng = random.Random(seed)
         self.memory: dict[str, SimInstance] = {}
         self.persisted: dict[str, Persisted] = {}
+        self._expiring: set[str] = set()  # names whose `persisted` entry may carry expires_at
         self.cleanup_lag_ms: float = 0
         self.reconnect_loop: set[str] = set()
 
@@ -133,6 +134,7 @@ class SimState:
         """Empty server, original api key, no lag/loop, RNG re-seeded."""
         self.memory.clear()
         self.persisted.clear()
+        self._expiring.clear()
         self.api_key = self.initial_api_key
         self.cleanup_lag_ms = 0
         self.reconnect_loop = set()
@@ -231,9 +233,19 @@ class SimState:
         return self._uuid().upper()
 
     def _purge(self) -> None:
+        """Forget the names whose cleanup lag ran out. Only names that were given a lag are
+        looked at (every request calls this: a scan of all persisted names made the simulator
+        O(N) per request)."""
+        if not self._expiring:
+            return
         now = self.clock()
-        for name in [n for n, p in self.persisted.items() if p.expires_at is not None and p.expires_at <= now]:
-            del self.persisted[name]
+        for name in list(self._expiring):
+            entry = self.persisted.get(name)
+            if entry is None or entry.expires_at is None:
+                self._expiring.discard(name)  # replaced or removed since
+            elif entry.expires_at <= now:
+                del self.persisted[name]
+                self._expiring.discard(name)
 
     def known(self, name: str) -> bool:
         """`getInstance` of the guards: in memory OR persisted (the empty name is the
@@ -458,6 +470,7 @@ class SimState:
         if entry is not None:
             if self.cleanup_lag_ms > 0:
                 self.persisted[name] = Persisted(record=False, expires_at=self.clock() + self.cleanup_lag_ms / 1000)
+                self._expiring.add(name)
             else:
                 del self.persisted[name]
         return success("Instance deleted")
