@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import itertools
 import logging
 import random
 import time
@@ -68,13 +69,13 @@ from tui.evolution.models import (
     ProbeState,
     ServerInfo,
 )
-from tui.secrets import mask_token, mask_uri, scrub
+from tui.secrets import SecretIndex, mask_token, mask_uri, scrub
 
 log = logging.getLogger(__name__)
 
 ERROR_BODY_CAP = 64 * 1024  # bytes of an error body read to build a message
 MAX_BODY_BYTES = 64 * 1024 * 1024  # a success body larger than this is refused
-_MAX_KNOWN_TOKENS = 4096
+_MAX_KNOWN_TOKENS = 1_000_000  # a bound on memory, far above any real server's instance count
 
 
 def encode_name(name: str) -> str:
@@ -153,7 +154,7 @@ class EvolutionClient:
         self._rng = rng or random.Random()
         self.on_request = on_request
         self.stats = ClientStats()
-        self._known_tokens: set[str] = set()
+        self._known_tokens = SecretIndex()  # every instance token seen: scrubbed from errors
         self._http = httpx.AsyncClient(
             headers={"apikey": api_key, "accept": "application/json"},
             timeout=httpx.Timeout(self.timeout_s),
@@ -300,14 +301,13 @@ class EvolutionClient:
 
     # ------------------------------------------------------------------ plumbing
 
-    def _secrets(self, extra: list[str | None] | None = None) -> list[str | None]:
-        return [self._api_key, *(extra or []), *self._known_tokens]
+    def _secrets(self, extra: list[str | None] | None = None) -> SecretIndex:
+        return self._known_tokens.with_extra([self._api_key, *(extra or [])])
 
     def _remember(self, tokens: Any) -> None:
-        for token in tokens:
-            if len(self._known_tokens) >= _MAX_KNOWN_TOKENS:
-                return
-            self._known_tokens.add(token)
+        room = _MAX_KNOWN_TOKENS - len(self._known_tokens)
+        if room > 0:
+            self._known_tokens.update(itertools.islice(tokens, room))
 
     def _malformed(self, route: str, reason: str) -> MalformedResponseError:
         return MalformedResponseError(
@@ -512,7 +512,7 @@ def error_from_response(
     *,
     route: str,
     headers: httpx.Headers | None = None,
-    secrets: list[str | None] | None = None,
+    secrets: list[str | None] | SecretIndex | None = None,
     reason: str = "",
 ) -> EvolutionError:
     """Map a non-2xx answer to a typed error (pure; contract §1 envelopes). One line, scrubbed."""
