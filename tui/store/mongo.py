@@ -102,6 +102,11 @@ def _as_datetime(value: Any) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+#: (field, converter) of every known field but `_id` and `instance_name`, in model order.
+_CONVERTERS = (("id", _as_str), ("reseller_id", _as_str), ("phone_number", _as_str),
+               ("status", _as_str), ("daily_limit", _as_int), ("created_at", _as_datetime))
+
+
 def _type_name(value: Any) -> str:
     return {type(None): "null", str: "string", int: "int", float: "float", bool: "bool",
             dict: "object", list: "array"}.get(type(value), type(value).__name__)  # fmt: skip
@@ -112,15 +117,19 @@ def parse_connection(doc: dict[str, Any]) -> ConnectionRecord | InvalidRow:
 
     Fields that cannot be coerced (e.g. `daily_limit: "lots"`) become None and their raw
     value is kept in `extra` under the same key; unknown fields go to `extra` as they are.
+    Every value is converted and checked here, so the record is built without pydantic's
+    second validation (`model_construct`: a third of the load time at 10,000 records).
     """
     doc_id = str(doc.get("_id"))
     values: dict[str, Any] = {}
     extra = {k: v for k, v in doc.items() if k not in _KNOWN_FIELDS}
-    converters = {"daily_limit": _as_int, "created_at": _as_datetime}
-    converters |= {name: _as_str for name in _STRING_FIELDS}
-    for name, convert in converters.items():
+    for name, convert in _CONVERTERS:
+        value = doc.get(name)
+        if value is None or type(value) is str and convert is _as_str:
+            values[name] = value  # the common case, decided without a call
+            continue
         try:
-            values[name] = convert(doc.get(name))
+            values[name] = convert(value)
         except (TypeError, ValueError):
             values[name] = None
             extra[name] = doc[name]
@@ -135,7 +144,8 @@ def parse_connection(doc: dict[str, Any]) -> ConnectionRecord | InvalidRow:
         reason = "instance_name is empty"
     if reason:
         return InvalidRow(doc_id=doc_id, reason=reason, reseller_id=values["reseller_id"])
-    return ConnectionRecord(doc_id=doc_id, instance_name=name, extra=extra, **values)
+    return ConnectionRecord.model_construct(doc_id=doc_id, instance_name=name, extra=extra,
+                                            **values)
 
 
 def _now_ms() -> datetime:
