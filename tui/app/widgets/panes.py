@@ -12,10 +12,13 @@ The cursor stays on its key; marks are pruned when their rows vanish from the da
 from __future__ import annotations
 
 from collections.abc import Iterable
+from itertools import zip_longest
 
 from rich.text import Text
+from textual._two_way_dict import TwoWayDict
 from textual.coordinate import Coordinate
 from textual.widgets import DataTable
+from textual.widgets.data_table import Row, RowKey
 
 from tui.app.view import MARK, PaneRow
 
@@ -188,5 +191,30 @@ class KeyedTable(DataTable):
         self.rebuilds += 1
         with self.app.batch_update():
             self.clear()
-            for key, cells in new.items():
-                self.add_row(*cells, key=key)
+            self.fill(new)
+
+    def fill(self, new: dict[str, tuple[Text, ...]]) -> None:
+        """Add every row of `new` (key -> cells) to the EMPTY table in one pass.
+
+        The same table state as one `add_row(*cells, key=key)` per row (a test compares
+        them), but the per-row work of `add_row` that only matters once is done once: the
+        cursor re-validation (a reactive assignment), the column ordering, the idle check.
+        At 10,000 rows that took the first paint's rebuild from ~0.9 s to ~0.2 s.
+        (Textual is pinned: this writes DataTable's own row stores, as `add_row` does.)"""
+        if self.row_count:
+            raise RuntimeError("fill() needs an empty table: clear() it first")
+        col_keys = [column.key for column in self.ordered_columns]
+        if any(len(cells) > len(col_keys) for cells in new.values()):
+            raise ValueError("More values provided than there are columns.")
+        keys = list(map(RowKey, new))
+        self._data.update(zip(keys, (dict(zip_longest(col_keys, cells))
+                                     for cells in new.values())))
+        self.rows.update((key, Row(key, 1, None, False)) for key in keys)
+        self._row_locations = TwoWayDict(dict(zip(keys, range(len(keys)))))
+        self._new_rows.update(keys)
+        self._require_update_dimensions = True
+        self.cursor_coordinate = self.cursor_coordinate
+        if keys and self.columns and self.show_cursor and self.cursor_type != "none":
+            self._highlight_cursor()
+        self._update_count += len(keys)
+        self.check_idle()
