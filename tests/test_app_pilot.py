@@ -31,6 +31,7 @@ from tui.app.messages import (
     OperationFinished,
     OperationStarted,
     PlanReady,
+    Previewed,
     RecordsChanged,
     Refreshed,
     RefreshFailed,
@@ -83,6 +84,46 @@ async def test_first_refresh_fills_both_panes_and_header(seeded):
         assert "instances 5 · records 5" in text and "orphan instances 2" in text
         assert "orphan records 2" in text and "reserved 1" in text
         assert "refreshed 0s ago" in text
+
+
+async def test_first_refresh_shows_every_row_while_the_orphan_names_are_probed(seeded):
+    """The first refresh posts its rows before probing (`Previewed`), then the probed
+    `Refreshed` patches only the probe cells; later refreshes probe before posting."""
+    sim, store = seeded
+    rec = Recorder()
+    service = make_service(sim, store)
+    gate = asyncio.Event()
+    complete_probes = service.complete_probes
+
+    async def gated(obs):
+        await gate.wait()
+        return await complete_probes(obs)
+
+    service.complete_probes = gated
+    app = make_app(service)
+    async with app.run_test(size=(160, 45), message_hook=rec) as pilot:
+        await wait_for(pilot, lambda: app.dashboard.preview_timing is not None)
+        instances, records = tables(app)
+        assert len(rec.of(Previewed)) == 1 and not rec.of(Refreshed)
+        assert rec.of(Previewed)[0].observation.probes_pending
+        assert set(instances.values) == {ANA_1, ANA_2, BOB_1, ANA_9, STRAY}
+        rlink = {r.name: r.plain(1) for r in records.rows_by_key.values()}
+        assert rlink[ANA_5] == rlink[BOB_7] == "ORPHAN · probing…"
+        assert rlink[ANA_1] == "linked"
+        assert "orphan records 2" in header(app)
+        linked_cells = dict(records.values)
+        gate.set()
+        await settle(pilot)
+        [refreshed] = rec.of(Refreshed)
+        assert refreshed.delta is not None and refreshed.delta.names == {ANA_5, BOB_7}
+        rlink = {r.name: r.plain(1) for r in records.rows_by_key.values()}
+        assert rlink[ANA_5] == "ORPHAN · absent" and rlink[BOB_7] == "ORPHAN · reserved"
+        assert records.rebuilds == 1  # the probes patched two rows, nothing was rebuilt
+        assert all(records.values[k] is v for k, v in linked_cells.items()
+                   if records.rows_by_key[k].name not in (ANA_5, BOB_7))
+        await pilot.press("r")
+        await settle(pilot)
+        assert len(rec.of(Previewed)) == 1  # only the first refresh previews
 
 
 async def test_r_refreshes_and_keeps_the_cursor_on_its_key(seeded):

@@ -223,3 +223,28 @@ def test_audit_scrubs_secrets_from_free_text(tmp_path):
     text = (tmp_path / "a.jsonl").read_text()
     assert API_KEY not in text and "Sup3rS3cretPw" not in text
     assert text.count("\n") == 1
+
+
+# ---------------------------------------------------------------------------- observation
+async def test_observe_unprobed_then_complete_probes_equals_observe(sim, store, mongo_db,
+                                                                     client, tmp_path):
+    """The dashboard's first refresh: rows first (orphan records `unknown`, probes pending),
+    then the probes; the result is the one-step observation, without fetching again."""
+    seed_world(sim, mongo_db)
+    service = make_service(client, store, tmp_path, scope=Scope.reseller("r1"))
+    requests_before = sim.stats()["total"]
+    quick = await service.observe_unprobed()
+    assert sim.stats()["total"] == requests_before + 1  # fetchInstances only
+    assert quick.probes_pending and quick.probes == {}
+    assert {row.probe.value for row in quick.full.orphan_records} == {"unknown"}
+    assert {row.name for row in quick.view.orphan_records} == {"fabio_4_1700000004",
+                                                               "fabio_5_1700000005"}
+    done = await service.complete_probes(quick)
+    assert not done.probes_pending
+    assert done.instances is quick.instances and done.records is quick.records
+    assert sim.stats()["requests"].get("fetchInstances") == 1
+    probes = {row.name: row.probe.value for row in done.view.orphan_records}
+    assert probes == {"fabio_4_1700000004": "absent", "fabio_5_1700000005": "reserved"}
+    assert await service.complete_probes(done) is done  # nothing pending: nothing to do
+    full = await service.observe()
+    assert full.view.counts == done.view.counts and full.probes == done.probes

@@ -12,9 +12,14 @@ reserves), 20 resellers. The app is `EvodashApp` built by `build_services` exact
 `evodash`, run by `App.run_test(size=(160, 45))` in its own process per variant (so each
 variant's peak RSS is its own; the servers' memory is not counted), timers off.
 
-Per variant, measured through the app's own stamps (`DashboardScreen.refresh_timings`):
+Per variant, measured through the app's own stamps (`DashboardScreen.refresh_timings`,
+`DashboardScreen.preview_timing`):
   * first paint   wall time from `run_test` entering to the first screen refresh after both
-                  tables hold every row (includes the app start and the first fetch);
+                  tables hold every row (includes the app start and the first fetch; the
+                  first refresh draws its rows before the orphan records' names are probed,
+                  their probe column says `probing…`);
+  * probed paint  the same, to the screen refresh after the probes of the first refresh
+                  landed (every cell final);
   * fetch         `service.observe()` in the refresh worker (HTTP + Mongo + reconcile + probes
                   of the orphan records): not UI time;
   * UI time       from the `Refreshed` message being handled to both tables updated (`ui`),
@@ -44,7 +49,7 @@ from typing import Any
 
 RESULTS = Path(__file__).parent / "results" / "dashboard.json"
 SIZE = (160, 45)
-TARGETS = {"first_paint_s": 2.0, "unchanged_ui_s": 0.050, "changed_ui_s": 0.150,
+TARGETS = {"first_paint_s": 2.0, "probed_paint_s": 2.0, "unchanged_ui_s": 0.050, "changed_ui_s": 0.150,
            "peak_rss_mb": 250.0}
 STATES = ("open", "close", "connecting")
 
@@ -182,10 +187,23 @@ async def run_variant(settings_json: dict, n: int, repeats: int, variant: str) -
             return dash.refresh_timings[-1]
 
         first = await next_refresh(1)
-        out["first_paint_s"] = first.painted - started
-        out["first_fetch_s"] = first.fetch_s
-        out["first_ui_s"] = first.ui_s
-        out["first_paint_ui_s"] = first.paint_s
+        preview = dash.preview_timing
+        if preview is not None:  # every row on screen, the orphan names still being probed
+            while not preview.painted:
+                await asyncio.sleep(0.002)
+            assert preview.rows >= 2 * n - 1, preview.rows
+            out["first_paint_s"] = preview.painted - started
+            out["first_fetch_s"] = preview.fetch_s
+            out["first_ui_s"] = preview.ui_s
+            out["first_paint_ui_s"] = preview.paint_s
+        else:
+            out["first_paint_s"] = first.painted - started
+            out["first_fetch_s"] = first.fetch_s
+            out["first_ui_s"] = first.ui_s
+            out["first_paint_ui_s"] = first.paint_s
+        out["probed_paint_s"] = first.painted - started
+        out["probed_fetch_s"] = first.fetch_s
+        out["probed_ui_s"] = first.ui_s
         out["rows"] = first.rows
         instances, records = dash.tables()
         assert instances.row_count + records.row_count >= 2 * n - 1, first.rows
@@ -293,16 +311,17 @@ def main(argv: list[str] | None = None) -> int:
     by = {r["variant"]: r for r in results}
     rows = []
     for r in results:
-        rows.append((r["variant"], r["first_paint_s"], r["first_fetch_s"], r["first_ui_s"],
+        rows.append((r["variant"], r["first_paint_s"], r["probed_paint_s"], r["first_fetch_s"],
+                     r["first_ui_s"],
                      r["unchanged"]["ui_s"], r["unchanged"]["paint_s"], r["changed"]["ui_s"],
                      r["changed"]["paint_s"], r["unchanged"]["fetch_s"], r["peak_rss_mb"]))
     print(f"dashboard bench: {args.n} instances + {args.n} records, {args.orphan_pct:g}% "
           f"orphans each side, {SIZE[0]}x{SIZE[1]}, load {load_before[0]:.2f}")
-    print(f"{'variant':8} {'1st paint':>10} {'1st fetch':>11} {'1st ui':>11} "
+    print(f"{'variant':8} {'1st paint':>10} {'probed':>8} {'1st fetch':>11} {'1st ui':>11} "
           f"{'unch ui':>11} {'unch paint':>11} {'1% ui':>11} {'1% paint':>11} "
           f"{'fetch':>11} {'peak RSS':>9}")
-    for v, fp, ff, fu, uu, up, cu, cp, fe, rss in rows:
-        print(f"{v:8} {fp:9.2f}s {fmt_ms(ff)} {fmt_ms(fu)} {fmt_ms(uu)} {fmt_ms(up)} "
+    for v, fp, pp, ff, fu, uu, up, cu, cp, fe, rss in rows:
+        print(f"{v:8} {fp:9.2f}s {pp:7.2f}s {fmt_ms(ff)} {fmt_ms(fu)} {fmt_ms(uu)} {fmt_ms(up)} "
               f"{fmt_ms(cu)} {fmt_ms(cp)} {fmt_ms(fe)} {rss:6.0f} MB")
     verdicts = {}
     if "keyed" in by:
@@ -310,6 +329,8 @@ def main(argv: list[str] | None = None) -> int:
         verdicts = {
             "first_paint_s": (k["first_paint_s"], verdict(k["first_paint_s"],
                                                           TARGETS["first_paint_s"])),
+            "probed_paint_s": (k["probed_paint_s"], verdict(k["probed_paint_s"],
+                                                            TARGETS["probed_paint_s"])),
             "unchanged_ui_s": (k["unchanged"]["ui_s"], verdict(k["unchanged"]["ui_s"],
                                                                TARGETS["unchanged_ui_s"])),
             "changed_ui_s": (k["changed"]["ui_s"], verdict(k["changed"]["ui_s"],

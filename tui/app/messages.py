@@ -33,6 +33,17 @@ class Refreshed(DashboardMessage, bubble=False):
         self.delta = delta  # what changed since the worker's previous observation
 
 
+class Previewed(DashboardMessage, bubble=False):
+    """The first refresh's rows, before the orphan records' names are probed: drawn at once
+    (every row, probe column `probing…`); the `Refreshed` with the probes follows."""
+
+    def __init__(self, observation: Observation, at: float, fetch_s: float = 0.0) -> None:
+        super().__init__()
+        self.observation = observation
+        self.at = at
+        self.fetch_s = fetch_s
+
+
 class RefreshFailed(DashboardMessage, bubble=False):
     """A refresh failed: the last good data stays on screen, marked stale."""
 

@@ -121,6 +121,9 @@ def cell(text: str, style: str = "", *, lead: bool = True) -> Text:
                 end="")
 
 
+#: Probe column of an orphan record while the first refresh is still probing its name.
+PROBING = "probing…"
+
 _SHARED: dict[tuple[str, str], Text] = {}
 
 
@@ -159,23 +162,30 @@ def observation_delta(prev, new) -> ObservationDelta | None:
     if prev is None or prev.resellers != new.resellers or prev.invalid != new.invalid:
         return None
     changed: set[str] = set()
-    old_inst = {i.name: i for i in prev.instances}
-    for inst in new.instances:
-        if old_inst.pop(inst.name, None) != inst:
-            changed.add(inst.name)
-    changed.update(old_inst)
-    old_rec: dict[str, list] = {}
-    for rec in prev.records:
-        old_rec.setdefault(rec.instance_name, []).append(rec)
-    new_rec: dict[str, list] = {}
-    for rec in new.records:
-        new_rec.setdefault(rec.instance_name, []).append(rec)
-    for name in old_rec.keys() | new_rec.keys():
-        if old_rec.get(name) != new_rec.get(name):
-            changed.add(name)
+    if prev.instances is not new.instances:  # (the same lists after a probe-only update)
+        old_inst = {i.name: i for i in prev.instances}
+        for inst in new.instances:
+            if old_inst.pop(inst.name, None) != inst:
+                changed.add(inst.name)
+        changed.update(old_inst)
+    if prev.records is not new.records:
+        old_rec: dict[str, list] = {}
+        for rec in prev.records:
+            old_rec.setdefault(rec.instance_name, []).append(rec)
+        new_rec: dict[str, list] = {}
+        for rec in new.records:
+            new_rec.setdefault(rec.instance_name, []).append(rec)
+        for name in old_rec.keys() | new_rec.keys():
+            if old_rec.get(name) != new_rec.get(name):
+                changed.add(name)
     for name in prev.probes.keys() | new.probes.keys():
         if prev.probes.get(name) != new.probes.get(name):
             changed.add(name)
+    if prev.probes_pending != new.probes_pending:
+        # every orphan record row said `probing…` (or now does): a probe that failed leaves
+        # the probe unchanged (None) but the row's text changes
+        changed.update(row.name for row in prev.full.orphan_records)
+        changed.update(row.name for row in new.full.orphan_records)
     view = new.view
     instance_row: dict[str, Row] = {}
     record_rows: dict[str, list[Row]] = {}
@@ -213,6 +223,8 @@ class PaneModel:
         self._keys_by_name: dict[str, list[str]] = {}
         self._ages_valid_until = 0.0
         self._row_index: dict[str, Row] | None = None  # key -> row of self._recon (lazy)
+        # the orphan records' names are being probed: an unprobed row says `probing…`
+        self.probing = False
 
     def _set_recon(self, recon: Reconciliation) -> None:
         if recon is not self._recon:
@@ -395,13 +407,14 @@ class PaneModel:
                 pane_row = PaneRow(key, row.name, "linked", cells, self.resolve,
                                    (natural_key(row.name), key))
             return sig, pane_row
-        sig = (1, row.name, row.probe, label, inflight.get(row.name), rec.status,
+        probe = PROBING if self.probing and row.probe is OrphanProbe.UNKNOWN else row.probe.value
+        sig = (1, row.name, probe, label, inflight.get(row.name), rec.status,
                self._created(key, rec.created_at, now))
         pane_row = self._reuse(key, sig)
         if pane_row is None:
             style = RESERVED_STYLE if row.probe is OrphanProbe.RESERVED else ORPHAN_STYLE
             cells = (cell(row.name, style, lead=False),
-                     shared_cell(f"ORPHAN · {row.probe.value}", style), shared_cell(label),
+                     shared_cell(f"ORPHAN · {probe}", style), shared_cell(label),
                      _state_text(sig[5] or "-", sig[4]), shared_cell(sig[6]))
             pane_row = PaneRow(key, row.name, "orphan_record", cells, self.resolve,
                                (natural_key(row.name), key), probe=row.probe.value)

@@ -30,6 +30,9 @@ class Observation:
     view: Reconciliation
     fetched_at: float = field(default_factory=time.time)
     probe_errors: dict[str, str] = field(default_factory=dict)
+    # True when orphan records exist whose names were not probed yet (`probe_orphans=False`):
+    # their rows say `unknown` until `complete_probes` gives the probed observation.
+    probes_pending: bool = False
 
     def __post_init__(self) -> None:
         self._instances_by_name: dict[str, Instance] = {}
@@ -79,15 +82,32 @@ async def probe_many(client, names: list[str], concurrency: int) -> tuple[dict, 
 async def observe(client, store, reseller_id: str | None = None, *, probe_orphans: bool = True,
                   probe_concurrency: int = 8) -> Observation:
     """Fetch, probe and reconcile. Raises the client's or the store's one-line errors."""
+    obs = await observe_unprobed(client, store, reseller_id)
+    if probe_orphans and obs.probes_pending:
+        obs = await complete_probes(client, obs, reseller_id, probe_concurrency=probe_concurrency)
+    return obs
+
+
+async def observe_unprobed(client, store, reseller_id: str | None = None) -> Observation:
+    """Fetch both sides and reconcile, without probing the orphan records' names: every row
+    is known, only the probe column of orphan records waits (`probes_pending`)."""
     instances, snapshot = await asyncio.gather(client.list_instances(), store.load())
     records, invalid, resellers = snapshot.records, snapshot.invalid, snapshot.resellers
-    first = reconcile(instances, records, resellers, None, invalid)
-    probes: dict[str, ProbeResult] = {}
-    errors: dict[str, str] = {}
-    if probe_orphans and first.orphan_records:
-        names = sorted({row.name for row in first.orphan_records})
-        probes, errors = await probe_many(client, names, probe_concurrency)
-    full = reconcile(instances, records, resellers, probes, invalid) if probes else first
+    full = reconcile(instances, records, resellers, None, invalid)
     view = full if reseller_id is None else scope_reconciliation(full, reseller_id)
-    return Observation(instances, records, invalid, resellers, probes, full, view,
-                       probe_errors=errors)
+    return Observation(instances, records, invalid, resellers, {}, full, view,
+                       probes_pending=bool(full.orphan_records))
+
+
+async def complete_probes(client, obs: Observation, reseller_id: str | None = None, *,
+                          probe_concurrency: int = 8) -> Observation:
+    """`obs` with the names of its orphan records probed (absent / reserved / present) and
+    reconciled again; the fetched lists are shared, not fetched again."""
+    if not obs.probes_pending:
+        return obs
+    names = sorted({row.name for row in obs.full.orphan_records})
+    probes, errors = await probe_many(client, names, probe_concurrency)
+    full = reconcile(obs.instances, obs.records, obs.resellers, probes, obs.invalid)
+    view = full if reseller_id is None else scope_reconciliation(full, reseller_id)
+    return Observation(obs.instances, obs.records, obs.invalid, obs.resellers, probes, full,
+                       view, fetched_at=obs.fetched_at, probe_errors=errors)

@@ -30,7 +30,7 @@ from tui.lifecycle.events import (
     TargetResult,
     null_sink,
 )
-from tui.lifecycle.observe import Observation, observe
+from tui.lifecycle.observe import Observation, complete_probes, observe, observe_unprobed
 from tui.lifecycle.scope import LifecycleError, ReadOnlyError, Scope
 from tui.reconcile.naming import unique_instance_name
 from tui.store.errors import StoreError
@@ -107,7 +107,19 @@ class LifecycleService:
     async def observe(self, *, probe_orphans: bool = True) -> Observation:
         return await observe(self.client, self.store, self.scope.reseller_id,
                              probe_orphans=probe_orphans,
-                             probe_concurrency=max(4, self.concurrency * 2))
+                             probe_concurrency=self._probe_concurrency())
+
+    async def observe_unprobed(self) -> Observation:
+        """Both sides fetched and reconciled; orphan records' names not probed yet."""
+        return await observe_unprobed(self.client, self.store, self.scope.reseller_id)
+
+    async def complete_probes(self, obs: Observation) -> Observation:
+        """`obs` with its orphan records' names probed (nothing is fetched again)."""
+        return await complete_probes(self.client, obs, self.scope.reseller_id,
+                                     probe_concurrency=self._probe_concurrency())
+
+    def _probe_concurrency(self) -> int:
+        return max(4, self.concurrency * 2)
 
     # ------------------------------------------------------------------ guards
     def authorize(self, operation: str, scope: Scope | None = None) -> None:

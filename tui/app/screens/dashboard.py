@@ -1,7 +1,8 @@
 """`DashboardScreen`: the header, the two panes, the filter, the progress pane and every key.
 
 It owns the refresh cycle (one worker calls `service.observe()`, posts one message, then a
-`set_timer` is re-armed), the record watcher worker, the lifecycle operations (workers in
+`set_timer` is re-armed; the very first refresh also posts its rows before the orphan
+records' names are probed, so the tables fill while the probes run), the record watcher worker, the lifecycle operations (workers in
 group `mutations`, never exclusive, events streamed through a sink that posts messages) and
 the single `check_action` gate that hides and blocks mutations in read-only mode.
 """
@@ -31,6 +32,7 @@ from tui.app.messages import (
     OperationInfo,
     OperationStarted,
     PlanReady,
+    Previewed,
     RecordsChanged,
     Refreshed,
     RefreshFailed,
@@ -150,6 +152,7 @@ class DashboardScreen(Screen):
         self._redraw_pending = False
         self.header_state: HeaderState | None = None
         self.refresh_timings: deque[RefreshTiming] = deque(maxlen=64)
+        self.preview_timing: RefreshTiming | None = None  # the first refresh's unprobed rows
         self._refresh_seq = 0
         self.instance_model = PaneModel()
         self.record_model = PaneModel()
@@ -252,9 +255,19 @@ class DashboardScreen(Screen):
     @work(group="refresh", exit_on_error=False)
     async def refresh_worker(self) -> None:
         app = self.app
+        service = app.service
         started = time.perf_counter()
         try:
-            observation = await app.service.observe()
+            if self.obs is None and self._worker_obs is None:
+                # nothing on screen yet: show every row now, probe the orphan names meanwhile
+                observation = await service.observe_unprobed()
+                if observation.probes_pending:
+                    self.post_message(Previewed(observation, app.clock(),
+                                                time.perf_counter() - started))
+                    self._worker_obs = observation
+                    observation = await service.complete_probes(observation)
+            else:
+                observation = await service.observe()
             # what changed since the last observation, by name: in a thread, off the UI loop
             delta = await asyncio.to_thread(observation_delta, self._worker_obs, observation)
         except Exception as exc:  # noqa: BLE001 - every failure is shown as `stale`
@@ -263,6 +276,18 @@ class DashboardScreen(Screen):
         self._worker_obs = observation
         self.post_message(Refreshed(observation, app.clock(), time.perf_counter() - started,
                                     delta))
+
+    def on_previewed(self, message: Previewed) -> None:
+        if self.obs is not None:
+            return  # a full refresh is already on screen
+        timing = RefreshTiming(0, message.fetch_s, time.perf_counter())
+        self.obs = message.observation
+        self.header_state.last_good_at = message.at
+        self.redraw()
+        timing.updated = time.perf_counter()
+        timing.rows = sum(t.row_count for t in self.tables())
+        self.preview_timing = timing
+        self.call_after_refresh(self._painted, timing)
 
     def on_refreshed(self, message: Refreshed) -> None:
         self._refresh_seq += 1
@@ -368,6 +393,7 @@ class DashboardScreen(Screen):
         if view is not (self.obs.view if self.obs else None):
             delta = None  # another scope than the session's: no delta for it
         instances, records = self.tables()
+        self.record_model.probing = bool(self.obs and self.obs.probes_pending)
         filters = (self.filter_text.strip(), self.orphans_only)
         for table, (rows, changed) in (
                 (instances, self.instance_model.update_instances(view, self.inflight, delta)),
