@@ -233,3 +233,46 @@ async def test_admin_delete_of_a_shared_name_removes_both_records(sim, store, mo
     summary = await make_service(client, store, tmp_path).delete(["shared_1_1", "shared_1_1"])
     assert [t.name for t in summary.targets] == ["shared_1_1"]
     assert summary.deleted_from_db == 2 and summary.deleted_from_evolution == 1
+
+
+async def test_verification_learns_the_cleanup_lag_and_probes_less(sim, store, mongo_db,
+                                                                   client, tmp_path):
+    """Closed instances stay reserved for the server's cleanup lag after the delete: the
+    first targets poll through it, later ones wait about that long and need ~1-2 probes.
+    When the lag disappears mid-run the estimate shrinks; every verdict is a probe's."""
+    seed_resellers(mongo_db)
+    names = [f"fabio_{i}_{i}" for i in range(10, 40)]
+    sim.seed([{"name": n, "state": "close"} for n in names])
+    for name in names:
+        add_record(mongo_db, "r1", name)
+    sim.faults(cleanup_lag_ms=150)
+    events = []
+
+    def sink(event) -> None:
+        events.append(event)
+        if event.step is Step.VERIFY and sum(e.step is Step.VERIFY for e in events) == 16:
+            sim.faults(cleanup_lag_ms=0)  # the server got fast in the middle of the run
+
+    service = make_service(client, store, tmp_path, concurrency=1)
+    summary = await service.delete(names, sink=sink)
+
+    assert [outcome_of(summary, n) for n in names] == [TargetOutcome.REMOVED] * len(names)
+    verify = [e for e in events if e.step is Step.VERIFY]
+    assert [e.instance for e in verify] == names
+    assert all(e.outcome is StepOutcome.ABSENT for e in verify)
+
+    def probes(event) -> int:
+        return int(event.detail.split("(")[1].split()[0])
+
+    def seconds(event) -> float:
+        return float(event.detail.split(" after ")[1].split()[0])
+
+    lagged, fast = verify[:16], verify[16:]
+    assert probes(lagged[0]) >= 3  # polled through the 150 ms lag: 0, ~20, ~50, ... ms
+    assert max(probes(e) for e in lagged[-6:]) <= 2  # waited the learnt lag instead
+    assert sum(probes(e) for e in lagged[-6:]) < sum(probes(e) for e in lagged[:6])
+    assert min(seconds(e) for e in lagged[-6:]) >= 0.1  # and never claimed absent early
+    assert seconds(fast[-1]) < seconds(fast[0])  # without the lag the wait shrinks
+    for name in names:
+        assert probe_status(sim, name) == "absent"
+        assert mongo_db[CONNECTIONS].count_documents({"instance_name": name}) == 0

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import random
+import statistics
+from collections import deque
 from dataclasses import dataclass
 
 from tui.evolution.errors import (
@@ -59,6 +61,16 @@ class InstanceRemover:
         self.sink = sink
         self.operation = operation
         self.rng = rng or random.Random()
+        # When names freed after a delete (seconds from the first verify probe), for names
+        # that were still reserved at that probe: the server's cleanup lag, learnt over the
+        # targets of one operation so that later verifications wait about that long instead
+        # of polling through it (fewer probes, an earlier answer).
+        # Kept per kind of delete (after a logout or not): a logged-out instance is usually
+        # freed by the delete itself, a closed one only after the cleanup lag.
+        self._free_after: dict[bool, deque[float]] = {False: deque(maxlen=16),
+                                                      True: deque(maxlen=16)}
+        self._first_reserved: dict[bool, deque[bool]] = {False: deque(maxlen=16),
+                                                         True: deque(maxlen=16)}
 
     def _emit(self, clock: Clock, name: str, step: Step, attempt: int, outcome: StepOutcome,
               detail: str = "") -> None:
@@ -85,7 +97,8 @@ class InstanceRemover:
         already_gone = True
         last = ""
         for attempt in range(1, self.policy.max_attempts + 1):
-            if state in (InstanceState.OPEN, InstanceState.CONNECTING):
+            logged_out = state in (InstanceState.OPEN, InstanceState.CONNECTING)
+            if logged_out:
                 await self._logout(clock, name, attempt)
             try:
                 await self.client.delete(name)
@@ -103,7 +116,8 @@ class InstanceRemover:
                     await asyncio.sleep(self._pause(attempt))
                     continue
                 return DeleteResult(TargetOutcome.FAILED, last, attempt)
-            verdict = await self._verify(clock, name, attempt, self.policy.attempt_window())
+            verdict = await self._verify(clock, name, attempt, self.policy.attempt_window(),
+                                         logged_out=logged_out)
             if verdict is ProbeState.ABSENT:
                 if already_gone:
                     return DeleteResult(TargetOutcome.ALREADY_ABSENT, "the name was already free",
@@ -144,16 +158,36 @@ class InstanceRemover:
         self._emit(clock, name, Step.PROBE, attempt, StepOutcome(result.state.value))
         return result.state, result.instance_state
 
-    async def _verify(self, clock: Clock, name: str, attempt: int, window: float):
+    async def _verify(self, clock: Clock, name: str, attempt: int, window: float, *,
+                      logged_out: bool = False):
         """Probe until the name is absent or `window` seconds passed; returns the last state
-        (or an error text when no probe could be made)."""
+        (or an error text when no probe could be made).
+
+        Timing is learnt over the targets of one operation, per kind of delete (`logged_out`):
+        when the name was still reserved at the first probe (the server's asynchronous
+        cleanup), the middle of the interval in which it was freed. With that estimate the
+        next probe waits about that long instead of polling through the lag; and when the
+        first probe of that kind is almost always `reserved`, it is skipped. Without an
+        estimate the probes start at once and the pause grows from `first_poll_s`; polling
+        stays fast (`fast_poll_s`) for `fast_phase_s`, then backs off to `max_poll_s`.
+        Only the timing is learnt: the verdict is always a probe's answer."""
         deadline = clock.elapsed() + window
         pause = self.policy.first_poll_s
         started = clock.elapsed()
         polls = 0
         last: ProbeState | str = "no probe answered"
+        learnt_free = self._free_after[logged_out]
+        first_reserved = self._first_reserved[logged_out]
+        last_reserved_at: float | None = None  # send time of the last probe that saw reserved
+        if (len(learnt_free) >= 4 and len(first_reserved) >= 8
+                and sum(first_reserved) >= len(first_reserved) - 1):
+            # the first probe would almost surely say reserved: start with the learnt lag
+            last_reserved_at = 0.0
+            await self._sleep_until(clock, started, statistics.median(learnt_free), deadline)
+            pause = self.policy.first_poll_s / self.policy.poll_factor
         while True:
             polls += 1
+            sent_at = clock.elapsed() - started
             try:
                 result = await self.client.probe(name)
                 last = result.state
@@ -161,12 +195,23 @@ class InstanceRemover:
                 raise
             except EvolutionError as exc:
                 last = str(exc)
-            if last is ProbeState.ABSENT or clock.elapsed() >= deadline:
+            if polls == 1 and last_reserved_at is None and isinstance(last, ProbeState):
+                first_reserved.append(last is ProbeState.RESERVED)
+            if last is ProbeState.ABSENT:
+                if last_reserved_at is not None and sent_at <= self.policy.fast_phase_s:
+                    learnt_free.append((last_reserved_at + sent_at) / 2)  # freed in between
+                break
+            if clock.elapsed() >= deadline:
                 break
             if last is ProbeState.PRESENT and polls >= 3:
                 break  # delete did not take: retry the delete rather than wait
-            await asyncio.sleep(min(pause * self.rng.uniform(0.8, 1.2),
-                                    max(0.0, deadline - clock.elapsed())))
+            wait = pause * self.rng.uniform(0.8, 1.2)
+            if last is ProbeState.RESERVED:
+                if last_reserved_at is None and learnt_free:
+                    wait = max(wait, statistics.median(learnt_free) - sent_at)
+                    pause = self.policy.first_poll_s / self.policy.poll_factor
+                last_reserved_at = sent_at
+            await asyncio.sleep(min(wait, max(0.0, deadline - clock.elapsed())))
             fast = clock.elapsed() - started < self.policy.fast_phase_s
             cap = self.policy.fast_poll_s if fast else self.policy.max_poll_s
             pause = min(pause * self.policy.poll_factor, cap)
@@ -176,6 +221,12 @@ class InstanceRemover:
         else:
             self._emit(clock, name, Step.VERIFY, attempt, StepOutcome.FAILED, last)
         return last
+
+    @staticmethod
+    async def _sleep_until(clock: Clock, started: float, offset: float, deadline: float) -> None:
+        wait = min(started + offset, deadline) - clock.elapsed()
+        if wait > 0:
+            await asyncio.sleep(wait)
 
     def _pause(self, attempt: int) -> float:
         return min(self.policy.max_poll_s * 2, 0.05 * (2 ** attempt)) * self.rng.uniform(0.5, 1.0)
