@@ -5,6 +5,7 @@ secret masking, connection-refused and the retry/backoff arithmetic."""
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import random
 import socket
@@ -445,3 +446,27 @@ async def test_from_settings_uses_secret_value():
 def test_errors_are_evolution_errors():
     for cls in (BadRequestError, NotConnectedError, NameInUseError, NotFoundError, UnauthorizedError):
         assert issubclass(cls, EvolutionError) and not cls.transient
+
+
+def test_mask_secrets_masks_every_depth_and_copies_only_the_way_to_a_secret():
+    body = {
+        "instance": {"instanceName": "a", "apikey": "TOKEN-0123456789"},
+        "integration": {"webhook": "http://x/y", "token": "WABA-TOKEN-9876"},
+        "hash": {"apikey": "HASH-KEY-55555"},
+        "plain": {"deep": [{"n": 1}, {"jwt": "eyJhbGciOi.J9.x"}]},
+        "untouched": {"list": [1, 2, {"a": "b"}]},
+        "token": None,
+    }
+    original = copy.deepcopy(body)
+    masked = parse.mask_secrets(body)
+    assert body == original  # the input is never changed
+    assert masked["instance"]["apikey"] == "****6789"
+    assert masked["integration"] == {"webhook": "http://x/y", "token": "****9876"}
+    assert masked["hash"]["apikey"] == "****5555"
+    assert masked["plain"]["deep"][1]["jwt"] == "****J9.x"
+    assert "TOKEN-0123456789" not in repr(masked) and "WABA-TOKEN-9876" not in repr(masked)
+    assert masked["untouched"] is body["untouched"]  # nothing secret inside: shared
+    assert masked["plain"]["deep"][0] is body["plain"]["deep"][0]
+    assert masked["token"] is None
+    clean = {"a": [1, {"b": "c"}]}
+    assert parse.mask_secrets(clean) is clean

@@ -51,17 +51,28 @@ def decode_json(body: bytes, content_type: str) -> Any:
 
 
 def mask_secrets(value: Any) -> Any:
-    """Deep copy of a JSON value with every credential-looking key masked (`****5E35`)."""
+    """A JSON value with every credential-looking key masked (`****5E35`).
+
+    Copy-on-write: only the dicts and lists on the way to a secret are copied, the rest is
+    shared with `value` (a 10,000-instance list is masked without copying every item), so
+    neither `value` nor the result may be mutated afterwards."""
     if isinstance(value, dict):
-        out: dict[str, Any] = {}
+        out: dict[str, Any] | None = None
         for key, item in value.items():
             if key in SECRET_KEYS and isinstance(item, str):
-                out[key] = mask_token(item)
+                new = mask_token(item)
+            elif isinstance(item, (dict, list)):
+                new = mask_secrets(item)
             else:
-                out[key] = mask_secrets(item)
-        return out
+                continue
+            if new is not item:
+                if out is None:
+                    out = dict(value)
+                out[key] = new
+        return value if out is None else out
     if isinstance(value, list):
-        return [mask_secrets(item) for item in value]
+        masked = [mask_secrets(item) for item in value]
+        return value if all(a is b for a, b in zip(masked, value)) else masked
     return value
 
 
