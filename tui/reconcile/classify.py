@@ -7,11 +7,26 @@ Names match exactly (case-sensitive). Nothing is merged: duplicate records of on
 are each their own row and are reported in `duplicate_names`; names differing only in
 case are reported in `case_collisions`.
 
-Speed (100k instances x 100k records well under 0.5 s): the inputs are walked once in
-their own order with dict look-ups, rows are NamedTuples, the common no-drift case is
-decided inline, the outputs are sorted once by name (a stable sort; the rare repeated
-names are emitted group by group, already in (reseller_id, doc_id) order), and the cyclic
-garbage collector is paused meanwhile (no reference cycles are created).
+Speed (100k instances x 100k records in ~0.3-0.45 s on a 2-core VM, see
+`tests/bench/bench_reconcile.py`): the cost is memory traffic more than interpretation. 200k
+pydantic objects and their dicts do not fit in the CPU caches, so every walk over them costs
+~15-20 ms per 100k, and a walk in random order several times that. Hence:
+- the inputs are walked in their own (memory) order. Names are taken by C-level `map`s; one
+  loop visits each record once, splits linked from orphan records and works out a linked
+  row's drift inline (the status reason is cached per (status, state); the careful phone
+  comparison only runs when the owner JID is not simply the phone plus the WhatsApp suffix;
+  the full `drift_reasons` only for unknown resellers and contradicting probes);
+- orphan rows are built by C-level `map`/`zip` passes (probe states read once per probe, in
+  the probes' own order; prefix attribution computed once per base);
+- suspicious names are looked for once per instance name and orphan record name (every
+  record name is one or the other), and one `lower()` of all names joined usually shows
+  that no name can collide by case;
+- rows are NamedTuples built in input order, counted, then each list is sorted once by name
+  (a stable sort; the rare repeated names are emitted group by group, already in
+  (reseller_id, doc_id) order);
+- the cyclic garbage collector is paused meanwhile (no reference cycles are created).
+`scope` matches rows to their owner through the row's Reseller object (few distinct
+objects), without reading every row's record.
 """
 
 from __future__ import annotations
@@ -22,8 +37,9 @@ from collections import Counter
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from itertools import filterfalse
-from operator import attrgetter, itemgetter
+from functools import lru_cache
+from itertools import compress, count, filterfalse, repeat
+from operator import attrgetter, gt, is_, itemgetter, not_
 
 from tui.evolution.models import Instance, InstanceState, ProbeResult, ProbeState
 from tui.reconcile.models import (
@@ -44,6 +60,7 @@ CONNECTED_STATUSES = frozenset({"connected", "open", "online"})
 DISCONNECTED_STATUSES = frozenset({"disconnected", "closed", "close", "offline"})
 
 _OPEN = InstanceState.OPEN
+_PRESENT = ProbeState.PRESENT
 _PROBE_OF = {
     ProbeState.ABSENT: OrphanProbe.ABSENT,
     ProbeState.RESERVED: OrphanProbe.RESERVED,
@@ -57,12 +74,19 @@ ORPHAN_NOTES = {
 }
 NOT_PLATFORM_NOTE = "name does not follow the platform pattern <base>_<n>_<ts>"
 _NON_DIGITS = re.compile(r"[^0-9]")
+_UNPROBED = object()  # `getattr(None, "state", _UNPROBED)`: a None probe result is no probe
+_PROBE_OF_STATE = {**_PROBE_OF, _UNPROBED: OrphanProbe.UNKNOWN}
 _by_name = itemgetter(0)
+_first, _second = itemgetter(0), itemgetter(1)
 _tuple_new = tuple.__new__  # builds a NamedTuple row without its Python-level __new__
 _get_name = attrgetter("name")
 _get_instance_name = attrgetter("instance_name")
-_get_status = attrgetter("status")
+_get_reseller_id = attrgetter("reseller_id")
+_get_record_reseller_id = attrgetter("record.reseller_id")
 _get_drift = itemgetter(LinkedRow._fields.index("drift"))
+_reseller_of_linked = itemgetter(LinkedRow._fields.index("reseller"))
+_reseller_of_orphan_record = itemgetter(OrphanRecordRow._fields.index("reseller"))
+_reseller_of_orphan_instance = itemgetter(OrphanInstanceRow._fields.index("attributed_reseller"))
 _get_probe = itemgetter(OrphanRecordRow._fields.index("probe"))
 _JID_SUFFIX = "@s.whatsapp.net"
 
@@ -87,9 +111,13 @@ def scope(recon: Reconciliation, reseller_id: str | None) -> Reconciliation:
     belong to nobody (records without reseller_id, unattributed orphan instances).
     Report entries are cut down to what the reseller owns; what was cut is only counted.
     """
-    linked = [row for row in recon.linked if row.record.reseller_id == reseller_id]
-    orphan_instances = [row for row in recon.orphan_instances if row.owner_id == reseller_id]
-    orphan_records = [row for row in recon.orphan_records if row.record.reseller_id == reseller_id]
+    linked = _owned(recon.linked, _reseller_of_linked, _get_record_reseller_id, reseller_id)
+    orphan_instances = _owned(
+        recon.orphan_instances, _reseller_of_orphan_instance, _no_owner, reseller_id
+    )
+    orphan_records = _owned(
+        recon.orphan_records, _reseller_of_orphan_record, _get_record_reseller_id, reseller_id
+    )
     invalid = [row for row in recon.invalid_rows if row.reseller_id == reseller_id]
 
     duplicates = []
@@ -102,17 +130,18 @@ def scope(recon: Reconciliation, reseller_id: str | None) -> Reconciliation:
                 "hidden_records": dup.hidden_records + len(dup.doc_ids) - len(mine),
             }))
 
-    visible = {row.name for row in (*linked, *orphan_instances, *orphan_records)}
     collisions = []
-    for col in recon.case_collisions:
-        names = [name for name in col.names if name in visible]
-        if names:
-            collisions.append(col.model_copy(update={
-                "names": names,
-                "instance_names": [n for n in col.instance_names if n in visible],
-                "record_names": [n for n in col.record_names if n in visible],
-                "hidden_names": col.hidden_names + len(col.names) - len(names),
-            }))
+    if recon.case_collisions:
+        visible = {row.name for row in (*linked, *orphan_instances, *orphan_records)}
+        for col in recon.case_collisions:
+            names = [name for name in col.names if name in visible]
+            if names:
+                collisions.append(col.model_copy(update={
+                    "names": names,
+                    "instance_names": [n for n in col.instance_names if n in visible],
+                    "record_names": [n for n in col.record_names if n in visible],
+                    "hidden_names": col.hidden_names + len(col.names) - len(names),
+                }))
 
     return _build(
         linked, orphan_instances, orphan_records, invalid, duplicates, collisions,
@@ -133,10 +162,11 @@ def same_phone(a: str, b: str) -> bool:
     WhatsApp JIDs of older Brazilian mobiles lack the 9 added after the area code in 2012-16,
     so `5511987654321` and `551187654321` are the same line.
     """
-    a, b = _NON_DIGITS.sub("", a), _NON_DIGITS.sub("", b)
+    a = a if a.isascii() and a.isdigit() else _NON_DIGITS.sub("", a)
+    b = b if b.isascii() and b.isdigit() else _NON_DIGITS.sub("", b)
     if a == b:
         return True
-    short, long_ = sorted((a, b), key=len)
+    short, long_ = (a, b) if len(a) <= len(b) else (b, a)
     return (
         len(long_) == 13 and len(short) == 12 and long_.startswith("55")
         and long_[4] == "9" and long_[:4] + long_[5:] == short
@@ -150,17 +180,10 @@ def drift_reasons(
     probe: ProbeResult | None = None,
 ) -> tuple[str, ...]:
     """Short reasons why the record and the instance of one name disagree (() if none)."""
-    reasons = []
     status, state = record.status, instance.state
-    if status and state is not None:
-        kind = _status_kind(status)
-        if kind > 0 and state is not _OPEN:
-            reasons.append(f"record says {status!r} but instance is {state.value}")
-        elif kind < 0 and state is _OPEN:
-            reasons.append(f"record says {status!r} but instance is open")
-    phone, owner = record.phone_number, instance.owner_number
-    if phone and owner and not same_phone(phone, owner):
-        reasons.append(f"record phone {phone} but instance owner {owner}")
+    reasons = list(_status_drift(status, state)) if status and state is not None else []
+    if phone := record.phone_number:
+        reasons += _phone_drift(phone, instance.owner_number)
     if reseller is None:
         rid = record.reseller_id
         reasons.append("record has no reseller_id" if rid is None else f"unknown reseller {rid!r}")
@@ -174,16 +197,17 @@ def drift_reasons(
 
 @dataclass(frozen=True, slots=True)
 class _Context:
+    """What every row needs to know, computed once per reconciliation."""
+
     resellers_by_id: dict[str, Reseller]
     attribution: dict[str, tuple[Reseller | None, str]]
     probes: Mapping[str, ProbeResult]
-    suspicious: dict[str, tuple[str, ...]]
-    bad_probes: set[str]  # linked names whose probe contradicts fetchInstances
-    claims_up: frozenset[str]  # record statuses (as written) that say "connected"
-    claims_down: frozenset[str]  # record statuses (as written) that say "disconnected"
+    probe_of: dict[str, OrphanProbe]  # what the probe of each probed name says
 
 
 def _reconcile(instances, records, resellers, probes, invalid_rows) -> Reconciliation:
+    """`reconcile` without the GC pause: rows of the names carried once, then of the
+    repeated names, then the reports."""
     inst_names = list(map(_get_name, instances))
     rec_names = list(map(_get_instance_name, records))
     inst_by_name = dict(zip(inst_names, instances))
@@ -191,29 +215,28 @@ def _reconcile(instances, records, resellers, probes, invalid_rows) -> Reconcili
     inst_groups = _groups(instances, inst_names, len(inst_by_name), _instance_key)
     rec_groups = _groups(records, rec_names, len(rec_name_set), _record_key)
     repeated = sorted(inst_groups.keys() | rec_groups.keys())
-    statuses = [s for s in set(map(_get_status, records)) if s]
+    resellers_by_id = _resellers_by_id(resellers)
     ctx = _Context(
-        resellers_by_id=_resellers_by_id(resellers),
-        attribution=_attribution_by_base(resellers),
+        resellers_by_id=resellers_by_id,
+        attribution=_attribution_by_base(resellers_by_id),
         probes=probes,
-        suspicious=_suspicious(inst_by_name.keys(), rec_name_set),
-        bad_probes={
-            name for name in probes.keys() & inst_by_name.keys() & rec_name_set
-            if probes[name].state is not ProbeState.PRESENT
-        },
-        claims_up=frozenset(s for s in statuses if _status_kind(s) > 0),
-        claims_down=frozenset(s for s in statuses if _status_kind(s) < 0),
+        probe_of=_probe_of(probes),
     )
 
     linked: list[LinkedRow] = []
     orphan_instances: list[OrphanInstanceRow] = []
     orphan_records: list[OrphanRecordRow] = []
+    # Names carried by at most one instance and one record, in input order.
     skip = set(repeated)
-    _record_rows(zip(records, rec_names), inst_by_name, skip, ctx, linked, orphan_records)
-    orphan_names = inst_by_name.keys() - rec_name_set - skip
-    _orphan_instance_rows(((inst_by_name[n], n) for n in orphan_names), ctx, orphan_instances)
+    _record_rows(*_without(skip, rec_names, records), inst_by_name, ctx, linked, orphan_records)
+    single_instances = len(inst_by_name) - len(inst_by_name.keys() & skip)
+    if len(linked) < single_instances:  # else every such instance is linked
+        names = filterfalse(rec_name_set.__contains__, inst_names)
+        names = list(filterfalse(skip.__contains__, names))
+        insts = list(map(inst_by_name.__getitem__, names))  # the only instance of the name
+        _orphan_instance_rows(names, insts, ctx, orphan_instances)
     # Repeated names: every (instance, record) pair of the name is its own row, emitted in
-    # group order; the stable sorts below keep that order among equal names.
+    # group order; the stable sorts in `_build` keep that order among equal names.
     single_recs = _records_named(records, rec_names, inst_groups.keys() - rec_groups.keys())
     duplicates = []
     for name in repeated:
@@ -222,81 +245,101 @@ def _reconcile(instances, records, resellers, probes, invalid_rows) -> Reconcili
         for rec in recs:
             for inst in insts or [None]:
                 by_inst = {} if inst is None else {name: inst}
-                _record_rows([(rec, name)], by_inst, (), ctx, linked, orphan_records)
+                _record_rows([name], [rec], by_inst, ctx, linked, orphan_records)
         if not recs:
-            _orphan_instance_rows(((inst, name) for inst in insts), ctx, orphan_instances)
+            _orphan_instance_rows([name] * len(insts), insts, ctx, orphan_instances)
         duplicates.append(DuplicateName(
             name=name,
             doc_ids=[rec.doc_id for rec in recs],
             reseller_ids=[rec.reseller_id for rec in recs],
             instance_count=len(insts),
         ))
-    linked.sort(key=_by_name)
-    orphan_instances.sort(key=_by_name)
-    orphan_records.sort(key=_by_name)
+    # Every record name is an instance name or the name of an orphan record row.
+    all_names = [*inst_names, *map(_by_name, orphan_records)]
+    suspicious = _suspicious(all_names)
+    for rows in (linked, orphan_instances, orphan_records):
+        _mark_suspicious(rows, suspicious)
 
-    collisions = _case_collisions(inst_by_name.keys(), rec_name_set)
+    collisions = _case_collisions(all_names, inst_names, rec_names)
     invalid = sorted(invalid_rows, key=lambda row: (row.doc_id, row.reseller_id or "", row.reason))
     return _build(
         linked, orphan_instances, orphan_records, invalid, duplicates, collisions,
-        n_instances=len(instances), n_records=len(records),
+        n_instances=len(instances), n_records=len(records), sort_rows=True,
     )
 
 
-def _record_rows(pairs, inst_by_name, skip, ctx: _Context, linked, orphan_records) -> None:
-    """One row per (record, name): linked when the name is an instance, else orphan record.
+def _record_rows(names, records, inst_by_name, ctx: _Context, linked, orphan_records) -> None:
+    """One row per record (`names[i]` is the name of `records[i]`): linked when the name is
+    an instance, else orphan record.
 
-    The no-drift case is decided inline; `drift_reasons` only runs for rows that may drift.
+    The drift of a linked row is worked out inline from the parts of `drift_reasons` (the
+    status part is cached per (status, state); an owner JID that is the record's phone plus
+    the WhatsApp suffix needs no careful phone comparison). Orphan records are set aside and
+    built in bulk.
     """
-    inst_get = inst_by_name.get
     reseller_get = ctx.resellers_by_id.get
-    suspicious = ctx.suspicious
     probe_get = ctx.probes.get
-    bad_probes, claims_up, claims_down = ctx.bad_probes, ctx.claims_up, ctx.claims_down
+    probed = ctx.probe_of  # a dict, for speed; a linked name is rarely probed
     link = linked.append
-    orphan = orphan_records.append
-    new = _tuple_new
-    for rec, name in pairs:
-        if name in skip:
-            continue
-        inst = inst_get(name)
-        reseller = reseller_get(rec.reseller_id)
-        susp = suspicious[name] if name in suspicious else ()
+    new, status_drift, phone_drift, none = _tuple_new, _status_drift, _phone_drift, ()
+    orphan_names: list[str] = []
+    orphans: list[ConnectionRecord] = []
+    for name, rec, inst in zip(names, records, map(inst_by_name.get, names)):
         if inst is None:
-            result = probe_get(name)
-            probe = OrphanProbe.UNKNOWN if result is None else _PROBE_OF[result.state]
-            orphan(new(OrphanRecordRow, (name, rec, reseller, probe, ORPHAN_NOTES[probe], susp)))
+            orphan_names.append(name)
+            orphans.append(rec)
             continue
-        status = rec.status
-        if reseller is None or name in bad_probes:
-            may_drift = True
-        elif status in claims_up:
-            may_drift = (state := inst.state) is not _OPEN and state is not None
-        elif status in claims_down:
-            may_drift = inst.state is _OPEN
-        else:
-            may_drift = False
-        if not may_drift and (phone := rec.phone_number) and (owner := inst.owner):
-            may_drift = owner != phone + _JID_SUFFIX  # else drift_reasons compares carefully
-        drift = drift_reasons(inst, rec, reseller, probe_get(name)) if may_drift else ()
-        link(new(LinkedRow, (name, inst, rec, reseller, drift, susp)))
+        reseller = reseller_get(rec.reseller_id)
+        if reseller is None or name in probed and probe_get(name).state is not _PRESENT:
+            drift = drift_reasons(inst, rec, reseller, probe_get(name))  # it has more to say
+        else:  # the parts of drift_reasons that apply, the common cases cheaply
+            status, state = rec.status, inst.state
+            drift = status_drift(status, state) if status and state is not None else none
+            # The phones are compared carefully if the status drifts or the owner JID is not
+            # simply the record's phone plus the WhatsApp suffix.
+            phone = rec.phone_number
+            if phone and (drift or (owner := inst.owner) and owner != phone + _JID_SUFFIX):
+                drift += phone_drift(phone, inst.owner_number)
+        link(new(LinkedRow, (name, inst, rec, reseller, drift, none)))
+    if orphans:
+        _orphan_record_rows(orphan_names, orphans, ctx, orphan_records)
 
 
-def _orphan_instance_rows(pairs, ctx: _Context, rows) -> None:
-    """One row per (instance, name) of an orphan instance, attributed by the name's base."""
+def _orphan_record_rows(names, records, ctx: _Context, rows) -> None:
+    """One row per record whose name is no instance, with what the probe says of the name."""
+    probes = list(map(ctx.probe_of.get, names, repeat(OrphanProbe.UNKNOWN)))
+    resellers = map(ctx.resellers_by_id.get, map(_get_reseller_id, records))
+    notes = map(ORPHAN_NOTES.__getitem__, probes)
+    fields = zip(names, records, resellers, probes, notes, repeat(()))
+    rows.extend(map(_tuple_new, repeat(OrphanRecordRow), fields))
+
+
+def _orphan_instance_rows(names, instances, ctx: _Context, rows) -> None:
+    """One row per instance without a record, attributed by the base of its name.
+
+    The pattern is matched per name in C; the attribution is computed once per base.
+    """
+    bases = [match and match[1] for match in map(PLATFORM_NAME_RE.fullmatch, names)]
     attribution = ctx.attribution
-    suspicious = ctx.suspicious
-    append = rows.append
-    new = _tuple_new
-    for inst, name in pairs:
-        match = PLATFORM_NAME_RE.fullmatch(name)
-        if match is None:
-            reseller, note = None, NOT_PLATFORM_NOTE
-        else:
-            base = match[1]
-            reseller, note = attribution.get(base) or (None, f"no reseller with prefix {base}_")
-        susp = suspicious[name] if name in suspicious else ()
-        append(new(OrphanInstanceRow, (name, inst, reseller, note, susp)))
+    by_base = {
+        base: attribution.get(base) or (None, f"no reseller with prefix {base}_")
+        for base in set(bases) if base is not None
+    }
+    by_base[None] = (None, NOT_PLATFORM_NOTE)
+    pairs = list(map(by_base.__getitem__, bases))
+    fields = zip(names, instances, map(_first, pairs), map(_second, pairs), repeat(()))
+    rows.extend(map(_tuple_new, repeat(OrphanInstanceRow), fields))
+
+
+def _mark_suspicious(rows: list, suspicious: dict[str, tuple[str, ...]]) -> None:
+    """Fill in the `suspicious` field of the (rare) rows whose name has reasons.
+
+    Rows are built with `suspicious=()`; finding the few others is one pass in C.
+    """
+    if not suspicious:
+        return
+    for i in list(compress(count(), map(suspicious.__contains__, map(_by_name, rows)))):
+        rows[i] = rows[i]._replace(suspicious=suspicious[rows[i][0]])
 
 
 # --- building blocks -------------------------------------------------------------------
@@ -329,6 +372,67 @@ def _status_kind(status: str) -> int:
     return 1 if said in CONNECTED_STATUSES else -1 if said in DISCONNECTED_STATUSES else 0
 
 
+@lru_cache(maxsize=1024, typed=True)
+def _status_drift(status: str, state: InstanceState) -> tuple[str, ...]:
+    """The drift reason when the record's `status` contradicts the instance's `state`, if any.
+
+    There are few distinct (status, state) pairs, so the answer is cached (rows with the same
+    contradiction share one tuple). `typed`: a plain "open" string is not InstanceState.OPEN.
+    """
+    kind = _status_kind(status)
+    if kind > 0 and state is not _OPEN:
+        return (f"record says {status!r} but instance is {state.value}",)
+    if kind < 0 and state is _OPEN:
+        return (f"record says {status!r} but instance is open",)
+    return ()
+
+
+def _phone_drift(phone: str, owner: str) -> tuple[str, ...]:
+    """The drift reason when the record's phone is not the instance's owner number, if any."""
+    if owner and not same_phone(phone, owner):
+        return (f"record phone {phone} but instance owner {owner}",)
+    return ()
+
+
+def _probe_of(probes: Mapping[str, ProbeResult]) -> dict[str, OrphanProbe]:
+    """`{name: what its probe says}`, walking the probes in their own (memory) order."""
+    states = map(getattr, probes.values(), repeat("state"), repeat(_UNPROBED))
+    return dict(zip(probes.keys(), map(_PROBE_OF_STATE.__getitem__, states)))
+
+
+def _without(excluded: Collection[str], names: list[str], items: list) -> tuple[list, list]:
+    """`(names, items)` without the items whose name is in `excluded`, in order (in C)."""
+    if not excluded:
+        return names, items
+    keep = list(map(not_, map(excluded.__contains__, names)))
+    return list(compress(names, keep)), list(compress(items, keep))
+
+
+def _owned(rows: list, reseller_of, owner_of_unknown, reseller_id: str | None) -> list:
+    """The rows owned by `reseller_id`, in order.
+
+    A row's Reseller (`reseller_of(row)`, the attributed one for an orphan instance) was looked
+    up by the row's owner id, so its `id` is the owner. There are few distinct Reseller
+    objects: their ids are compared once each, and the rows are matched to them by object
+    identity, in C (reading each row, not its record). Rows without a Reseller are asked
+    `owner_of_unknown(row)`.
+    """
+    resellers = list(map(reseller_of, rows))
+    keys = list(map(id, resellers))
+    distinct = dict(zip(keys, resellers))
+    mine = {key for key, r in distinct.items() if r is not None and r.id == reseller_id}
+    keep = list(map(mine.__contains__, keys))
+    if id(None) in distinct:
+        for i in compress(count(), map(is_, resellers, repeat(None))):
+            keep[i] = owner_of_unknown(rows[i]) == reseller_id
+    return list(compress(rows, keep))
+
+
+def _no_owner(row: OrphanInstanceRow) -> None:
+    """The owner of an orphan instance that is attributed to no reseller."""
+    return None
+
+
 def _instance_key(instance: Instance) -> tuple[str, ...]:
     return (instance.id or "", instance.state or "", instance.owner or "")
 
@@ -341,11 +445,11 @@ def _groups(items, names, n_distinct: int, key) -> dict[str, list]:
     """`{name: items sorted by key}` for the names carried by several items (usually {})."""
     if n_distinct == len(names):
         return {}
-    repeated = {name for name, n in Counter(names).items() if n > 1}
+    counts = Counter(names)
+    repeated = set(compress(counts.keys(), map(gt, counts.values(), repeat(1))))
     groups: dict[str, list] = {}
-    for name, item in zip(names, items):
-        if name in repeated:
-            groups.setdefault(name, []).append(item)
+    for name, item in compress(zip(names, items), map(repeated.__contains__, names)):
+        groups.setdefault(name, []).append(item)
     for members in groups.values():
         members.sort(key=key)
     return groups
@@ -364,10 +468,12 @@ def _resellers_by_id(resellers: Iterable[Reseller]) -> dict[str, Reseller]:
     return by_id
 
 
-def _attribution_by_base(resellers: Iterable[Reseller]) -> dict[str, tuple[Reseller | None, str]]:
+def _attribution_by_base(
+    resellers_by_id: dict[str, Reseller],
+) -> dict[str, tuple[Reseller | None, str]]:
     """`{base: (reseller or None, note)}`: the one reseller of a base, or None when ambiguous."""
     by_base: dict[str, dict[str, Reseller]] = {}
-    for reseller in _resellers_by_id(resellers).values():
+    for reseller in resellers_by_id.values():
         by_base.setdefault(name_base(reseller.name), {})[reseller.id] = reseller
     attribution = {}
     for base, owners in by_base.items():
@@ -384,22 +490,33 @@ def _label(reseller: Reseller) -> str:
     return f"{reseller.name} ({reseller.id})" if reseller.name else reseller.id
 
 
-def _suspicious(*name_sets: Collection[str]) -> dict[str, tuple[str, ...]]:
-    """`{name: reasons}` for names with reasons; plain ASCII identifiers are skipped in C."""
-    candidates: set[str] = set()
-    for names in name_sets:
-        candidates.update(filterfalse(str.isidentifier, names))
-        if not "".join(names).isascii():
-            candidates.update(filterfalse(str.isascii, names))
+def _suspicious(names: list[str]) -> dict[str, tuple[str, ...]]:
+    """`{name: reasons}` for names with reasons; plain ASCII identifiers are skipped in C.
+
+    The names are walked as a list (in input order, repeats allowed): a set would be walked
+    in hash order, at random places in memory.
+    """
+    candidates = set(filterfalse(str.isidentifier, names))
+    if not "".join(names).isascii():
+        candidates.update(filterfalse(str.isascii, names))
     found = {name: tuple(suspicious_name_reasons(name)) for name in candidates}
     return {name: reasons for name, reasons in found.items() if reasons}
 
 
-def _case_collisions(inst_names: Collection[str], rec_names: Collection[str]) -> list[CaseCollision]:
-    """Groups of distinct names with the same `lower()`.
+def _case_collisions(
+    all_names: list[str], inst_names: list[str], rec_names: list[str]
+) -> list[CaseCollision]:
+    """Groups of distinct names with the same `lower()` (`all_names` holds every name at least
+    once; the lists may repeat names).
 
-    Only a name that is not already lower-case can collide, so the rest is skipped in C.
+    Only a name that `lower()` changes can collide. Usually none does, which one `lower()` of
+    all names joined says at once; otherwise the names that are not already lower-case are
+    looked at (skipping the others in C).
     """
+    joined = "".join(all_names)
+    if joined.lower() == joined:
+        return []
+    inst_names, rec_names = set(inst_names), set(rec_names)
     by_lower: dict[str, set[str]] = {}
     for names in (inst_names, rec_names):
         for name in filterfalse(str.islower, names):
@@ -423,7 +540,9 @@ def _case_collisions(inst_names: Collection[str], rec_names: Collection[str]) ->
 
 
 def _build(linked, orphan_instances, orphan_records, invalid, duplicates, collisions,
-           *, n_instances: int, n_records: int) -> Reconciliation:
+           *, n_instances: int, n_records: int, sort_rows: bool = False) -> Reconciliation:
+    """The `Reconciliation` of these lists; with `sort_rows`, the row lists are sorted by name
+    in place after counting (counting walks the rows while they are still in input order)."""
     probes = Counter(map(_get_probe, orphan_records))
     counts = Counts(
         instances=n_instances,
@@ -440,6 +559,9 @@ def _build(linked, orphan_instances, orphan_records, invalid, duplicates, collis
         duplicates=len(duplicates),
         case_collisions=len(collisions),
     )
+    if sort_rows:
+        for rows in (linked, orphan_instances, orphan_records):
+            rows.sort(key=_by_name)
     return Reconciliation.model_construct(
         linked=linked,
         orphan_instances=orphan_instances,
