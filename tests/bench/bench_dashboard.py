@@ -28,7 +28,7 @@ Per variant, measured through the app's own stamps (`DashboardScreen.refresh_tim
                   through `/_sim/instances`, N/200 record statuses updated in Mongo);
   * peak RSS      `resource.getrusage(RUSAGE_SELF).ru_maxrss` of the variant's process.
 Variants: `keyed` = the dashboard as shipped (keyed diff, row cache); `naive` = the same app
-with `KeyedTable.sync` replaced by clear-and-re-add of every row on each refresh.
+with `KeyedTable.sync` replaced by `clear()` + `add_row` for every row on each refresh.
 """
 
 from __future__ import annotations
@@ -143,7 +143,11 @@ def install_naive() -> None:
         self.rows_by_key = {r.key: r for r in rows}
         self.values = {r.key: (Text(MARK if r.key in self.marks else " "), *r.cells)
                        for r in rows}
-        self._rebuild(self.values)
+        self.rebuilds += 1
+        with self.app.batch_update():  # what a plain DataTable user writes: clear + add_row
+            self.clear()
+            for key, cells in self.values.items():
+                self.add_row(*cells, key=key)
         if cursor is not None and cursor in self.values:
             self.move_cursor(row=self.get_row_index(cursor), animate=False)
 
