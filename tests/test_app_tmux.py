@@ -17,10 +17,10 @@ SCRIPT = Path(__file__).with_name("smoke_tmux.sh")
 def test_tmux_smoke(tmp_path):
     if shutil.which("tmux") is None:
         # tmux is a system package, not a PyPI one: a developer machine without it skips this
-        # real-terminal smoke test; CI (.ci/run) installs tmux and sets EVODASH_REQUIRE_TMUX,
+        # real-terminal smoke test; CI (.ci/run) installs tmux and sets REQUIRE_TMUX_SMOKE,
         # so there it runs or fails, never skips.
-        if os.environ.get("EVODASH_REQUIRE_TMUX"):
-            pytest.fail("tmux is required here (EVODASH_REQUIRE_TMUX) but not installed")
+        if os.environ.get("REQUIRE_TMUX_SMOKE"):
+            pytest.fail("tmux is required here (REQUIRE_TMUX_SMOKE) but not installed")
         pytest.skip("tmux is not installed (apt install tmux); CI always runs this test")
     command = f"{sys.executable} -m tui"
     env = {**os.environ, "HOME": str(tmp_path)}
