@@ -86,17 +86,20 @@ def test_cleanup_lag_reserves_then_frees(sim):
     assert sim.request("POST", "/instance/create", json={"instanceName": "lag1"}).status_code == 201
 
 
-def test_reconnect_loop_reserved_until_restart(sim):
-    sim.faults(reconnect_loop=["loop1"])
+def test_reconnect_loop_makes_the_instance_flap_until_a_logout_lands(sim):
     sim.seed([{"name": "loop1", "state": "close"}, {"name": "keep", "state": "close"}])
-    for _ in range(2):
-        assert sim.request("DELETE", "/instance/delete/loop1").status_code == 200
-        assert sim.request("POST", "/instance/create", json={"instanceName": "loop1"}).status_code == 403
-        assert sim.request("GET", "/instance/connectionState/loop1").json() == {"instance": {"instanceName": "loop1"}}
-    assert names(sim) == ["keep"]
-    sim.restart()
+    sim.faults(reconnect_loop=["loop1"], dial_cost_ms=0)
+    states = {sim.request("GET", "/instance/connectionState/loop1").json()["instance"]["state"]
+              for _ in range(60)}
+    assert states == {"close", "connecting"}
+    assert {sim.request("GET", "/instance/connectionState/keep").json()["instance"]["state"]
+            for _ in range(20)} == {"close"}
+    for _ in range(100):
+        if sim.request("DELETE", "/instance/logout/loop1").status_code == 200:
+            break
+    assert sim.state()["instances"][0]["dialing"] is False
+    assert sim.request("DELETE", "/instance/delete/loop1").status_code == 200
     assert sim.request("GET", "/instance/connectionState/loop1").status_code == 404
-    assert names(sim) == ["keep"]
 
 
 def test_reconnect_loop_does_not_trap_connecting_instances(sim):
@@ -104,6 +107,19 @@ def test_reconnect_loop_does_not_trap_connecting_instances(sim):
     sim.seed([{"name": "loop2", "state": "connecting"}])
     assert sim.request("DELETE", "/instance/delete/loop2").status_code == 200  # logs out by itself
     assert sim.request("GET", "/instance/connectionState/loop2").status_code == 404
+
+
+def test_flapping_sockets_cost_every_request_latency(sim):
+    import time
+
+    sim.faults(offline=True, dial_cost_ms=10)
+    sim.seed([{"name": f"dl{i}", "state": "close", "dialing": True} for i in range(5)])
+    started = time.monotonic()
+    for _ in range(5):
+        sim.request("GET", "/instance/connectionState/dl0")
+    assert (time.monotonic() - started) / 5 >= 0.045  # 5 sockets x 10 ms
+    assert sim.state()["offline"] is True
+    assert sim._control("GET", "/_sim/faults")["dial_cost_ms"] == 10
 
 
 def test_api_key_rotation_gives_401(sim):

@@ -274,7 +274,8 @@ def test_ghost_names(sim):
 
 
 def test_orphaned_reconnect_loop_qr1(sim):
-    sim.faults(reconnect_loop=["qr1"])
+    # §10's run: the delete landed in `close` and the orphaned socket re-reserved the name
+    sim.faults(reconnect_loop=["qr1"], connecting_share=0, orphan_outcome="reserved")
     created(sim, "t1")
     r = sim.request("POST", "/instance/create", json={"instanceName": "qr1", "qrcode": True})
     assert r.status_code == 201 and r.json()["qrcode"] == {"count": 0}
@@ -292,7 +293,10 @@ def test_orphaned_reconnect_loop_qr1(sim):
     sim.restart()
     expect(sim.request("GET", "/instance/connectionState/qr1"), 404, not_exists("qr1"))
     assert sim.request("POST", "/instance/create", json={"instanceName": "qr1"}).status_code == 201
-    assert sim.request("GET", "/instance/connectionState/t1").json()["instance"]["state"] == "close"
+    # t1 was persisted: reloaded, and dialing like every reloaded instance (§11.1)
+    assert sim.request("GET", "/instance/connectionState/t1").json()["instance"]["state"] in (
+        "close", "connecting")
+    assert next(i for i in sim.state()["instances"] if i["name"] == "t1")["dialing"]
 
 
 def test_logout_of_connecting_instance(sim):
@@ -315,10 +319,15 @@ def test_logout_of_connecting_instance(sim):
     expect(sim.request("GET", "/instance/connectionState/t1"), 404, not_exists("t1"))
 
 
-def test_delete_logs_out_open_instance_and_restart_reloads_as_close(sim):
+def test_delete_logs_out_open_instance_and_restart_redials_the_rest(sim):
     sim.seed([{"name": "o1", "state": "open"}, {"name": "o2", "state": "open"}])
     assert sim.request("DELETE", "/instance/delete/o1").status_code == 200
     expect(sim.request("GET", "/instance/connectionState/o1"), 404, not_exists("o1"))
-    sim.restart()
+    sim.restart()  # WhatsApp reachable: the paired instance dials and is open again
     expect(sim.request("GET", "/instance/connectionState/o2"), 200,
-           {"instance": {"instanceName": "o2", "state": "close"}})
+           {"instance": {"instanceName": "o2", "state": "open"}})
+    sim.faults(offline=True, dial_cost_ms=0)
+    sim.restart()  # unreachable (the recorded real server, §11.5): it dials and flaps
+    states = {sim.request("GET", "/instance/connectionState/o2").json()["instance"]["state"]
+              for _ in range(60)}
+    assert states == {"close", "connecting"}

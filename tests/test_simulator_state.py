@@ -106,27 +106,88 @@ def test_cleanup_lag_uses_clock(st, clock):
     assert not st.known("a") and create(st, "a").status == 201
 
 
-def test_reconnect_loop_orphan_until_restart(st):
-    st.reconnect_loop = {"a"}
+def flapping(st: SimState, name: str, n: int = 200) -> set[str]:
+    return {st.connection_state(name, KEY).body["instance"].get("state") for _ in range(n)}
+
+
+def test_offline_dialing_flaps_and_logout_that_lands_in_connecting_stops_it(st):
+    st.offline = True
     created = create(st, "a", qrcode=True)
-    assert created.body["qrcode"] == {"count": 0} and st.memory["a"].state == "close"
+    assert created.body["qrcode"] == {"count": 0} and st.memory["a"].dialing
+    assert flapping(st, "a") == {"close", "connecting"}
+    statuses = []
+    while not statuses or statuses[-1] != 200:
+        statuses.append(st.logout("a", KEY).status)
+        assert len(statuses) < 100
+    assert set(statuses) <= {400, 200}
+    assert flapping(st, "a") == {"close"} and not st.memory["a"].dialing  # quiet now
+    assert st.logout("a", KEY).status == 400  # a quiet close instance
     st.delete("a", KEY)
-    st.delete("a", KEY)
-    assert st.persisted["a"].orphan and st.is_ghost("a")
-    st.restart()
-    assert not st.known("a")
+    assert not st.known("a") and create(st, "a").status == 201
 
 
-def test_restart_reloads_records_only(st):
+def test_delete_caught_close_orphans_the_socket_free_reserved_or_back_later(st, clock):
+    st.offline = True
+    kinds = {}
+    for i in range(60):
+        name = f"d{i}"
+        create(st, name, qrcode=True)
+        while st.observed_state(st.memory[name]) != "close":
+            pass
+        st.memory[name].state = "close"
+        # the next observation (the delete's) must be `close`: draw until it would be
+        while True:
+            rng_state = st.dial_rng.getstate()
+            if st.dial_rng.random() >= 0.25:
+                st.dial_rng.setstate(rng_state)
+                break
+        assert st.delete(name, KEY).status == 200
+        first = "reserved" if st.known(name) else "absent"
+        clock.now += 0.5
+        later = "reserved" if st.known(name) else "absent"
+        kinds[name] = (first, later)
+        assert st.dialing_sockets() >= sum(1 for k in kinds.values() if k[1] == "reserved")
+    seen = set(kinds.values())
+    assert seen == {("absent", "absent"), ("reserved", "reserved"), ("absent", "reserved")}
+    back = [n for n, k in kinds.items() if k == ("absent", "reserved")][0]
+    # a reserved name: logout answers 200 and changes nothing, a second delete frees it
+    # for a moment only, a create is refused
+    assert st.logout(back, KEY).status == 200
+    assert st.delete(back, KEY).status == 200 and not st.known(back)
+    clock.now += 0.5
+    assert st.is_ghost(back) and create(st, back).status == 403
+    st.restart()  # the orphaned sockets die: every such name is free
+    assert not any(st.known(n) for n in kinds) and st.dialing_sockets() == 0
+
+
+def test_delete_caught_connecting_logs_out_and_frees_the_name(st):
+    st.reconnect_loop = {"a"}
+    create(st, "a", qrcode=True)
+    while True:  # the delete's own observation lands in `connecting`
+        rng_state = st.dial_rng.getstate()
+        if st.dial_rng.random() < 0.25:
+            st.dial_rng.setstate(rng_state)
+            break
+    st.delete("a", KEY)
+    assert not st.known("a") and st.dialing_sockets() == 0
+
+
+def test_restart_reloads_records_only_and_every_reloaded_instance_dials(st):
     st.seed_instances([{"name": "o", "state": "open"}, {"name": "c", "state": "connecting"},
-                       {"name": "g", "ghost": True}])
+                       {"name": "q", "state": "close"}, {"name": "g", "ghost": True}])
     create(st, "x")
     st.connect("x", KEY)
     st.logout("x", KEY)  # logged out: no auth-state, not reloaded
     st.restart()
-    assert list(st.memory) == ["o", "c"]
-    assert {i.state for i in st.memory.values()} == {"close"}
+    assert list(st.memory) == ["o", "c", "q"]
+    # online: a paired instance is open again, the others wait for a QR scan
+    assert {n: i.state for n, i in st.memory.items()} == {"o": "open", "c": "connecting",
+                                                          "q": "connecting"}
+    assert st.memory["q"].dialing and st.memory["q"].qrcode["code"]
     assert not st.known("g") and not st.known("x")
+    st.offline = True  # WhatsApp unreachable: the reloaded instances flap
+    st.restart()
+    assert flapping(st, "q") == {"close", "connecting"} and st.dialing_sockets() == 3
 
 
 def test_business_residue_and_validation(st):

@@ -23,6 +23,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--api-key", default="sim-global-key", help="global apikey (default sim-global-key)")
     parser.add_argument("--latency-ms", type=float, default=0, help="latency added to every request")
     parser.add_argument("--seed", type=int, default=None, help="seed for ids, tokens and fault draws")
+    parser.add_argument("--offline", action="store_true",
+                        help="WhatsApp unreachable (as the recorded real server): dialing instances flap")
+    parser.add_argument("--dial-cost-ms", type=float, default=None,
+                        help="latency each flapping socket adds to every request (default: recorded 11.5)")
     return parser
 
 
@@ -47,7 +51,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.host not in ("localhost",) and not is_loopback(args.host):
         print(f"warning: listening on {args.host}; the /_sim/ control API answers loopback peers only",
               file=sys.stderr, flush=True)
-    sim = Simulator(host=args.host, port=args.port, api_key=args.api_key, latency_ms=args.latency_ms, seed=args.seed)
+    extra = {} if args.dial_cost_ms is None else {"dial_cost_ms": args.dial_cost_ms}
+    sim = Simulator(host=args.host, port=args.port, api_key=args.api_key, latency_ms=args.latency_ms,
+                    seed=args.seed, offline=args.offline, **extra)
     try:
         asyncio.run(_serve(sim))
     except KeyboardInterrupt:

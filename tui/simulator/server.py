@@ -25,7 +25,9 @@ from tui.secrets import mask_token
 from tui.simulator import control
 from tui.simulator.faults import ERROR, MALFORMED, MALFORMED_BODY, STATE_OPTIONS, TIMEOUT, Faults, Stats
 from tui.simulator.replies import Reply, cannot, envelope
-from tui.simulator.state import SimState
+from tui.simulator.state import DELETE_CLOSE_OUTCOMES, DIAL_CONNECTING_SHARE, SimState
+
+ORPHAN_OUTCOMES = tuple(outcome for outcome, _ in DELETE_CLOSE_OUTCOMES)
 
 _NAME = r"/([^/]+)/?$"
 ROUTES: list[tuple[str, re.Pattern[str], str]] = [
@@ -44,6 +46,12 @@ ROUTES: list[tuple[str, re.Pattern[str], str]] = [
     )
 ]
 BASE_HEADERS = {"X-Powered-By": "Express", "Access-Control-Allow-Credentials": "true"}
+# What a flapping socket costs every request (recorded, tests/data/real-v1.8/latency.json):
+# 1.8 ms quiet, 115 ms with 10 instances dialing one request at a time, and 16 requests at
+# once took 439 ms (not 16 x 115: the server interleaves them). Modelled as
+# `dial_cost_ms * sockets * (1 + (requests in flight - 1) / DIAL_INFLIGHT_DIVISOR)`.
+DIAL_COST_MS = 11.5
+DIAL_INFLIGHT_DIVISOR = 4
 JSON_TYPE = "application/json; charset=utf-8"
 
 
@@ -85,6 +93,8 @@ class Simulator:
         *,
         qr_delay_ms: float = 0,
         server_url: str | None = None,
+        offline: bool = False,
+        dial_cost_ms: float = DIAL_COST_MS,
     ) -> None:
         self.host = host
         self.public_url = server_url  # SERVER_URL as the server reports it; default: bind URL
@@ -93,6 +103,11 @@ class Simulator:
         self.base_latency_ms = latency_ms
         self.qr_delay_ms = qr_delay_ms
         self.state = SimState(api_key, seed=seed)
+        self.base_offline = offline
+        self.state.offline = offline
+        self.base_dial_cost_ms = dial_cost_ms
+        self.dial_cost_ms = dial_cost_ms
+        self._inflight = 0
         self.faults = Faults(latency_ms=latency_ms)
         self.stats = Stats()
         self._fault_rng = random.Random(None if seed is None else f"faults-{seed}")
@@ -132,6 +147,8 @@ class Simulator:
         """Clear instances, faults and stats; original api key; RNGs re-seeded."""
         self._wake_hung()
         self.state.reset()
+        self.state.offline = self.base_offline
+        self.dial_cost_ms = self.base_dial_cost_ms
         self.faults = Faults(latency_ms=self.base_latency_ms)
         self.stats = Stats()
         self._fault_rng = random.Random(None if self.seed is None else f"faults-{self.seed}")
@@ -150,6 +167,10 @@ class Simulator:
             self.faults = Faults(latency_ms=self.base_latency_ms)
             self.state.cleanup_lag_ms = 0
             self.state.reconnect_loop = set()
+            self.state.offline = self.base_offline
+            self.state.connecting_share = DIAL_CONNECTING_SHARE
+            self.state.orphan_outcome = None
+            self.dial_cost_ms = self.base_dial_cost_ms
             self.state.api_key = self.state.initial_api_key
             return self.faults_view()
         candidate = Faults(**self.faults.as_dict())
@@ -163,8 +184,23 @@ class Simulator:
         key = options.get("api_key", self.state.api_key)
         if not isinstance(key, str) or not key:
             raise ValueError("api_key must be a non-empty string")
+        offline = options.get("offline", self.state.offline)
+        if not isinstance(offline, bool):
+            raise ValueError("offline must be true or false")
+        cost = options.get("dial_cost_ms", self.dial_cost_ms)
+        if isinstance(cost, bool) or not isinstance(cost, (int, float)) or cost < 0:
+            raise ValueError("dial_cost_ms must be a number >= 0")
+        share = options.get("connecting_share", self.state.connecting_share)
+        if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 <= share <= 1:
+            raise ValueError("connecting_share must be a number between 0 and 1")
+        outcome = options.get("orphan_outcome", self.state.orphan_outcome)
+        if outcome not in (None, *ORPHAN_OUTCOMES):
+            raise ValueError(f"orphan_outcome must be null or one of {', '.join(ORPHAN_OUTCOMES)}")
         self.faults = candidate
-        self.state.cleanup_lag_ms, self.state.reconnect_loop, self.state.api_key = lag, set(loop), key
+        self.state.connecting_share, self.state.orphan_outcome = share, outcome
+        self.state.cleanup_lag_ms, self.state.api_key = lag, key
+        self.state.offline, self.dial_cost_ms = offline, cost
+        self.state.set_reconnect_loop(set(loop))
         return self.faults_view()
 
     def faults_view(self) -> dict[str, Any]:
@@ -172,6 +208,10 @@ class Simulator:
         view.update(
             cleanup_lag_ms=self.state.cleanup_lag_ms,
             reconnect_loop=sorted(self.state.reconnect_loop),
+            offline=self.state.offline,
+            dial_cost_ms=self.dial_cost_ms,
+            connecting_share=self.state.connecting_share,
+            orphan_outcome=self.state.orphan_outcome,
             api_key=mask_token(self.state.api_key),
         )
         return view
@@ -188,8 +228,25 @@ class Simulator:
             return await control.handle(self, request)
         key, name = match_route(request.method, raw_path)
         self.stats.count(key or "other")
-        if self.faults.latency_ms:
-            await asyncio.sleep(self.faults.latency_ms / 1000)
+        self._inflight += 1
+        try:
+            return await self._serve(request, key, name, raw_path)
+        finally:
+            self._inflight -= 1
+
+    def dial_delay_s(self) -> float:
+        """The slowness that flapping sockets cost this request (see DIAL_COST_MS)."""
+        sockets = self.state.dialing_sockets() if self.dial_cost_ms else 0
+        if not sockets:
+            return 0.0
+        crowd = 1 + (self._inflight - 1) / DIAL_INFLIGHT_DIVISOR
+        return self.dial_cost_ms * sockets * crowd / 1000
+
+    async def _serve(self, request: web.Request, key: str | None, name: str | None,
+                     raw_path: str) -> web.StreamResponse:
+        delay = self.faults.latency_ms / 1000 + self.dial_delay_s()
+        if delay:
+            await asyncio.sleep(delay)
         fault = self.faults.draw(key or "other", self._fault_rng)
         if fault == TIMEOUT:
             if await self._hang(self.faults.hang_s):

@@ -4,8 +4,21 @@ Owns: the in-memory instance map (insertion-ordered, what fetchInstances lists),
 "persisted" set (what the real server has under `instances/<name>/`), the guard order
 (instanceExists 404 -> name-in-use 403 -> auth 401), every `/instance` route's logic and
 answer body (contract §3, §10), the reserved-name behaviours of §6 (cleanup lag, orphaned
-reconnect loop) and the restart semantics of the files-mode loader. Pure: no aiohttp, no
-sleeping; time comes from an injectable monotonic clock, randomness from `random.Random(seed)`.
+reconnect loop), the dynamics of dialing instances recorded on the real server (§11,
+`tests/data/real-v1.8/`) and the restart semantics of the files-mode loader. Pure: no
+aiohttp, no sleeping; time comes from an injectable monotonic clock, randomness from
+`random.Random(seed)`.
+
+Dialing (§11): an instance dials WhatsApp after `create` with `qrcode: true`, after
+`connect`, and at every restart. With WhatsApp reachable (`offline` off, the default) a
+dialing instance sits in `connecting` with a QR code. With WhatsApp unreachable (`offline`,
+or a name in `reconnect_loop`) it flaps: each observation draws `connecting` with
+`DIAL_CONNECTING_SHARE`, else `close`. A logout that lands in `connecting` stops the dialing;
+a delete that lands in `close` orphans the socket, which re-creates the name's directory:
+the name is free for good, reserved at once, or free for a moment and then reserved again,
+until a restart (`DELETE_CLOSE_OUTCOMES`, `RETURN_AFTER_S`). Every flapping socket
+(dialing instances and orphans) makes each request slower (`dialing_sockets`, used by the
+server for its `dial_cost_ms`).
 """
 
 from __future__ import annotations
@@ -39,6 +52,15 @@ NUMBER_PATTERN = re.compile(r"^\d+[\.@\w-]+", re.ASCII)
 NUMBER_PATTERN_TEXT = r'"^\\d+[\\.@\\w-]+"'  # as JSON.stringify prints the schema pattern
 MISSING = object()  # an attribute the real server leaves undefined (key dropped from JSON)
 
+# Recorded on the real v1.8 server (tests/data/real-v1.8/, contract §11): the share of
+# observations in which a flapping instance is `connecting` (0.09-0.41 seen), what becomes of
+# a name whose dialing instance was deleted while `close` (36 deletes: 13 free for good, 4
+# reserved at once, 19 free for 0.09-0.26 s after the delete's answer and then reserved), and
+# when such a name comes back (seconds after the delete).
+DIAL_CONNECTING_SHARE = 0.25
+DELETE_CLOSE_OUTCOMES = (("free", 0.35), ("reserved", 0.12), ("came_back", 0.53))
+RETURN_AFTER_S = (0.1, 0.35)
+
 DEFAULT_SETTINGS = {
     "reject_call": False,
     "msg_call": "",
@@ -69,6 +91,8 @@ class SimInstance:
     integration: dict = field(default_factory=dict)  # stored record: integration/number/token
     qrcode: dict | None = None
     qr_count: int = 0
+    dialing: bool = False  # a socket is trying to connect (qrcode create, connect, restart)
+    paired: bool = False  # was `open` once: reconnects to `open` after a restart when online
 
 
 @dataclass
@@ -127,7 +151,17 @@ class SimState:
         self.persisted: dict[str, Persisted] = {}
         self._expiring: set[str] = set()  # names whose `persisted` entry may carry expires_at
         self.cleanup_lag_ms: float = 0
-        self.reconnect_loop: set[str] = set()
+        self.reconnect_loop: set[str] = set()  # names for which WhatsApp is unreachable
+        self.offline = False  # WhatsApp unreachable for every name (the recorded real server)
+        # test knobs: the share of `connecting` observations of a flapping instance, and a
+        # forced outcome for deletes caught `close` (None: drawn as recorded)
+        self.connecting_share = DIAL_CONNECTING_SHARE
+        self.orphan_outcome: str | None = None
+        self.dial_rng = random.Random(None if seed is None else f"dial-{seed}")
+        # orphaned sockets (deleted while dialing in `close`): they keep dialing until a
+        # restart; `returning` = names free now that such a socket re-reserves at a time
+        self.orphan_sockets: set[str] = set()
+        self.returning: dict[str, float] = {}
 
     # ------------------------------------------------------------------ control
     def reset(self) -> None:
@@ -138,21 +172,89 @@ class SimState:
         self.api_key = self.initial_api_key
         self.cleanup_lag_ms = 0
         self.reconnect_loop = set()
+        self.offline = False
+        self.connecting_share = DIAL_CONNECTING_SHARE
+        self.orphan_outcome = None
+        self.orphan_sockets.clear()
+        self.returning.clear()
         self.rng = random.Random(self.seed)
+        self.dial_rng = random.Random(None if self.seed is None else f"dial-{self.seed}")
 
     def restart(self) -> None:
-        """Process restart: memory dropped, orphans die, the files-mode loader reloads every
-        non-empty instance dir (as `close`) and deletes empty leftovers; logged-out instances
-        (no auth-state on disk) are not reloaded."""
+        """Process restart: memory dropped, orphaned sockets die (their names are free: the
+        loader drops empty leftover dirs), and the files-mode loader reloads every non-empty
+        instance dir: every reloaded instance dials at once (§11.1) - online a paired one is
+        `open` again and the others wait for a QR scan in `connecting`; offline they flap.
+        Logged-out instances (no auth-state on disk) are not reloaded."""
         self._purge()
+        self.orphan_sockets.clear()
+        self.returning.clear()
         old = self.memory
         self.memory = {}
         for name, inst in old.items():
             entry = self.persisted.get(name)
             if entry is not None and entry.record:
-                inst.state, inst.qrcode = "close", None
                 self.memory[name] = inst
+                inst.qrcode = None
+                if inst.integration.get("integration") == BUSINESS:
+                    inst.state, inst.dialing = "open", False  # no socket: open from the start
+                elif self.unreachable(name):
+                    inst.state, inst.dialing = "close", True
+                elif inst.paired:
+                    inst.state, inst.dialing = "open", False
+                else:
+                    inst.state, inst.dialing = "connecting", True
+                    self._new_qr(inst)
         self.persisted = {n: p for n, p in self.persisted.items() if p.record and n in self.memory}
+
+    # ------------------------------------------------------------------ dialing
+    def unreachable(self, name: str) -> bool:
+        """WhatsApp cannot be reached for `name`: its dialing flaps instead of showing a QR."""
+        return self.offline or name in self.reconnect_loop
+
+    def observed_state(self, inst: SimInstance) -> str:
+        """The state one request sees: a flapping instance is drawn, others are stable."""
+        if inst.dialing and self.unreachable(inst.name):
+            return "connecting" if self.dial_rng.random() < self.connecting_share else "close"
+        return inst.state
+
+    def start_dialing(self, inst: SimInstance, number: str | None = None) -> None:
+        """A socket starts (create with qrcode, connect): online it shows a QR in
+        `connecting`, offline it flaps. The socket writes its creds: the name is persisted."""
+        inst.dialing = True
+        self.persisted.setdefault(inst.name, Persisted(record=True))
+        if self.unreachable(inst.name):
+            inst.state, inst.qrcode = "close", {"count": 0}
+        else:
+            inst.state = "connecting"
+            self._new_qr(inst, number)
+
+    def set_reconnect_loop(self, names: set[str]) -> None:
+        """Names whose WhatsApp connection is unreachable: an instance of such a name that
+        is not logged out drops into the reconnect loop (§6 case 2) and flaps."""
+        self.reconnect_loop = set(names)
+        for name in names:
+            inst = self.memory.get(name)
+            if inst is not None and self.persisted.get(name) is not None and inst.state != "open":
+                inst.state, inst.dialing, inst.qrcode = "close", True, None
+
+    def dialing_sockets(self) -> int:
+        """Sockets in a reconnect loop now: flapping instances plus orphaned sockets."""
+        self._purge()
+        flapping = sum(1 for i in self.memory.values() if i.dialing and self.unreachable(i.name))
+        return flapping + len(self.orphan_sockets)
+
+    def _orphan_socket(self, name: str, returns: bool) -> None:
+        """A socket nobody can reach any more re-creates the name's dir: reserved now
+        (`returns` False) or after a short free moment."""
+        self.orphan_sockets.add(name)
+        self._expiring.discard(name)
+        if returns:
+            self.persisted.pop(name, None)
+            low, high = RETURN_AFTER_S
+            self.returning[name] = self.clock() + self.dial_rng.uniform(low, high)
+        else:
+            self.persisted[name] = Persisted(record=False, orphan=True)
 
     def seed_instances(self, specs: list[dict]) -> list[dict]:
         """Seed instances (in memory + persisted) or, with `ghost: true`, reserved names."""
@@ -166,8 +268,13 @@ class SimState:
                 raise ValueError(f"state of {name!r} must be one of {', '.join(STATES)}")
             self.memory.pop(name, None)
             self.persisted.pop(name, None)
+            self.orphan_sockets.discard(name)
+            self.returning.pop(name, None)
             if spec.get("ghost"):
-                self.persisted[name] = Persisted(record=False, token=spec.get("token"))
+                orphan = bool(spec.get("orphan"))
+                self.persisted[name] = Persisted(record=False, orphan=orphan, token=spec.get("token"))
+                if orphan:
+                    self.orphan_sockets.add(name)
                 out.append({"name": name, "ghost": True})
                 continue
             integration = spec.get("integration")
@@ -190,10 +297,14 @@ class SimState:
                 inst.owner = spec.get("owner", MISSING)
                 inst.profile_name = spec.get("profileName", MISSING)
                 inst.profile_picture_url = spec.get("profilePictureUrl", MISSING)
-            if state == "connecting":
-                self._new_qr(inst)
+            inst.paired = state == "open"
             self.memory[name] = inst
             self.persisted[name] = Persisted(record=True)
+            if spec.get("dialing") and state != "open":
+                self.start_dialing(inst)
+            elif state == "connecting":
+                inst.dialing = True
+                self._new_qr(inst)
             out.append({"name": name, "instanceId": inst.instance_id, "token": inst.token, "state": state,
                         "ghost": False})
         return out
@@ -215,14 +326,18 @@ class SimState:
                 "in_memory": inst is not None,
                 "persisted": entry is not None,
                 "orphan": bool(entry and entry.orphan),
+                "dialing": bool(inst and inst.dialing),
                 "frees_in_ms": (max(0.0, (entry.expires_at - now) * 1000)
                                 if entry and entry.expires_at is not None else None),
             })
         return {
             "instances": instances,
             "reserved": [n for n in self.persisted if n not in self.memory],
+            "returning": sorted(self.returning),
+            "orphan_sockets": sorted(self.orphan_sockets),
             "cleanup_lag_ms": self.cleanup_lag_ms,
             "reconnect_loop": sorted(self.reconnect_loop),
+            "offline": self.offline,
         }
 
     # ------------------------------------------------------------------ helpers
@@ -233,9 +348,16 @@ class SimState:
         return self._uuid().upper()
 
     def _purge(self) -> None:
-        """Forget the names whose cleanup lag ran out. Only names that were given a lag are
-        looked at (every request calls this: a scan of all persisted names made the simulator
-        O(N) per request)."""
+        """Forget the names whose cleanup lag ran out, and re-reserve the names whose orphaned
+        socket came back. Only names given a lag or a return are looked at (every request
+        calls this: a scan of all persisted names made the simulator O(N) per request)."""
+        if self.returning:
+            now = self.clock()
+            for name, at in list(self.returning.items()):
+                if at <= now:
+                    del self.returning[name]
+                    if name not in self.memory:
+                        self.persisted[name] = Persisted(record=False, orphan=True)
         if not self._expiring:
             return
         now = self.clock()
@@ -282,24 +404,25 @@ class SimState:
         inst.qrcode = qr.qr_object(self.rng, inst.qr_count, number=number)
         return inst.qrcode
 
-    def _state_body(self, name: str) -> dict:
+    def _state_body(self, name: str, state: str | None = None) -> dict:
         inst = self.memory.get(name)
         body: dict = {"instanceName": name}
         if inst is not None:
-            body["state"] = inst.state
+            body["state"] = state or self.observed_state(inst)
         return {"instance": body}
 
     def _item(self, inst: SimInstance) -> dict:
+        state = self.observed_state(inst)
         item: dict = {"instanceName": inst.name}
         if inst.instance_id:
             item["instanceId"] = inst.instance_id
-        if inst.state == "open":
+        if state == "open":
             for key, value in (("owner", inst.owner), ("profileName", inst.profile_name),
                                ("profilePictureUrl", inst.profile_picture_url),
                                ("profileStatus", inst.profile_status)):
                 if value is not MISSING:
                     item[key] = value
-        item["status"] = inst.state
+        item["status"] = state
         item["serverUrl"] = self.server_url
         item["apikey"] = inst.token
         integration = {k: inst.integration[k] for k in ("integration", "number", "token") if k in inst.integration}
@@ -389,12 +512,9 @@ class SimState:
         out["settings"] = {k: body.get(k, default) for k, default in DEFAULT_SETTINGS.items()}
         made_qr = False
         if body.get("qrcode") is True and not business:
-            if name in self.reconnect_loop:  # WhatsApp unreachable: the socket flaps, no QR
-                out["qrcode"] = {"count": 0}
-            else:
-                inst.state = "connecting"
-                out["qrcode"] = dict(self._new_qr(inst, number))
-                made_qr = True
+            self.start_dialing(inst, number if isinstance(number, str) else None)
+            out["qrcode"] = dict(inst.qrcode or {"count": 0})
+            made_qr = True  # the real server sleeps 5 s after dialing, QR or not
         return Reply(201, out), made_qr
 
     def connect(self, name: str, apikey: str | None, number: str | None = None) -> Reply:
@@ -404,17 +524,17 @@ class SimState:
         inst = self.memory.get(name)
         if inst is None:
             return Reply(200, EMPTY)
-        if inst.state == "open":
-            return Reply(200, self._state_body(name))
-        self.persisted.setdefault(name, Persisted(record=True))  # the socket writes its creds
-        if inst.state == "connecting" and inst.qrcode is not None:
-            if number:
-                inst.qrcode["pairingCode"] = qr.pairing_code(self.rng)
-            return Reply(200, dict(inst.qrcode))
-        if name in self.reconnect_loop:
+        state = self.observed_state(inst)
+        if state == "open":
+            return Reply(200, self._state_body(name, state))
+        if state == "connecting":
+            if inst.qrcode is not None and "code" in inst.qrcode:
+                if number:
+                    inst.qrcode["pairingCode"] = qr.pairing_code(self.rng)
+                return Reply(200, dict(inst.qrcode))
             return Reply(200, {"count": 0})
-        inst.state = "connecting"
-        return Reply(200, dict(self._new_qr(inst, number)))
+        self.start_dialing(inst, number)
+        return Reply(200, dict(inst.qrcode or {"count": 0}))
 
     def connection_state(self, name: str, apikey: str | None) -> Reply:
         denied = self._guard(name, apikey)
@@ -445,15 +565,16 @@ class SimState:
             return denied
         inst = self.memory.get(name)
         if inst is not None:
-            if inst.state == "close":
+            if self.observed_state(inst) == "close":
                 return http_error(400, f'The "{name}" instance is not connected')
             self._logged_out(inst)
         return success("Instance logged out")
 
     def _logged_out(self, inst: SimInstance) -> None:
         """logout.instance: no reconnect, auth-state removed, entry stays in memory as close."""
-        inst.state, inst.qrcode = "close", None
+        inst.state, inst.qrcode, inst.dialing = "close", None, False
         self.persisted.pop(inst.name, None)
+        self._expiring.discard(inst.name)
 
     def delete(self, name: str, apikey: str | None) -> Reply:
         denied = self._guard(name, apikey)
@@ -461,11 +582,21 @@ class SimState:
             return denied
         inst = self.memory.pop(name, None)
         entry = self.persisted.get(name)
-        if inst is not None and inst.state == "close" and name in self.reconnect_loop:
-            # the orphaned socket keeps re-creating instances/<name> until a restart
-            self.persisted[name] = Persisted(record=False, orphan=True)
-            return success("Instance deleted")
-        if inst is None and entry is not None and entry.orphan:
+        if inst is not None:
+            state = self.observed_state(inst)
+            if state in ("open", "connecting"):
+                inst.dialing = False  # delete logs the socket out itself (§3.7, §11.4)
+            elif inst.dialing:
+                # caught `close` while dialing: the socket is orphaned (§6 case 2, §11.3)
+                outcome = self.orphan_outcome or self._draw(DELETE_CLOSE_OUTCOMES)
+                if outcome != "free":
+                    self._orphan_socket(name, returns=outcome == "came_back")
+                    return success("Instance deleted")
+        elif entry is not None and entry.orphan:
+            # a second delete: the dir is removed and the live orphan re-creates it, at once
+            # or after a short free moment (§10, §11.3)
+            outcome = self.orphan_outcome or self._draw(DELETE_CLOSE_OUTCOMES[1:])
+            self._orphan_socket(name, returns=outcome == "came_back")
             return success("Instance deleted")
         if entry is not None:
             if self.cleanup_lag_ms > 0:
@@ -474,6 +605,14 @@ class SimState:
             else:
                 del self.persisted[name]
         return success("Instance deleted")
+
+    def _draw(self, outcomes: tuple[tuple[str, float], ...]) -> str:
+        roll = self.dial_rng.random() * sum(share for _, share in outcomes)
+        for outcome, share in outcomes:
+            if roll < share:
+                return outcome
+            roll -= share
+        return outcomes[-1][0]
 
     def set_presence(self, name: str, apikey: str | None, body: Any) -> Reply:
         denied = self._guard(name, apikey)
@@ -489,7 +628,7 @@ class SimState:
         inst = self.memory.get(name)
         if inst is None:
             return envelope(500, "Cannot read properties of undefined (reading 'setPresence')")
-        if inst.state == "close":
+        if self.observed_state(inst) == "close":
             return http_error(400, "TypeError: Cannot read properties of undefined (reading 'sendPresenceUpdate')")
         return Reply(201, EMPTY)
 
