@@ -61,7 +61,8 @@ def make_service(sim, store, *, scope: Scope | None = None, read_only: bool = Fa
                  client: EvolutionClient | None = None) -> LifecycleService:
     client = client or EvolutionClient(sim.url, sim.api_key, timeout_s=5, retries=0)
     return LifecycleService(client, store, scope=scope or Scope.all(),
-                            policy=DeletePolicy(verify_timeout_s=2, max_attempts=2),
+                            policy=DeletePolicy(verify_timeout_s=2, max_attempts=2, free_hold_s=0.4,
+                                                quiet_logout_s=0.05),
                             concurrency=4, read_only=read_only)
 
 

@@ -91,7 +91,7 @@ async def test_stuck_reserved_name_makes_create_pick_another(sim, store, mongo_d
                                                              tmp_path):
     seed_resellers(mongo_db)
     sim.seed([{"name": NAME, "state": "close"}])
-    sim.faults(reconnect_loop=[NAME])
+    sim.faults(reconnect_loop=[NAME], connecting_share=0, orphan_outcome="reserved", dial_cost_ms=0)
     sim.request("DELETE", f"/instance/delete/{NAME}")  # orphaned socket: stuck reserved
     summary = await fixed_service(client, store, tmp_path).create("r1")
     [target] = summary.targets

@@ -77,6 +77,10 @@ class CleanupSettings(_Section):
     concurrency: int = Field(default=4, ge=1, le=64)
     verify_timeout_s: float = Field(default=15, gt=0, le=600)
     max_delete_attempts: int = Field(default=3, ge=1, le=20)
+    # a name counts as free only once it stayed absent this long (contract §11.3)
+    free_hold_s: float = Field(default=1.0, ge=0.2, le=60)
+    # how long to retry the logout of an instance seen dialing before deleting anyway
+    stop_dialing_s: float = Field(default=8.0, ge=0.5, le=120)
 
 
 class Settings(_Section):

@@ -1,8 +1,23 @@
-"""Verified removal of one instance: logout → delete → verify by probe → retry.
+"""Verified removal of one instance: re-check → stop the dialing → delete → verify → retry.
 
-The name is verified with `connectionState` (a probe), never with `fetchInstances`, which
-cannot see names the server still reserves (contract §6). The caller removes database
-records only when the outcome is `removed` or `already_absent`.
+What the real v1.8 server does (contract §11, recorded in `tests/data/real-v1.8/`):
+
+* An instance may be *dialing* WhatsApp (after a QR create, a connect, or any restart of the
+  server). Offline its state flips `close` ↔ `connecting` many times a second, so one
+  snapshot mostly says `close`. A delete that lands while it is `close` orphans its socket,
+  and the socket re-creates the name: reserved at once, or free for 0.1–0.3 s and then
+  reserved until the server restarts. So `close` never proves "quiet".
+* A logout that lands while it is `connecting` answers 200 and stops the dialing for good;
+  in `close` it answers 400 "not connected". A quiet `close` instance answers 400 every time.
+
+So before every delete of a listed instance the remover retries the logout until a 200
+(the dialing stopped), or until the instance has answered 400 often and long enough to be
+taken as quiet (`quiet_logout_tries` and `quiet_logout_s`) - longer once it was seen
+dialing (`dialing_logout_s`). After the delete the name counts as free only when its absence
+has lasted `free_hold_s` (a name that came back did so within 0.26 s of its first 404 in
+every recording). A name that comes back is `reserved`: retried, then `stuck_reserved`.
+The verdict is always a probe's (`connectionState`), never `fetchInstances`, which cannot
+see reserved names (§6). The caller removes records only for `removed` / `already_absent`.
 """
 
 from __future__ import annotations
@@ -10,8 +25,10 @@ from __future__ import annotations
 import asyncio
 import random
 import statistics
+import time
 from collections import deque
 from dataclasses import dataclass
+from enum import StrEnum
 
 from tui.evolution.errors import (
     EvolutionError,
@@ -22,12 +39,17 @@ from tui.evolution.errors import (
 from tui.evolution.models import InstanceState, ProbeState
 from tui.lifecycle.events import Clock, EventSink, Step, StepEvent, StepOutcome, TargetOutcome
 
-RESERVED_HINT = "the server keeps the name reserved; restarting Evolution API frees it"
+RESERVED_HINT = (
+    "the server still reserves the name (the deleted instance's orphaned connection "
+    "re-creates it): restarting Evolution API frees it, and also sets every persisted "
+    "instance dialing - run evodash again right after the restart, it stops the dialing "
+    "before each delete")
 
 
 @dataclass(frozen=True)
 class DeletePolicy:
-    """How hard to try. `verify_timeout_s` is the total verification budget of one target."""
+    """How hard to try. `verify_timeout_s` is the verification budget of one target (split
+    over its attempts) for the name to become free; `free_hold_s` is added once it is."""
 
     verify_timeout_s: float = 15.0
     max_attempts: int = 3
@@ -39,6 +61,17 @@ class DeletePolicy:
     # verification ends close to the moment the name is free, then back off to `max_poll_s`.
     fast_phase_s: float = 1.0
     fast_poll_s: float = 0.05
+    # Free means: absent, and still absent `free_hold_s` after the first 404 (recorded: a
+    # name that came back did so 0.09-0.26 s after its first 404; 1.0 s is about 4x that).
+    free_hold_s: float = 1.0
+    # Stopping the dialing (§11.2): a `close` instance that answered the logout with 400
+    # at least `quiet_logout_tries` times over at least `quiet_logout_s` is taken as quiet
+    # (recorded: dialing instances answered 200 within 1-11 tries, mostly 1-4); once it was
+    # seen dialing (`connecting`), the logout is retried for up to `dialing_logout_s`.
+    quiet_logout_tries: int = 12
+    quiet_logout_s: float = 0.4
+    dialing_logout_s: float = 8.0
+    logout_pause_s: float = 0.02  # random pause 0..this between tries (off the flapping beat)
 
     def attempt_window(self) -> float:
         return self.verify_timeout_s / self.max_attempts
@@ -49,6 +82,43 @@ class DeleteResult:
     outcome: TargetOutcome
     reason: str = ""
     attempts: int = 0
+
+
+class Dialing(StrEnum):
+    """What stopping the dialing of one listed instance came to."""
+
+    STOPPED = "stopped"  # a logout answered 200: no dialing from now on
+    QUIET = "quiet"  # answered 400 often and long enough: taken as not dialing
+    UNSTOPPED = "unstopped"  # seen dialing, but no logout landed within the budget
+    GONE = "gone"  # the name went away meanwhile (404 / absent)
+    RESERVED = "reserved"  # not in memory any more: a reserved name (logout is pointless)
+
+
+class Slot:
+    """A place in the operation's concurrency limit, held while a target works and given up
+    while it only waits for its absence to last (`free_hold_s`), so waiting targets do not
+    hold back working ones; taken again only if the target needs another attempt."""
+
+    def __init__(self, gate: asyncio.Semaphore | None) -> None:
+        self.gate = gate
+        self.held = False
+
+    async def __aenter__(self) -> Slot:
+        await self.take()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.give_up()
+
+    async def take(self) -> None:
+        if self.gate is not None and not self.held:
+            await self.gate.acquire()
+            self.held = True
+
+    def give_up(self) -> None:
+        if self.held and self.gate is not None:
+            self.held = False
+            self.gate.release()
 
 
 class InstanceRemover:
@@ -77,33 +147,36 @@ class InstanceRemover:
         self.sink(StepEvent(self.operation, name, step, attempt, outcome, clock.elapsed(), detail))
 
     async def remove(self, name: str, state: InstanceState | None = None,
-                     probed: ProbeState | None = None) -> DeleteResult:
-        """Remove `name`. `state` is the last known connection state (decides on logout);
-        `probed` is a probe answer the caller already has (saves one request).
+                     probed: ProbeState | None = None, *,
+                     slot: Slot | None = None) -> DeleteResult:
+        """Remove `name`. `state` / `probed` are what the plan knew; the name is re-checked
+        with a fresh probe anyway (a plan may be stale). `slot`: the target's place in the
+        operation's concurrency limit, held by the caller (given up while only waiting).
         `UnauthorizedError` propagates: no later target can succeed with that key."""
-        return await self._remove(Clock(), name, state, probed)
+        return await self._remove(Clock(), name, slot or Slot(None))
 
-    async def _remove(self, clock: Clock, name: str, state: InstanceState | None,
-                      probed: ProbeState | None) -> DeleteResult:
-        # Unknown state (nothing known), or a name the plan saw free: one fresh probe decides,
-        # and a free name costs that probe only, not a DELETE.
-        if state is None and probed in (None, ProbeState.ABSENT):
-            probe = await self._probe(clock, name, 1)
-            if isinstance(probe, str):
-                return DeleteResult(TargetOutcome.FAILED, probe, 0)
-            probed, state = probe
-            if probed is ProbeState.ABSENT:
+    async def _remove(self, clock: Clock, name: str, slot: Slot) -> DeleteResult:
+        probe = await self._probe(clock, name, 1)
+        if isinstance(probe, str):
+            return DeleteResult(TargetOutcome.FAILED, probe, 0)
+        probed, state = probe
+        if probed is ProbeState.ABSENT:
+            held = await self._hold(clock, name, 1, slot, since=clock.elapsed())
+            if held is ProbeState.ABSENT:
                 return DeleteResult(TargetOutcome.ALREADY_ABSENT, "the name was already free", 0)
-        already_gone = True
+            probed, state = (held, None) if isinstance(held, ProbeState) else (ProbeState.RESERVED, None)
+        deleted = False
         last = ""
         for attempt in range(1, self.policy.max_attempts + 1):
-            logged_out = state in (InstanceState.OPEN, InstanceState.CONNECTING)
-            if logged_out:
-                await self._logout(clock, name, attempt)
+            await slot.take()  # given up while a previous hold waited
+            logged_out = False
+            if probed is ProbeState.PRESENT:
+                dialing = await self._stop_dialing(clock, name, attempt, state)
+                logged_out = dialing is Dialing.STOPPED
             try:
                 await self.client.delete(name)
                 self._emit(clock, name, Step.DELETE, attempt, StepOutcome.OK)
-                already_gone = False
+                deleted = True
             except NotFoundError:
                 self._emit(clock, name, Step.DELETE, attempt, StepOutcome.GONE, "404: not there")
             except UnauthorizedError:
@@ -116,37 +189,95 @@ class InstanceRemover:
                     await asyncio.sleep(self._pause(attempt))
                     continue
                 return DeleteResult(TargetOutcome.FAILED, last, attempt)
-            verdict = await self._verify(clock, name, attempt, self.policy.attempt_window(),
-                                         logged_out=logged_out)
+            verdict, state = await self._verify(clock, name, attempt, self.policy.attempt_window(),
+                                                slot, logged_out=logged_out)
             if verdict is ProbeState.ABSENT:
-                if already_gone:
+                if not deleted:
                     return DeleteResult(TargetOutcome.ALREADY_ABSENT, "the name was already free",
                                         attempt)
                 return DeleteResult(TargetOutcome.REMOVED, "", attempt)
             if verdict is ProbeState.RESERVED:
                 last = RESERVED_HINT
+                probed = ProbeState.RESERVED
             elif verdict is ProbeState.PRESENT:
                 last = f"instance still present after {attempt} delete(s)"
-                state = None
+                probed = ProbeState.PRESENT
             else:
                 last = f"could not verify: {verdict}"
+                probed = ProbeState.PRESENT  # unknown: take it as listed (stop dialing first)
         if last == RESERVED_HINT:
             return DeleteResult(TargetOutcome.STUCK_RESERVED, RESERVED_HINT,
                                 self.policy.max_attempts)
         return DeleteResult(TargetOutcome.FAILED, last, self.policy.max_attempts)
 
-    async def _logout(self, clock: Clock, name: str, attempt: int) -> None:
-        try:
-            await self.client.logout(name)
-            self._emit(clock, name, Step.LOGOUT, attempt, StepOutcome.OK)
-        except (NotConnectedError, NotFoundError) as exc:
-            self._emit(clock, name, Step.LOGOUT, attempt, StepOutcome.SKIPPED, str(exc))
-        except UnauthorizedError:
-            raise
-        except EvolutionError as exc:
-            # delete logs out open/connecting instances by itself: go on, but report it.
-            self._emit(clock, name, Step.LOGOUT, attempt, StepOutcome.FAILED, str(exc))
+    # ------------------------------------------------------------------ stop the dialing
+    async def _stop_dialing(self, clock: Clock, name: str, attempt: int,
+                            state: InstanceState | None) -> Dialing:
+        """Retry the logout until it answers 200 (§11.2), interleaved with probes that
+        notice dialing; see the module docstring for when it gives up."""
+        policy = self.policy
+        started = time.monotonic()
+        seen_dialing = state in (InstanceState.OPEN, InstanceState.CONNECTING)
+        tries = refused = 0
+        errors: list[str] = []
+        while True:
+            tries += 1
+            try:
+                await self.client.logout(name)
+            except NotConnectedError:
+                refused += 1
+            except NotFoundError:
+                self._emit(clock, name, Step.LOGOUT, attempt, StepOutcome.SKIPPED,
+                           "404: the instance is gone")
+                return Dialing.GONE
+            except UnauthorizedError:
+                raise
+            except EvolutionError as exc:
+                errors.append(str(exc))
+                if len(errors) >= 3:
+                    # delete logs out open/connecting instances by itself: go on, but say so
+                    self._emit(clock, name, Step.LOGOUT, attempt, StepOutcome.FAILED,
+                               f"{exc} ({tries} tries)")
+                    return Dialing.UNSTOPPED
+            else:
+                detail = "the dialing stopped" if tries > 1 or not seen_dialing else ""
+                suffix = f" after {tries} tries" if tries > 1 else ""
+                self._emit(clock, name, Step.LOGOUT, attempt, StepOutcome.OK,
+                           (detail + suffix).strip())
+                return Dialing.STOPPED
+            elapsed = time.monotonic() - started
+            if not seen_dialing and refused >= policy.quiet_logout_tries \
+                    and elapsed >= policy.quiet_logout_s:
+                self._emit(clock, name, Step.LOGOUT, attempt, StepOutcome.SKIPPED,
+                           f"not dialing: {refused} tries answered 400 not connected "
+                           f"over {elapsed:.2f} s")
+                return Dialing.QUIET
+            if seen_dialing and elapsed >= policy.dialing_logout_s:
+                self._emit(clock, name, Step.LOGOUT, attempt, StepOutcome.FAILED,
+                           f"still dialing: no logout landed in {tries} tries over "
+                           f"{elapsed:.1f} s; deleting anyway")
+                return Dialing.UNSTOPPED
+            if tries % 2 == 0:  # a probe between logouts: is it dialing, or gone?
+                try:
+                    result = await self.client.probe(name)
+                except UnauthorizedError:
+                    raise
+                except EvolutionError:
+                    result = None
+                if result is not None:
+                    if result.state is ProbeState.ABSENT:
+                        self._emit(clock, name, Step.LOGOUT, attempt, StepOutcome.SKIPPED,
+                                   "the name went away")
+                        return Dialing.GONE
+                    if result.state is ProbeState.RESERVED:
+                        self._emit(clock, name, Step.LOGOUT, attempt, StepOutcome.SKIPPED,
+                                   "reserved name: nothing to log out")
+                        return Dialing.RESERVED
+                    if result.instance_state in (InstanceState.CONNECTING, InstanceState.OPEN):
+                        seen_dialing = True
+            await asyncio.sleep(self.rng.uniform(0, policy.logout_pause_s))
 
+    # ------------------------------------------------------------------ probes
     async def _probe(self, clock: Clock, name: str, attempt: int):
         try:
             result = await self.client.probe(name)
@@ -155,13 +286,45 @@ class InstanceRemover:
         except EvolutionError as exc:
             self._emit(clock, name, Step.PROBE, attempt, StepOutcome.FAILED, str(exc))
             return f"probe failed: {exc}"
-        self._emit(clock, name, Step.PROBE, attempt, StepOutcome(result.state.value))
+        self._emit(clock, name, Step.PROBE, attempt, StepOutcome(result.state.value),
+                   result.instance_state.value if result.instance_state else "")
         return result.state, result.instance_state
 
-    async def _verify(self, clock: Clock, name: str, attempt: int, window: float, *,
-                      logged_out: bool = False):
-        """Probe until the name is absent or `window` seconds passed; returns the last state
-        (or an error text when no probe could be made).
+    async def _hold(self, clock: Clock, name: str, attempt: int, slot: Slot, *,
+                    since: float) -> ProbeState | str:
+        """The name was absent at `since` (clock time): probe it again until its absence
+        has lasted `free_hold_s`. Returns ABSENT when it did, else what came back (or an
+        error text). Probes at about 15 %, 40 % and 100 % of the hold; the target's slot is
+        given up meanwhile (probes are not what the concurrency limit is for)."""
+        hold = self.policy.free_hold_s
+        polls = 0
+        slot.give_up()
+        for fraction in (0.15, 0.4, 1.0):
+            wait = since + hold * fraction - clock.elapsed()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            polls += 1
+            try:
+                result = await self.client.probe(name)
+            except UnauthorizedError:
+                raise
+            except EvolutionError as exc:
+                self._emit(clock, name, Step.VERIFY, attempt, StepOutcome.FAILED,
+                           f"absence not confirmed: {exc}")
+                return str(exc)
+            if result.state is not ProbeState.ABSENT:
+                self._emit(clock, name, Step.VERIFY, attempt, StepOutcome(result.state.value),
+                           f"came back {clock.elapsed() - since:.2f} s after it was free")
+                return result.state
+        self._emit(clock, name, Step.VERIFY, attempt, StepOutcome.ABSENT,
+                   f"free for {clock.elapsed() - since:.2f} s ({polls} probes)")
+        return ProbeState.ABSENT
+
+    async def _verify(self, clock: Clock, name: str, attempt: int, window: float, slot: Slot,
+                      *, logged_out: bool = False) -> tuple[ProbeState | str, InstanceState | None]:
+        """Probe until the name is absent or `window` seconds passed, then hold the absence
+        (`_hold`); returns the verdict (or an error text when no probe could be made) and
+        the instance state of the last probe that saw one.
 
         Timing is learnt over the targets of one operation, per kind of delete (`logged_out`):
         when the name was still reserved at the first probe (the server's asynchronous
@@ -176,6 +339,7 @@ class InstanceRemover:
         started = clock.elapsed()
         polls = 0
         last: ProbeState | str = "no probe answered"
+        state: InstanceState | None = None
         learnt_free = self._free_after[logged_out]
         first_reserved = self._first_reserved[logged_out]
         last_reserved_at: float | None = None  # send time of the last probe that saw reserved
@@ -190,7 +354,7 @@ class InstanceRemover:
             sent_at = clock.elapsed() - started
             try:
                 result = await self.client.probe(name)
-                last = result.state
+                last, state = result.state, result.instance_state
             except UnauthorizedError:
                 raise
             except EvolutionError as exc:
@@ -200,7 +364,10 @@ class InstanceRemover:
             if last is ProbeState.ABSENT:
                 if last_reserved_at is not None and sent_at <= self.policy.fast_phase_s:
                     learnt_free.append((last_reserved_at + sent_at) / 2)  # freed in between
-                break
+                self._emit(clock, name, Step.VERIFY, attempt, StepOutcome.ABSENT,
+                           f"free after {clock.elapsed():.2f} s ({polls} probe"
+                           f"{'s' * (polls > 1)}); holding {self.policy.free_hold_s:.1f} s")
+                return await self._hold(clock, name, attempt, slot, since=started + sent_at), None
             if clock.elapsed() >= deadline:
                 break
             if last is ProbeState.PRESENT and polls >= 3:
@@ -220,7 +387,7 @@ class InstanceRemover:
             self._emit(clock, name, Step.VERIFY, attempt, StepOutcome(last.value), detail)
         else:
             self._emit(clock, name, Step.VERIFY, attempt, StepOutcome.FAILED, last)
-        return last
+        return last, state
 
     @staticmethod
     async def _sleep_until(clock: Clock, started: float, offset: float, deadline: float) -> None:

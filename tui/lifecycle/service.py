@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from tui.evolution.errors import EvolutionError, NameInUseError, UnauthorizedError
 from tui.evolution.models import InstanceState, ProbeState
 from tui.lifecycle.audit import AuditLog
-from tui.lifecycle.delete import DeletePolicy, InstanceRemover
+from tui.lifecycle.delete import DeletePolicy, InstanceRemover, Slot
 from tui.lifecycle.events import (
     NAME_FREED,
     Clock,
@@ -205,7 +205,7 @@ class LifecycleService:
                 sink(StepEvent(operation, target.name, Step.PLAN, 0, StepOutcome.SKIPPED,
                                clock.elapsed(), target.skip_reason))
                 return
-            async with sem:
+            async with Slot(sem) as slot:
                 if cancel is not None and cancel.is_set():
                     results[target.name] = skipped(target, "cancelled before it started")
                     return
@@ -214,7 +214,8 @@ class LifecycleService:
                     return
                 started = time.monotonic()
                 try:
-                    outcome = await remover.remove(target.name, target.state, target.probed)
+                    outcome = await remover.remove(target.name, target.state, target.probed,
+                                                   slot=slot)
                 except UnauthorizedError as exc:
                     stop_reason.append(str(exc))
                     results[target.name] = TargetResult(target.name, TargetOutcome.FAILED,

@@ -56,10 +56,10 @@ MISSING = object()  # an attribute the real server leaves undefined (key dropped
 # observations in which a flapping instance is `connecting` (0.09-0.41 seen), what becomes of
 # a name whose dialing instance was deleted while `close` (36 deletes: 13 free for good, 4
 # reserved at once, 19 free for 0.09-0.26 s after the delete's answer and then reserved), and
-# when such a name comes back (seconds after the delete).
+# when such a name comes back (seconds after the delete answered).
 DIAL_CONNECTING_SHARE = 0.25
 DELETE_CLOSE_OUTCOMES = (("free", 0.35), ("reserved", 0.12), ("came_back", 0.53))
-RETURN_AFTER_S = (0.1, 0.35)
+RETURN_AFTER_S = (0.08, 0.26)
 
 DEFAULT_SETTINGS = {
     "reject_call": False,
