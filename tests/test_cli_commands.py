@@ -181,7 +181,7 @@ def test_clear_all_dry_run_changes_nothing(cli, sim, mongo_db):
 
 def test_delete_exit_1_when_a_target_is_not_removed(cli, sim, mongo_db):
     seed_small(sim, mongo_db)
-    sim.faults(reconnect_loop=["fabio_2_2"])
+    sim.faults(reconnect_loop=["fabio_2_2"], connecting_share=0, orphan_outcome="reserved")
     result = cli("delete", "fabio_1_1", "fabio_2_2", "--yes", "--json")
     assert result.returncode == 1
     summary = json_lines(result.stdout)[-1]

@@ -255,18 +255,37 @@ class Residue(Fault):
 
 
 class ReconnectLoop(Fault):
-    """An orphaned reconnect loop keeps re-creating a name: deleting it leaves it reserved."""
+    """Names whose WhatsApp connection is in a reconnect loop (§6 case 2, §11): they flap
+    `close`/`connecting`; `knobs` make it worse (no logout ever lands, and a delete caught
+    `close` orphans the socket, which re-reserves the name a moment later)."""
+
+    NAMES = {"delete_one": ["fabio_1_1700000001"],
+             "delete_marked": ["fabio_1_1700000001", "fabio_3_1700000003"],
+             "clear_reseller": ["fabio_3_1700000003"],
+             "clear_all": ["fabio_3_1700000003", "zed_leftover", "ana_2_1700000002"],
+             "create": [CREATE_NAME]}
+
+    def __init__(self, *args, knobs: dict | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.knobs = knobs or {}
 
     def inject(self, ctx: Ctx) -> None:
-        names = {"delete_one": ["fabio_1_1700000001"],
-                 "delete_marked": ["fabio_1_1700000001", "fabio_3_1700000003"],
-                 "clear_reseller": ["fabio_3_1700000003"],
-                 "clear_all": ["fabio_3_1700000003", "zed_leftover", "ana_2_1700000002"],
-                 "create": [CREATE_NAME]}[ctx.op]
-        ctx.sim.faults(reconnect_loop=names)
+        ctx.sim.faults(reconnect_loop=self.NAMES[ctx.op], dial_cost_ms=1, **self.knobs)
 
     def recover(self, ctx: Ctx) -> None:
         ctx.sim.restart()
+
+
+class Restarted(Fault):
+    """Evolution was restarted with WhatsApp unreachable just before the operation: every
+    persisted instance dials (§11.5), so the operation meets only flapping instances."""
+
+    def seed(self, ctx: Ctx) -> None:
+        ctx.sim.faults(offline=True, dial_cost_ms=1)
+        ctx.sim.restart()
+
+    def lift(self, ctx: Ctx) -> None:
+        """Nothing to lift: the server stays as it is (offline), the re-run meets it so."""
 
 
 class MongoStopped(Fault):
@@ -366,7 +385,15 @@ FAULTS: list[Fault] = [
              restart_on_lift=True),
     ReconnectLoop("reconnect_loop", ALL_OPS,
                   {"*": ANY_DELETE - {O.FAILED}, "create": F({O.CREATED})},
-                  {"*": F({O.STUCK_RESERVED}), "create": F({O.CREATED})}),
+                  {"*": F({O.REMOVED}), "create": F({O.CREATED})}),
+    ReconnectLoop("dialing_unstoppable", ALL_OPS,
+                  {"*": ANY_DELETE - {O.FAILED}, "create": F({O.CREATED})},
+                  {"*": F({O.STUCK_RESERVED}), "create": F({O.CREATED})},
+                  knobs={"connecting_share": 0, "orphan_outcome": "came_back"}),
+    # (a logout that never lands in its budget is rare but possible: stuck, record kept)
+    Restarted("restarted_offline", ALL_OPS,
+              {"*": ANY_DELETE - {O.FAILED}, "create": F({O.CREATED})},
+              {"*": F({O.REMOVED}), "create": F({O.CREATED})}),
     Residue("create_residue", ALL_OPS, {"*": FREED, "create": F({O.CREATED})},
             {"create": F({O.CREATED})}),
     SimFault("malformed_json", ALL_OPS,
@@ -608,7 +635,7 @@ def test_matrix_has_every_fault_and_operation():
                        ("create", "cleanup_lag"), ("delete_one", "5xx_create"),
                        ("delete_marked", "5xx_create"), ("clear_reseller", "5xx_create"),
                        ("clear_all", "5xx_create")}
-    assert len(CELLS) == len(ids) == 68
+    assert len(CELLS) == len(ids) == 78
 
 
 # ---------------------------------------------------------------------------- CLI cells

@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 from tests.scenarios.catalog import SCENARIOS
-from tests.scenarios.compare import compare, load_recording
+from tests.scenarios.compare import compare, load_recording, recorded_returns
 from tests.scenarios.record import RECORDINGS, run_scenario
 
 
@@ -57,7 +57,8 @@ async def _main(args: argparse.Namespace) -> int:
             print(f"{name}: {len(recording['events'])} events -> {path}")
             print(f"  marks: {json.dumps(recording['marks'], ensure_ascii=False)}")
         else:
-            problems = compare(load_recording(name, args.out), recording)
+            problems = compare(load_recording(name, args.out), recording,
+                               recorded_returns(args.out))
             failed += bool(problems)
             print(f"{name}: {'OK' if not problems else 'DIFFERS'}")
             for problem in problems:

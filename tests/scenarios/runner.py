@@ -252,10 +252,11 @@ class Recorder:
         return seconds
 
     async def cleanup(self, labels: list[str]) -> None:
-        """Leave the server as found: stop any dialing, delete (unrecorded)."""
+        """Leave the server as found: stop any dialing, delete (unrecorded). A reserved
+        name stays reserved until the next restart (nothing else frees it)."""
         for label in labels:
             name = self.name(label)
-            for _ in range(400):
+            for _ in range(30):
                 r = await self.http.delete(f"/instance/logout/{name}")
                 if r.status_code in (200, 404):
                     break

@@ -47,11 +47,11 @@ ROUTES: list[tuple[str, re.Pattern[str], str]] = [
 ]
 BASE_HEADERS = {"X-Powered-By": "Express", "Access-Control-Allow-Credentials": "true"}
 # What a flapping socket costs every request (recorded, tests/data/real-v1.8/latency.json):
-# 1.8 ms quiet, 115 ms with 10 instances dialing one request at a time, and 16 requests at
-# once took 439 ms (not 16 x 115: the server interleaves them). Modelled as
+# 2 ms quiet, 114 ms with 10 instances dialing one request at a time, and 16 requests at
+# once took 351-439 ms (not 16 x 114: the server interleaves them). Modelled as
 # `dial_cost_ms * sockets * (1 + (requests in flight - 1) / DIAL_INFLIGHT_DIVISOR)`.
 DIAL_COST_MS = 11.5
-DIAL_INFLIGHT_DIVISOR = 4
+DIAL_INFLIGHT_DIVISOR = 6
 JSON_TYPE = "application/json; charset=utf-8"
 
 
@@ -168,6 +168,7 @@ class Simulator:
             self.state.cleanup_lag_ms = 0
             self.state.reconnect_loop = set()
             self.state.offline = self.base_offline
+            self.state.reachability_changed()
             self.state.connecting_share = DIAL_CONNECTING_SHARE
             self.state.orphan_outcome = None
             self.dial_cost_ms = self.base_dial_cost_ms

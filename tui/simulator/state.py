@@ -231,12 +231,23 @@ class SimState:
 
     def set_reconnect_loop(self, names: set[str]) -> None:
         """Names whose WhatsApp connection is unreachable: an instance of such a name that
-        is not logged out drops into the reconnect loop (§6 case 2) and flaps."""
+        is not logged out (open ones too: their connection drops) falls into the reconnect
+        loop (§6 case 2) and flaps."""
         self.reconnect_loop = set(names)
+        self.reachability_changed()
         for name in names:
             inst = self.memory.get(name)
-            if inst is not None and self.persisted.get(name) is not None and inst.state != "open":
+            business = inst is not None and inst.integration.get("integration") == BUSINESS
+            if inst is not None and self.persisted.get(name) is not None and not business:
                 inst.state, inst.dialing, inst.qrcode = "close", True, None
+
+    def reachability_changed(self) -> None:
+        """WhatsApp became reachable for some names: their dialing instances now wait for a
+        QR scan in `connecting` instead of flapping."""
+        for inst in self.memory.values():
+            if inst.dialing and not self.unreachable(inst.name) and inst.state != "connecting":
+                inst.state = "connecting"
+                self._new_qr(inst)
 
     def dialing_sockets(self) -> int:
         """Sockets in a reconnect loop now: flapping instances plus orphaned sockets."""
@@ -586,7 +597,7 @@ class SimState:
             state = self.observed_state(inst)
             if state in ("open", "connecting"):
                 inst.dialing = False  # delete logs the socket out itself (§3.7, §11.4)
-            elif inst.dialing:
+            elif inst.dialing and self.unreachable(name):
                 # caught `close` while dialing: the socket is orphaned (§6 case 2, §11.3)
                 outcome = self.orphan_outcome or self._draw(DELETE_CLOSE_OUTCOMES)
                 if outcome != "free":
