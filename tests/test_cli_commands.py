@@ -251,3 +251,21 @@ def test_missing_settings_file_exit_2(cli, tmp_path):
                             timeout=60, env=cli.env, cwd=tmp_path)
     assert result.returncode == 2 and "settings file not found" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_report_shows_a_dialing_instance_as_dialing(cli, sim, mongo_db):
+    """A flapping instance mostly lists as `close`: `report` samples the list and says
+    `dialing` (text and JSON); a quiet `close` one stays `close`."""
+    seed_small(sim, mongo_db)
+    sim.seed([{"name": "zed_dialing", "state": "close"}, {"name": "zed_quiet", "state": "close"}])
+    sim.faults(reconnect_loop=["fabio_2_2", "zed_dialing"], connecting_share=0.5, dial_cost_ms=0)
+    report = json_lines(cli("report", "--json").stdout)[-1]
+    linked = {r["name"]: r for r in report["linked"]}
+    orphans = {r["name"]: r for r in report["orphan_instances"]}
+    assert linked["fabio_2_2"]["dialing"] or linked["fabio_2_2"]["state"] == "connecting"
+    assert not linked["fabio_1_1"]["dialing"] and not orphans["zed_quiet"]["dialing"]
+    assert orphans["zed_dialing"]["dialing"] or orphans["zed_dialing"]["state"] == "connecting"
+    lines = cli("report").stdout.splitlines()
+    [dialing] = [line for line in lines if line.strip().startswith("zed_dialing")][:1]
+    [quiet] = [line for line in lines if line.strip().startswith("zed_quiet")]
+    assert dialing.split()[1] in ("dialing", "connecting") and quiet.split()[1] == "close"

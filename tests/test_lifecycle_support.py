@@ -113,9 +113,12 @@ def seed_world(sim, mongo_db) -> dict[str, list[str]]:
 
 # ---------------------------------------------------------------------------- snapshots
 def snapshot(sim, mongo_db) -> dict[str, Any]:
-    """Both sides as plain data: sim names (state, in_memory, persisted, orphan) and records."""
+    """Both sides as plain data: sim names (state, in_memory, persisted, orphan) and records.
+    A dialing instance's state is the environment's (it flaps, or turns `connecting` when
+    WhatsApp becomes reachable): it is recorded as `dialing` (a logout ends that)."""
     state = sim.state()
-    instances = {i["name"]: (i["state"], i["in_memory"], i["persisted"], i["orphan"])
+    instances = {i["name"]: ("dialing" if i.get("dialing") else i["state"], i["in_memory"],
+                             i["persisted"], i["orphan"])
                  for i in state["instances"]}
     records = {}
     for doc in mongo_db[CONNECTIONS].find():

@@ -292,7 +292,7 @@ class PaneModel:
     def _instance_row(self, row: Row, inflight: dict[str, str]) -> tuple[tuple, PaneRow]:
         name = row.name
         inst = row.instance
-        state = inst.state.value if inst.state else "?"
+        state = inst.shown_state
         if isinstance(row, LinkedRow):
             label = reseller_label(row.reseller, row.record.reseller_id)
             sig = (0, label, bool(row.drift), state, inflight.get(name), inst.owner_number,

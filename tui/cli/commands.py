@@ -79,6 +79,7 @@ async def dispatch(args, services: Services) -> int:
     out = Output(json_mode=getattr(args, "json", False))
     command = args.command
     if command == "report":
+        await service.sample_dialing()  # a dialing instance flaps: one list cannot tell
         obs = await service.observe()
         if out.json_mode:
             out.emit(report_json(obs))

@@ -115,10 +115,12 @@ def report_json(obs: Observation) -> dict[str, Any]:
     return {
         "type": "report",
         "counts": view.counts.model_dump(),
-        "linked": [{"name": r.name, "state": r.instance.state, "reseller_id": r.record.reseller_id,
+        "linked": [{"name": r.name, "state": r.instance.state, "dialing": r.instance.dialing,
+                    "reseller_id": r.record.reseller_id,
                     "record_status": r.record.status, "drift": list(r.drift),
                     "suspicious": list(r.suspicious)} for r in view.linked],
         "orphan_instances": [{"name": r.name, "state": r.instance.state,
+                              "dialing": r.instance.dialing,
                               "owner": r.instance.owner_number or None,
                               "attributed_reseller": r.attributed_reseller.id
                               if r.attributed_reseller else None,
@@ -146,13 +148,19 @@ def report_text(obs: Observation, settings) -> str:
         lines.append("\nORPHAN INSTANCES (in Evolution, no record)")
         for r in view.orphan_instances:
             who = r.attributed_reseller.id if r.attributed_reseller else "unattributed"
-            lines.append(f"  {safe(r.name):<32} {r.instance.state or '-':<10} {who:<14} "
+            lines.append(f"  {safe(r.name):<32} {r.instance.shown_state:<10} {who:<14} "
                          f"{r.attribution_note}")
     if view.orphan_records:
         lines.append("\nORPHAN RECORDS (in the database, no instance)")
         for r in view.orphan_records:
             lines.append(f"  {safe(r.name):<32} {r.record.reseller_id or '-':<14} "
                          f"ORPHAN · {r.probe.value}  {r.note}")
+    dialing = [r for r in (*view.linked, *view.orphan_instances) if r.instance.dialing]
+    if dialing:
+        lines.append("\nDIALING (listed close, seen connecting: trying to reach WhatsApp; "
+                     "a delete logs it out first)")
+        for r in dialing:
+            lines.append(f"  {safe(r.name)}")
     drifted = [r for r in view.linked if r.drift]
     if drifted:
         lines.append("\nDRIFT (both sides, but they disagree)")

@@ -51,6 +51,16 @@ class Instance(BaseModel):
     server_url: str | None = None
     token: SecretStr | None = Field(default=None, repr=False)
     raw: dict[str, Any] = Field(default_factory=dict, repr=False)  # apikey already masked
+    # listed `close` but seen `connecting` moments ago: dialing (set by the lifecycle's
+    # DialingTracker from several observations, never by the client)
+    dialing: bool = False
+
+    @property
+    def shown_state(self) -> str:
+        """The state as evodash shows it: `dialing` for a flapping `close` instance."""
+        if self.dialing:
+            return "dialing"
+        return self.state.value if self.state else "?"
 
     @property
     def masked_token(self) -> str:

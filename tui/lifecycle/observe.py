@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from tui.evolution.errors import EvolutionError, UnauthorizedError
 from tui.evolution.models import Instance, ProbeResult
+from tui.lifecycle.dialing import DialingTracker
 from tui.reconcile.classify import reconcile, scope as scope_reconciliation
 from tui.reconcile.models import Reconciliation
 from tui.store.models import ConnectionRecord, InvalidRow, Reseller
@@ -80,18 +81,24 @@ async def probe_many(client, names: list[str], concurrency: int) -> tuple[dict, 
 
 
 async def observe(client, store, reseller_id: str | None = None, *, probe_orphans: bool = True,
-                  probe_concurrency: int = 8) -> Observation:
+                  probe_concurrency: int = 8, dialing: DialingTracker | None = None
+                  ) -> Observation:
     """Fetch, probe and reconcile. Raises the client's or the store's one-line errors."""
-    obs = await observe_unprobed(client, store, reseller_id)
+    obs = await observe_unprobed(client, store, reseller_id, dialing=dialing)
     if probe_orphans and obs.probes_pending:
         obs = await complete_probes(client, obs, reseller_id, probe_concurrency=probe_concurrency)
     return obs
 
 
-async def observe_unprobed(client, store, reseller_id: str | None = None) -> Observation:
+async def observe_unprobed(client, store, reseller_id: str | None = None, *,
+                           dialing: DialingTracker | None = None) -> Observation:
     """Fetch both sides and reconcile, without probing the orphan records' names: every row
-    is known, only the probe column of orphan records waits (`probes_pending`)."""
+    is known, only the probe column of orphan records waits (`probes_pending`). With a
+    `dialing` tracker, instances seen dialing are marked so."""
     instances, snapshot = await asyncio.gather(client.list_instances(), store.load())
+    if dialing is not None:
+        dialing.feed(instances)
+        instances = dialing.mark(instances)
     records, invalid, resellers = snapshot.records, snapshot.invalid, snapshot.resellers
     full = reconcile(instances, records, resellers, None, invalid)
     view = full if reseller_id is None else scope_reconciliation(full, reseller_id)

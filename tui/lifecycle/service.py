@@ -18,6 +18,7 @@ from tui.evolution.errors import EvolutionError, NameInUseError, UnauthorizedErr
 from tui.evolution.models import InstanceState, ProbeState
 from tui.lifecycle.audit import AuditLog
 from tui.lifecycle.delete import DeletePolicy, InstanceRemover, Slot
+from tui.lifecycle.dialing import DialingTracker
 from tui.lifecycle.events import (
     NAME_FREED,
     Clock,
@@ -102,16 +103,27 @@ class LifecycleService:
         self.audit = audit or AuditLog(None)
         self.now = now
         self.rng = rng or random.Random()
+        self.dialing = DialingTracker()
 
     # ------------------------------------------------------------------ observation
     async def observe(self, *, probe_orphans: bool = True) -> Observation:
         return await observe(self.client, self.store, self.scope.reseller_id,
                              probe_orphans=probe_orphans,
-                             probe_concurrency=self._probe_concurrency())
+                             probe_concurrency=self._probe_concurrency(),
+                             dialing=self.dialing)
 
     async def observe_unprobed(self) -> Observation:
         """Both sides fetched and reconciled; orphan records' names not probed yet."""
-        return await observe_unprobed(self.client, self.store, self.scope.reseller_id)
+        return await observe_unprobed(self.client, self.store, self.scope.reseller_id,
+                                      dialing=self.dialing)
+
+    async def sample_dialing(self, rounds: int = 6, spacing_s: float = 0.15) -> None:
+        """List the instances `rounds` times, `spacing_s` apart, so that the next observation
+        can tell dialing instances (they flap: one list mostly says `close`)."""
+        for i in range(rounds):
+            if i:
+                await asyncio.sleep(spacing_s)
+            self.dialing.feed(await self.client.list_instances())
 
     async def complete_probes(self, obs: Observation) -> Observation:
         """`obs` with its orphan records' names probed (nothing is fetched again)."""
@@ -190,6 +202,7 @@ class LifecycleService:
                            concurrency: int | None, notes: list[str]) -> Summary:
         clock = Clock()
         summary = Summary(operation, str(scope), notes=list(notes))
+        sink = self._tracking(sink)
         remover = InstanceRemover(self.client, self.policy, sink, operation, self.rng)
         sem = asyncio.Semaphore(max(1, concurrency or self.concurrency))
         results: dict[str, TargetResult] = {}
@@ -259,6 +272,14 @@ class LifecycleService:
             summary.elapsed_s = clock.elapsed()
             self._audit(summary)
         return summary
+
+    def _tracking(self, sink: EventSink) -> EventSink:
+        """`sink`, also telling the dialing tracker which instances stopped dialing."""
+        def tracked(event: StepEvent) -> None:
+            if event.outcome is StepOutcome.OK and event.step in (Step.LOGOUT, Step.DELETE):
+                self.dialing.forget(event.instance)
+            sink(event)
+        return tracked
 
     async def _remove_records(self, operation: str, target: Target, reseller_id: str | None,
                               result: TargetResult, sink: EventSink, clock: Clock) -> None:

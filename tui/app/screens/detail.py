@@ -22,7 +22,9 @@ def instance_fields(instance: Instance) -> list[tuple[str, str]]:
     return [
         ("name", instance.name),
         ("id", instance.id or "-"),
-        ("state", instance.state.value if instance.state else "-"),
+        ("state", (instance.shown_state + " (seen connecting moments ago: it flaps "
+                   "close/connecting)") if instance.dialing else
+                  (instance.state.value if instance.state else "-")),
         ("owner", instance.owner or "-"),
         ("owner number", instance.owner_number or "-"),
         ("profile name", instance.profile_name or "-"),

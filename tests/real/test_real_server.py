@@ -1,0 +1,145 @@
+"""The real-server suite: evodash's verified delete and clear-all against a real Evolution
+API v1.8 server, through the CLI as an operator runs it. Not part of the default run (see
+README "Against a real Evolution server"); needs REAL_EVOLUTION_URL / _KEY (and _RESTART for
+the restart case).
+
+Each case asserts the promise: **0 records removed whose name is still present or
+reserved** - every name whose record evodash removed is probed for at least 3 s afterwards
+(it must stay absent) and must take a create (201, then deleted again). It also asserts that
+records are kept exactly for the names evodash did not report free, and prints its figures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.fixtures.mongo import CONNECTIONS
+from tests.real.support import (
+    RealServer,
+    World,
+    build_world,
+    check_removed_names,
+    clean_up,
+    left_reserved,
+    real_env,
+    run_command,
+    seed_records,
+)
+
+REPO = Path(__file__).resolve().parents[2]
+FREED = ("removed", "already_absent")
+
+
+@pytest.fixture
+async def server():
+    env = real_env()
+    real = RealServer(env["URL"], env["KEY"])
+    await real.wait_up()
+    yield real
+    await real.aclose()
+
+
+def run_cli(tmp_path: Path, mongo_uri: str, database: str, *args: str) -> tuple[int, dict]:
+    env = real_env()
+    settings = tmp_path / "settings.json"
+    settings.write_text(json.dumps({
+        "evolution": {"url": env["URL"], "timeout_s": 30},
+        "mongo": {"uri": mongo_uri, "database": database},
+        "cleanup": {"concurrency": 16},
+        "audit_log": str(tmp_path / "audit.jsonl"),
+    }))
+    settings.chmod(0o600)
+    proc_env = {k: v for k, v in os.environ.items() if not k.startswith("EVODASH_")}
+    proc_env.update(PYTHONPATH=str(REPO), EVODASH_EVOLUTION__API_KEY=env["KEY"])
+    done = subprocess.run([sys.executable, "-m", "tui", "--settings", str(settings), *args,
+                           "--yes", "--json"], capture_output=True, text=True, timeout=600,
+                          env=proc_env, stdin=subprocess.DEVNULL)
+    assert "Traceback" not in done.stderr, done.stderr
+    lines = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
+    assert lines and lines[-1]["type"] == "summary", done.stdout[-2000:] + done.stderr
+    return done.returncode, lines[-1]
+
+
+async def check(server: RealServer, mongo_db, world: World, summary: dict, label: str,
+                elapsed: float) -> None:
+    outcomes = {t["name"]: t["outcome"] for t in summary["targets"]}
+    assert sorted(outcomes) == sorted(world.names)
+    gone = [n for n in world.names
+            if mongo_db[CONNECTIONS].count_documents({"instance_name": n}) == 0]
+    # records removed exactly for the names evodash reported free; the others kept + marked
+    assert sorted(gone) == sorted(n for n, o in outcomes.items() if o in FREED)
+    for name in set(world.names) - set(gone):
+        doc = mongo_db[CONNECTIONS].find_one({"instance_name": name})
+        assert doc is not None and doc.get("evodash_last_error"), name
+    verdict = await check_removed_names(server, gone)
+    reserved = await left_reserved(server, world.names)
+    counts = {o: list(outcomes.values()).count(o) for o in sorted(set(outcomes.values()))}
+    print(f"\nREAL {label}: {len(world.names)} names ({len(world.dialing)} dialing) in "
+          f"{elapsed:.1f} s; outcomes {counts}; records removed {len(gone)}; "
+          f"records lost {verdict.records_lost} {verdict.still_on_server or ''}; "
+          f"names left reserved {len(reserved)}; {verdict.probes} check probes over "
+          f">= 3 s per removed name")
+    assert verdict.records_lost == 0, verdict.still_on_server
+
+
+def tag() -> str:
+    return f"x{int(time.time()) % 100000}"
+
+
+async def test_20_deletes_of_dialing_instances(server, mongo_db, mongo_server, mongo_database,
+                                               tmp_path):
+    world = await build_world(server, f"{tag()}del", quiet=0, dialing=20)
+    try:
+        seed_records(mongo_db, world)
+        await asyncio.sleep(1.0)  # dialing for a while, as in production
+        started = time.monotonic()
+        _, summary = await asyncio.to_thread(run_cli, tmp_path, mongo_server.uri,
+                                             mongo_database, "delete", *world.names)
+        await check(server, mongo_db, world, summary, "delete x20 dialing",
+                    time.monotonic() - started)
+    finally:
+        await clean_up(server, world.names)
+
+
+async def test_clear_all_of_30_a_third_dialing(server, mongo_db, mongo_server, mongo_database,
+                                               tmp_path):
+    world = await build_world(server, f"{tag()}ca", quiet=20, dialing=10)
+    try:
+        seed_records(mongo_db, world)
+        await asyncio.sleep(1.0)
+        started = time.monotonic()
+        _, summary = await asyncio.to_thread(run_cli, tmp_path, mongo_server.uri,
+                                             mongo_database, "clear-all", "--reseller",
+                                             world.reseller_id)
+        await check(server, mongo_db, world, summary, "clear-all 30, 10 dialing",
+                    time.monotonic() - started)
+    finally:
+        await clean_up(server, world.names)
+
+
+async def test_clear_all_right_after_a_restart(server, mongo_db, mongo_server, mongo_database,
+                                               tmp_path):
+    """A restart makes every persisted instance dial (§11.5): the clear-all right after it
+    meets only dialing instances."""
+    restart = real_env("RESTART")["RESTART"]
+    world = await build_world(server, f"{tag()}rs", quiet=12, dialing=6)
+    try:
+        seed_records(mongo_db, world)
+        await asyncio.to_thread(run_command, restart)
+        await server.wait_up()
+        started = time.monotonic()
+        _, summary = await asyncio.to_thread(run_cli, tmp_path, mongo_server.uri,
+                                             mongo_database, "clear-all", "--reseller",
+                                             world.reseller_id)
+        await check(server, mongo_db, world, summary, "clear-all 18 right after a restart",
+                    time.monotonic() - started)
+    finally:
+        await clean_up(server, world.names)
