@@ -57,7 +57,7 @@ from tui.store.wire_server import MongoWireServer
 
 O = TargetOutcome
 POLICY = DeletePolicy(verify_timeout_s=0.5, max_attempts=2, first_poll_s=0.01, max_poll_s=0.05,
-                      free_hold_s=0.4, quiet_logout_s=0.05, dialing_logout_s=2)
+                      free_hold_s=0.4, quiet_logout_s=0.05, quiet_samples=40, dialing_logout_s=2)
 CLIENT_TIMEOUT_S = 0.5
 RESULTS = Path(__file__).parent / "bench" / "results" / "fault_matrix.json"
 # the name `create("r1")` picks in the seeded world (r1 has 6 records; clock frozen)

@@ -45,7 +45,7 @@ from tui.store.mongo import ConnectionStore
 KNOWN = (EvolutionError, StoreError)
 
 POLICY = DeletePolicy(verify_timeout_s=0.3, max_attempts=2, first_poll_s=0.01, max_poll_s=0.05,
-                      free_hold_s=0.4, quiet_logout_s=0.05, dialing_logout_s=2)
+                      free_hold_s=0.4, quiet_logout_s=0.05, quiet_samples=40, dialing_logout_s=2)
 NAMES = ["fabio_1_1700000001", "fabio_2_1700000002", "fabio_3_1700000003",
          "fabio_4_1700000004", "fabio_5_1700000005", "fabio_9_1700000009",
          "ana_1_1700000001", "ana_2_1700000002", "ana_3_1700000003", "legacy-box",

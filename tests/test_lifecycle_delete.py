@@ -49,7 +49,7 @@ async def test_delete_removes_open_connecting_and_close_and_their_records(sim, s
     assert logouts["fabio_2_2"].outcome is StepOutcome.OK
     assert logouts["fabio_3_3"].outcome is StepOutcome.SKIPPED
     assert "not dialing" in logouts["fabio_3_3"].detail
-    assert sim.stats()["requests"]["logout"] >= 2 + FAST.quiet_logout_tries
+    assert sim.stats()["requests"]["logout"] >= 2 + FAST.quiet_logouts
     assert {e.instance for e in events if e.step is Step.VERIFY
             and e.outcome is StepOutcome.ABSENT} == set(names)
     assert probe_status(sim, "bystander") == "present"

@@ -24,7 +24,7 @@ from tui.lifecycle.scope import Scope
 from tui.lifecycle.service import LifecycleService
 
 FAST = DeletePolicy(verify_timeout_s=0.6, max_attempts=2, first_poll_s=0.01, max_poll_s=0.05,
-                    free_hold_s=0.4, quiet_logout_s=0.05, dialing_logout_s=2)
+                    free_hold_s=0.4, quiet_logout_s=0.05, quiet_samples=40, dialing_logout_s=2)
 FIXED_TS = 1_700_000_000
 
 # reseller id -> display name (name base: fabio / ana / zed)

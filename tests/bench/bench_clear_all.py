@@ -22,10 +22,13 @@ Variants (the clock covers only the operation itself, services are built before 
   * evodash      `LifecycleService.clear_all(Scope.all())` built by `build_services` (policy
                  from the default settings, concurrency C), at each C of --concurrency.
 
-Lower bound (per run): LB = max(ceil(N / C) * t_mean, max_i t_i), t_mean = the mean over the
-instance mix of the minimum time one instance needs on this simulator:
-  close              delete + probe            = 2 * latency + lag
-  open / connecting  logout + delete + probe   = 3 * latency + lag_after_logout
+Lower bound (per run): LB = max(ceil(N / C) * t_mean, max_i t_i, quiet_logout_s + t_close)
++ free_hold_s, t_mean = the mean over the instance mix of the minimum time one instance needs
+on this simulator with the verification that holds on the real server (issue 9):
+  close              3 logouts (400: quiet) + delete + probe = 5 * latency + lag
+  open / connecting  logout + delete + probe                 = 3 * latency + lag_after_logout
+plus, once per operation, the `quiet_logout_s` a quiet instance must be watched and the
+`free_hold_s` the last freed name must stay absent (holds run outside the slots).
 where lag_after_logout = 0 on the v1.8 simulator (logout removes the auth state, so the delete
 frees the name at once; checked by every run: evodash finds those names absent on the first
 probe). `lb_brief_s` also reports the literal brief formula (lag on every instance).
@@ -64,6 +67,7 @@ from motor.motor_asyncio import AsyncIOMotorClient
 from pymongo import MongoClient
 
 from tests.bench.baseline_original import OriginalWhatsAppService
+from tui.lifecycle.delete import DeletePolicy
 from tui.cli.wiring import build_services
 from tui.lifecycle.scope import Scope
 from tui.settings import Settings
@@ -78,7 +82,10 @@ SEED = 11
 TS0 = 1_761_316_665
 RESELLERS = (("r-fabio", "fabio"), ("r-maria", "maria"), ("r-zap", "zaplink"))
 STATES = ("close", "connecting", "open")
-REQS_MIN = {"close": 2, "connecting": 3, "open": 3}
+# close: the logouts that take a quiet instance as quiet (DeletePolicy.quiet_logouts; the
+# operation's census supplies the other samples) + delete + probe; open / connecting: one
+# logout (it lands) + delete + probe
+REQS_MIN = {"close": DeletePolicy().quiet_logouts + 2, "connecting": 3, "open": 3}
 LAG_APPLIES = {"close": True, "connecting": False, "open": False}
 _NS = uuid.UUID("0b6c5c0e-6a43-4c3a-9d1e-4f0e2a7d9b11")
 
@@ -134,10 +141,17 @@ def per_instance_min_s(state: str, latency_s: float, lag_s: float, *, brief: boo
 
 
 def lower_bound_s(fx: Fixture, c: int, latency_s: float, lag_s: float, *, brief: bool = False) -> float:
+    """max(ceil(N/C) * mean t_i, max t_i, quiet span + t_close) + free hold: the verification
+    that holds on the real server adds, per close instance, the logouts that find it quiet
+    (and at least `quiet_logout_s` of watching, once per operation) and, once per operation,
+    the absence hold of the last target (holds run outside the concurrency slots)."""
+    policy = DeletePolicy()
     mix = fx.mix()
     mean = sum(k * per_instance_min_s(s, latency_s, lag_s, brief=brief) for s, k in mix.items()) / fx.n
     longest = max(per_instance_min_s(s, latency_s, lag_s, brief=brief) for s, k in mix.items() if k)
-    return max(math.ceil(fx.n / c) * mean, longest)
+    quiet = (policy.quiet_logout_s + per_instance_min_s("close", latency_s, lag_s, brief=brief)
+             if mix.get("close") else 0.0)
+    return max(math.ceil(fx.n / c) * mean, longest, quiet) + policy.free_hold_s
 
 
 # ---------------------------------------------------------------------- request byte counter
@@ -545,7 +559,8 @@ async def amain(args: argparse.Namespace) -> dict:
         "python": sys.version.split()[0], "platform": platform.platform(), "cpus": os.cpu_count(),
         "sim_mode": args.sim_mode, "latency_ms": LATENCY_MS, "cleanup_lag_ms": CLEANUP_LAG_MS,
         "seed": SEED, "policy_overrides": overrides,
-        "lower_bound": "max(ceil(N/C) * mean_i(t_i), max_i t_i); t_close = 2*lat + lag; "
+        "lower_bound": "max(ceil(N/C) * mean_i(t_i), max_i t_i, quiet_logout_s + t_close) "
+                       "+ free_hold_s; t_close = (quiet_logouts + 2)*lat + lag; "
                        "t_open = t_connecting = 3*lat (+lag in lb_brief_s)",
         "rows": rows, "targets": [{"target": a, "verdict": b, "detail": c} for a, b, c in verdicts],
     }

@@ -11,9 +11,9 @@ What the real v1.8 server does (contract §11, recorded in `tests/data/real-v1.8
   in `close` it answers 400 "not connected". A quiet `close` instance answers 400 every time.
 
 So before every delete of a listed instance the remover retries the logout until a 200
-(the dialing stopped), or until the instance has answered 400 often and long enough to be
-taken as quiet (`quiet_logout_tries` and `quiet_logout_s`) - longer once it was seen
-dialing (`dialing_logout_s`). After the delete the name counts as free only when its absence
+(the dialing stopped), or until the instance was seen `close` often and long enough to be
+taken as quiet (`quiet_samples`, `quiet_logouts`, `quiet_logout_s`) - longer once it was
+seen dialing (`dialing_logout_s`). After the delete the name counts as free only when its absence
 has lasted `free_hold_s` (a name that came back did so within 0.26 s of its first 404 in
 every recording). A name that comes back is `reserved`: retried, then `stuck_reserved`.
 The verdict is always a probe's (`connectionState`), never `fetchInstances`, which cannot
@@ -37,6 +37,7 @@ from tui.evolution.errors import (
     UnauthorizedError,
 )
 from tui.evolution.models import InstanceState, ProbeState
+from tui.lifecycle.dialing import DialingTracker
 from tui.lifecycle.events import Clock, EventSink, Step, StepEvent, StepOutcome, TargetOutcome
 
 RESERVED_HINT = (
@@ -64,16 +65,23 @@ class DeletePolicy:
     # Free means: absent, and still absent `free_hold_s` after the first 404 (recorded: a
     # name that came back did so 0.09-0.26 s after its first 404; 1.0 s is about 4x that).
     free_hold_s: float = 1.0
-    # Stopping the dialing (§11.2): a `close` instance that answered the logout with 400
-    # at least `quiet_logout_tries` times over at least `quiet_logout_s` is taken as quiet
-    # (recorded: dialing instances answered 200 within 1-20 tries, mostly 1-4, as `connecting`
-    # showed in 8-41 % of probes; at 25 % the 20 logouts and 10 probes let a dialing one pass
-    # for quiet about once in 5,000); once it was
-    # seen dialing (`connecting`), the logout is retried for up to `dialing_logout_s`.
-    quiet_logout_tries: int = 20
+    # Stopping the dialing (§11.2): a listed instance is taken as quiet once it was seen
+    # `close` at least `quiet_samples` times over at least `quiet_logout_s` and never
+    # `connecting`; samples are its logout answers (400 "not connected", at least
+    # `quiet_logouts` of them), the probes in between, and - in a bulk operation - the
+    # lists of the operation's census (`LifecycleService._census`), which sample every
+    # instance with one request. Recorded: dialing instances answered 200 within 1-20
+    # tries, mostly 1-4, as `connecting` showed in 8-41 % of observations; at 25 %, 30
+    # samples let a dialing one pass for quiet about once in 5,600 (and then its name is
+    # held, found reserved and reported stuck - its record kept). Once seen dialing, the
+    # logout is retried for up to `dialing_logout_s`.
+    quiet_samples: int = 30
+    quiet_logouts: int = 3
     quiet_logout_s: float = 0.4
     dialing_logout_s: float = 8.0
     logout_pause_s: float = 0.02  # random pause 0..this between tries (off the flapping beat)
+    census_wait_s: float = 0.1  # extra pause between logouts once a census samples for them
+    dialing_streams: int = 3  # logouts sent together (staggered) once an instance is seen dialing
 
     def attempt_window(self) -> float:
         return self.verify_timeout_s / self.max_attempts
@@ -127,12 +135,18 @@ class InstanceRemover:
     """Runs the verified delete of one name against an Evolution client."""
 
     def __init__(self, client, policy: DeletePolicy, sink: EventSink, operation: str,
-                 rng: random.Random | None = None):
+                 rng: random.Random | None = None, dialing: DialingTracker | None = None):
         self.client = client
         self.policy = policy
         self.sink = sink
         self.operation = operation
         self.rng = rng or random.Random()
+        # sightings of `connecting` from elsewhere (the operation's census of the list, the
+        # dashboard's refreshes): an instance seen dialing is not taken for quiet
+        self.dialing = dialing or DialingTracker()
+        self.stopping = 0  # targets now trying to stop a dialing (the census runs meanwhile)
+        self.census_close: dict[str, int] = {}  # lists of the census that showed it `close`
+        self.census_since: float | None = None  # monotonic time of the census' first list
         # When names freed after a delete (seconds from the first verify probe), for names
         # that were still reserved at that probe: the server's cleanup lag, learnt over the
         # targets of one operation so that later verifications wait about that long instead
@@ -155,13 +169,20 @@ class InstanceRemover:
         with a fresh probe anyway (a plan may be stale). `slot`: the target's place in the
         operation's concurrency limit, held by the caller (given up while only waiting).
         `UnauthorizedError` propagates: no later target can succeed with that key."""
-        return await self._remove(Clock(), name, slot or Slot(None))
+        return await self._remove(Clock(), name, slot or Slot(None), state)
 
-    async def _remove(self, clock: Clock, name: str, slot: Slot) -> DeleteResult:
-        probe = await self._probe(clock, name, 1)
-        if isinstance(probe, str):
-            return DeleteResult(TargetOutcome.FAILED, probe, 0)
-        probed, state = probe
+    async def _remove(self, clock: Clock, name: str, slot: Slot,
+                      state: InstanceState | None = None) -> DeleteResult:
+        if state is None:
+            # not listed in the plan (a reserved name, a free one, or unknown): probe first
+            probe = await self._probe(clock, name, 1)
+            if isinstance(probe, str):
+                return DeleteResult(TargetOutcome.FAILED, probe, 0)
+            probed, state = probe
+        else:
+            # listed in the plan: the first logout re-checks it (400 = listed and close,
+            # 200 = it was connecting, 404 = gone meanwhile)
+            probed = ProbeState.PRESENT
         if probed is ProbeState.ABSENT:
             held = await self._hold(clock, name, 1, slot, since=clock.elapsed())
             if held is ProbeState.ABSENT:
@@ -173,8 +194,18 @@ class InstanceRemover:
             await slot.take()  # given up while a previous hold waited
             logged_out = False
             if probed is ProbeState.PRESENT:
-                dialing = await self._stop_dialing(clock, name, attempt, state)
+                self.stopping += 1
+                try:
+                    dialing = await self._stop_dialing(clock, name, attempt, state)
+                finally:
+                    self.stopping -= 1
                 logged_out = dialing is Dialing.STOPPED
+                if dialing is Dialing.GONE and attempt == 1:
+                    held = await self._hold(clock, name, attempt, slot, since=clock.elapsed())
+                    if held is ProbeState.ABSENT:
+                        return DeleteResult(TargetOutcome.ALREADY_ABSENT,
+                                            "the name was already free", 0)
+                    await slot.take()
             try:
                 await self.client.delete(name)
                 self._emit(clock, name, Step.DELETE, attempt, StepOutcome.OK)
@@ -219,47 +250,55 @@ class InstanceRemover:
         notice dialing; see the module docstring for when it gives up."""
         policy = self.policy
         started = time.monotonic()
-        seen_dialing = state in (InstanceState.OPEN, InstanceState.CONNECTING)
-        tries = refused = 0
+        # only fresh sightings count: the plan's state may be old (an `open` one that dropped
+        # to a quiet `close`, or into a reconnect loop: the probes and the census tell)
+        seen_dialing = False
+        seen_before = self.dialing.last_seen_connecting(name)
+        tries = refused = probed_close = 0
         errors: list[str] = []
         while True:
-            tries += 1
-            try:
-                await self.client.logout(name)
-            except NotConnectedError:
-                refused += 1
-            except NotFoundError:
-                self._emit(clock, name, Step.LOGOUT, attempt, StepOutcome.SKIPPED,
-                           "404: the instance is gone")
-                return Dialing.GONE
-            except UnauthorizedError:
-                raise
-            except EvolutionError as exc:
-                errors.append(str(exc))
-                if len(errors) >= 3:
-                    # delete logs out open/connecting instances by itself: go on, but say so
-                    self._emit(clock, name, Step.LOGOUT, attempt, StepOutcome.FAILED,
-                               f"{exc} ({tries} tries)")
-                    return Dialing.UNSTOPPED
-            else:
-                detail = "the dialing stopped" if tries > 1 or not seen_dialing else ""
+            # one logout; three at staggered moments once it is known to dial (a stream of
+            # one can stay in step with the flapping and keep landing in `close`)
+            answers = await self._logouts(name, policy.dialing_streams if seen_dialing else 1)
+            tries += len(answers)
+            refused += answers.count("refused")
+            if "ok" in answers:
+                detail = "the dialing stopped" if tries > 1 else ""
                 suffix = f" after {tries} tries" if tries > 1 else ""
                 self._emit(clock, name, Step.LOGOUT, attempt, StepOutcome.OK,
                            (detail + suffix).strip())
                 return Dialing.STOPPED
-            elapsed = time.monotonic() - started
-            if not seen_dialing and refused >= policy.quiet_logout_tries \
-                    and elapsed >= policy.quiet_logout_s:
+            if "gone" in answers:
                 self._emit(clock, name, Step.LOGOUT, attempt, StepOutcome.SKIPPED,
-                           f"not dialing: {refused} tries answered 400 not connected "
-                           f"over {elapsed:.2f} s")
+                           "404: the instance is gone")
+                return Dialing.GONE
+            errors += [a for a in answers if a not in ("refused",)]
+            if len(errors) >= 3:
+                # delete logs out open/connecting instances by itself: go on, but say so
+                self._emit(clock, name, Step.LOGOUT, attempt, StepOutcome.FAILED,
+                           f"{errors[-1]} ({tries} tries)")
+                return Dialing.UNSTOPPED
+            elapsed = time.monotonic() - started
+            if not seen_dialing and self.dialing.last_seen_connecting(name) != seen_before:
+                seen_dialing = True  # the census saw it `connecting` meanwhile
+            census = self.census_close.get(name, 0)
+            samples = refused + probed_close + census
+            since = started if not census or self.census_since is None else min(
+                started, self.census_since)
+            span = time.monotonic() - since  # how long it has been watched
+            if not seen_dialing and refused >= policy.quiet_logouts \
+                    and samples >= policy.quiet_samples and span >= policy.quiet_logout_s:
+                self._emit(clock, name, Step.LOGOUT, attempt, StepOutcome.SKIPPED,
+                           f"not dialing: seen close {samples} times over {span:.2f} s "
+                           f"({refused} logouts answered 400 not connected)")
                 return Dialing.QUIET
             if seen_dialing and elapsed >= policy.dialing_logout_s:
                 self._emit(clock, name, Step.LOGOUT, attempt, StepOutcome.FAILED,
                            f"still dialing: no logout landed in {tries} tries over "
                            f"{elapsed:.1f} s; deleting anyway")
                 return Dialing.UNSTOPPED
-            if tries % 2 == 0:  # a probe between logouts: is it dialing, or gone?
+            census = self.census_since is not None
+            if tries % 4 == 0 and not census:  # a probe between logouts: dialing, or gone?
                 try:
                     result = await self.client.probe(name)
                 except UnauthorizedError:
@@ -277,7 +316,36 @@ class InstanceRemover:
                         return Dialing.RESERVED
                     if result.instance_state in (InstanceState.CONNECTING, InstanceState.OPEN):
                         seen_dialing = True
-            await asyncio.sleep(self.rng.uniform(0, policy.logout_pause_s))
+                    elif result.instance_state is InstanceState.CLOSE:
+                        probed_close += 1
+            pause = self.rng.uniform(0, policy.logout_pause_s)
+            if census and refused >= policy.quiet_logouts:
+                pause += policy.census_wait_s  # the census gathers the samples: fewer logouts
+            await asyncio.sleep(pause)
+
+    async def _logouts(self, name: str, count: int) -> list[str]:
+        """`count` logouts of `name` at slightly different moments: each answer as "ok",
+        "refused" (400 not connected), "gone" (404) or the error text."""
+        async def one(delay: float) -> str:
+            if delay:
+                await asyncio.sleep(delay)
+            try:
+                await self.client.logout(name)
+            except NotConnectedError:
+                return "refused"
+            except NotFoundError:
+                return "gone"
+            except UnauthorizedError:
+                raise
+            except EvolutionError as exc:
+                return str(exc)
+            return "ok"
+
+        if count == 1:
+            return [await one(0.0)]
+        delays = [0.0] + [self.rng.uniform(0, self.policy.logout_pause_s * 2)
+                          for _ in range(count - 1)]
+        return list(await asyncio.gather(*(one(d) for d in delays)))
 
     # ------------------------------------------------------------------ probes
     async def _probe(self, clock: Clock, name: str, attempt: int):
@@ -296,12 +364,13 @@ class InstanceRemover:
                     since: float) -> ProbeState | str:
         """The name was absent at `since` (clock time): probe it again until its absence
         has lasted `free_hold_s`. Returns ABSENT when it did, else what came back (or an
-        error text). Probes at about 15 %, 40 % and 100 % of the hold; the target's slot is
+        error text). Probes at about 30 % (a name that comes back does so within 0.2 s of its
+        first 404: noticed early, retried early) and 100 % of the hold; the target's slot is
         given up meanwhile (probes are not what the concurrency limit is for)."""
         hold = self.policy.free_hold_s
         polls = 0
         slot.give_up()
-        for fraction in (0.15, 0.4, 1.0):
+        for fraction in (0.3, 1.0):
             wait = since + hold * fraction - clock.elapsed()
             if wait > 0:
                 await asyncio.sleep(wait)

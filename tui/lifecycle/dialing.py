@@ -30,6 +30,9 @@ class DialingTracker:
             if inst.state is InstanceState.CONNECTING:
                 self._seen_connecting[inst.name] = now
 
+    def last_seen_connecting(self, name: str) -> float | None:
+        return self._seen_connecting.get(name)
+
     def forget(self, name: str) -> None:
         self._seen_connecting.pop(name, None)
 

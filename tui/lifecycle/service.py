@@ -38,6 +38,12 @@ from tui.store.errors import StoreError
 from tui.store.models import ConnectionRecord
 
 
+# the census of bulk operations (`LifecycleService._census`)
+CENSUS_EVERY_S = 0.03
+CENSUS_LANES = 3  # lists in flight at once (a slow list must not leave the census blind)
+CENSUS_IDLE_S = 0.02
+
+
 @dataclass
 class Target:
     """One name an operation will act on, with what the plan knows of it."""
@@ -203,7 +209,8 @@ class LifecycleService:
         clock = Clock()
         summary = Summary(operation, str(scope), notes=list(notes))
         sink = self._tracking(sink)
-        remover = InstanceRemover(self.client, self.policy, sink, operation, self.rng)
+        remover = InstanceRemover(self.client, self.policy, sink, operation, self.rng,
+                                  dialing=self.dialing)
         sem = asyncio.Semaphore(max(1, concurrency or self.concurrency))
         results: dict[str, TargetResult] = {}
         stop_reason: list[str] = []
@@ -248,7 +255,17 @@ class LifecycleService:
                     await self._mark_records(target, outcome.reason, sink, clock, operation)
                 result.elapsed_s = time.monotonic() - started
 
-        tasks = [asyncio.create_task(run(t)) for t in targets]
+        # dialing instances first: stopping them makes the server fast again for the rest
+        def priority(target: Target) -> int:
+            if target.state in (InstanceState.CONNECTING, InstanceState.OPEN):
+                return 0
+            return 1 if target.state is not None else 2
+
+        tasks = [asyncio.create_task(run(t)) for t in sorted(targets, key=priority)]
+        listed = {t.name for t in targets if t.state is not None and not t.skip_reason}
+        census = ([asyncio.create_task(self._census(
+                      remover, listed, lane * CENSUS_EVERY_S / CENSUS_LANES))
+                   for lane in range(CENSUS_LANES)] if len(listed) > 1 else [])
         try:
             outcomes = await asyncio.gather(*tasks, return_exceptions=True)
             for target, outcome in zip(targets, outcomes):
@@ -263,6 +280,9 @@ class LifecycleService:
             summary.cancelled = True
             raise
         finally:
+            for lane in census:
+                lane.cancel()
+            await asyncio.gather(*census, return_exceptions=True)
             if stop_reason:
                 summary.notes.append(f"stopped: {stop_reason[0]}")
             summary.cancelled = summary.cancelled or bool(cancel and cancel.is_set())
@@ -272,6 +292,34 @@ class LifecycleService:
             summary.elapsed_s = clock.elapsed()
             self._audit(summary)
         return summary
+
+    async def _census(self, remover: InstanceRemover, names: set[str],
+                      offset: float = 0.0) -> None:
+        """While targets try to stop dialing, list the instances over and over: one request
+        samples every instance, so a flapping one shows `connecting` in some lists (and is
+        not taken for quiet), and a quiet one collects its `close` samples without a logout
+        each (see `DeletePolicy`); it ends once every listed target has enough of them.
+        Errors are ignored (the per-target logouts decide anyway)."""
+        counts = remover.census_close
+        enough = self.policy.quiet_samples
+        await asyncio.sleep(offset)  # lanes staggered: lists at different moments
+        while True:
+            if not remover.stopping:
+                await asyncio.sleep(CENSUS_IDLE_S)
+                continue
+            if all(counts.get(n, 0) >= enough for n in names):
+                return
+            try:
+                instances = await self.client.list_instances()
+            except EvolutionError:
+                instances = []
+            self.dialing.feed(instances)
+            if instances and remover.census_since is None:
+                remover.census_since = time.monotonic()
+            for inst in instances:
+                if inst.state is InstanceState.CLOSE:
+                    counts[inst.name] = counts.get(inst.name, 0) + 1
+            await asyncio.sleep(CENSUS_EVERY_S)
 
     def _tracking(self, sink: EventSink) -> EventSink:
         """`sink`, also telling the dialing tracker which instances stopped dialing."""
