@@ -33,3 +33,20 @@ def test_close_seen_connecting_within_the_window_is_dialing():
     tracker.feed([inst("a", InstanceState.CONNECTING)])
     clock.now += 11  # not seen connecting for longer than the window: quiet again
     assert tracker.mark(listed) is listed
+
+
+def test_the_dashboard_and_report_show_a_dialing_instance_as_dialing():
+    from tui.app.view import instance_rows
+    from tui.reconcile.classify import reconcile
+    from tui.store.models import ConnectionRecord, Reseller
+
+    clock = Clock()
+    tracker = DialingTracker(clock=clock)
+    tracker.feed([inst("fabio_1_1", InstanceState.CONNECTING)])
+    listed = tracker.mark([inst("fabio_1_1", InstanceState.CLOSE),
+                           inst("fabio_2_2", InstanceState.CLOSE)])
+    record = ConnectionRecord(doc_id="d1", reseller_id="r1", instance_name="fabio_1_1")
+    recon = reconcile(listed, [record], [Reseller(id="r1", name="Fabio")])
+    rows = {row.key: row for row in instance_rows(recon, {})}
+    assert rows["fabio_1_1"].cells[2].plain.strip() == "dialing"  # linked, flapping
+    assert rows["fabio_2_2"].cells[2].plain.strip() == "close"  # orphan, quiet

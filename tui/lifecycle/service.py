@@ -302,23 +302,28 @@ class LifecycleService:
         Errors are ignored (the per-target logouts decide anyway)."""
         counts = remover.census_close
         enough = self.policy.quiet_samples
+        pending = set(names)  # listed targets not yet seen `enough` times
         await asyncio.sleep(offset)  # lanes staggered: lists at different moments
-        while True:
+        while pending:
             if not remover.stopping:
                 await asyncio.sleep(CENSUS_IDLE_S)
                 continue
-            if all(counts.get(n, 0) >= enough for n in names):
-                return
             try:
                 instances = await self.client.list_instances()
             except EvolutionError:
-                instances = []
+                await asyncio.sleep(CENSUS_EVERY_S)
+                continue
             self.dialing.feed(instances)
-            if instances and remover.census_since is None:
+            if remover.census_since is None:
                 remover.census_since = time.monotonic()
+            closed = set()
             for inst in instances:
                 if inst.state is InstanceState.CLOSE:
+                    closed.add(inst.name)
                     counts[inst.name] = counts.get(inst.name, 0) + 1
+            # done with a name once it was seen `close` often enough, or was not `close`
+            # (gone, or connecting/open: the first logout lands, no samples needed)
+            pending = {n for n in pending if n in closed and counts.get(n, 0) < enough}
             await asyncio.sleep(CENSUS_EVERY_S)
 
     def _tracking(self, sink: EventSink) -> EventSink:
