@@ -94,35 +94,32 @@ def tag() -> str:
     return f"x{int(time.time()) % 100000}"
 
 
+async def run_case(server: RealServer, mongo_db, mongo_server, database: str, tmp_path: Path,
+                   world: World, label: str, args: list[str], before=None) -> None:
+    """Records for `world`, `before()` (dialing for a while, or a restart), then the CLI
+    command and the checks; the world is cleaned up whatever happens."""
+    try:
+        seed_records(mongo_db, world)
+        await (before() if before else asyncio.sleep(1.0))  # dialing a while, as in production
+        started = time.monotonic()
+        _, summary = await asyncio.to_thread(run_cli, tmp_path, mongo_server.uri, database, *args)
+        await check(server, mongo_db, world, summary, label, time.monotonic() - started)
+    finally:
+        await clean_up(server, world.names)
+
+
 async def test_20_deletes_of_dialing_instances(server, mongo_db, mongo_server, mongo_database,
                                                tmp_path):
     world = await build_world(server, f"{tag()}del", quiet=0, dialing=20)
-    try:
-        seed_records(mongo_db, world)
-        await asyncio.sleep(1.0)  # dialing for a while, as in production
-        started = time.monotonic()
-        _, summary = await asyncio.to_thread(run_cli, tmp_path, mongo_server.uri,
-                                             mongo_database, "delete", *world.names)
-        await check(server, mongo_db, world, summary, "delete x20 dialing",
-                    time.monotonic() - started)
-    finally:
-        await clean_up(server, world.names)
+    await run_case(server, mongo_db, mongo_server, mongo_database, tmp_path, world,
+                   "delete x20 dialing", ["delete", *world.names])
 
 
 async def test_clear_all_of_30_a_third_dialing(server, mongo_db, mongo_server, mongo_database,
                                                tmp_path):
     world = await build_world(server, f"{tag()}ca", quiet=20, dialing=10)
-    try:
-        seed_records(mongo_db, world)
-        await asyncio.sleep(1.0)
-        started = time.monotonic()
-        _, summary = await asyncio.to_thread(run_cli, tmp_path, mongo_server.uri,
-                                             mongo_database, "clear-all", "--reseller",
-                                             world.reseller_id)
-        await check(server, mongo_db, world, summary, "clear-all 30, 10 dialing",
-                    time.monotonic() - started)
-    finally:
-        await clean_up(server, world.names)
+    await run_case(server, mongo_db, mongo_server, mongo_database, tmp_path, world,
+                   "clear-all 30, 10 dialing", ["clear-all", "--reseller", world.reseller_id])
 
 
 async def test_clear_all_right_after_a_restart(server, mongo_db, mongo_server, mongo_database,
@@ -131,15 +128,11 @@ async def test_clear_all_right_after_a_restart(server, mongo_db, mongo_server, m
     meets only dialing instances."""
     restart = real_env("RESTART")["RESTART"]
     world = await build_world(server, f"{tag()}rs", quiet=12, dialing=6)
-    try:
-        seed_records(mongo_db, world)
+
+    async def restart_now() -> None:
         await asyncio.to_thread(run_command, restart)
         await server.wait_up()
-        started = time.monotonic()
-        _, summary = await asyncio.to_thread(run_cli, tmp_path, mongo_server.uri,
-                                             mongo_database, "clear-all", "--reseller",
-                                             world.reseller_id)
-        await check(server, mongo_db, world, summary, "clear-all 18 right after a restart",
-                    time.monotonic() - started)
-    finally:
-        await clean_up(server, world.names)
+
+    await run_case(server, mongo_db, mongo_server, mongo_database, tmp_path, world,
+                   "clear-all 18 right after a restart",
+                   ["clear-all", "--reseller", world.reseller_id], before=restart_now)
