@@ -30,14 +30,13 @@ from tui.app.messages import (
     OperationFailed,
     OperationFinished,
     OperationStarted,
-    PlanReady,
     Previewed,
     RecordsChanged,
     Refreshed,
     RefreshFailed,
     StepReported,
 )
-from tui.app.screens.confirm import ClearAllScreen, ConfirmScreen
+from tui.app.screens.confirm import ClearAllScreen, ConfirmScreen, PlanConfirmScreen
 from tui.app.screens.detail import DetailScreen
 from tui.app.screens.help import HelpScreen
 from tui.app.screens.pickers import CreateScreen, ResellerPicker
@@ -311,7 +310,7 @@ async def test_keys_are_remappable_by_binding_id(seeded):
     async with app.run_test(size=(160, 45)) as pilot:
         await settle(pilot)
         await pilot.press("ctrl+x")
-        assert isinstance(app.screen, ConfirmScreen)
+        assert isinstance(app.screen, PlanConfirmScreen)
 
 
 # ------------------------------------------------------------------------------ mutations
@@ -323,8 +322,10 @@ async def test_ctrl_d_n_declines_and_changes_nothing(seeded):
         await settle(pilot)
         move_to(tables(app)[0], ANA_2)
         await pilot.press("ctrl+d")
-        assert isinstance(app.screen, ConfirmScreen)
+        assert isinstance(app.screen, PlanConfirmScreen)  # at once; it plans inside
         assert app.screen.focused.id == "no"  # default: No
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.plan is not None)
         body = str(app.screen.query_one(".dialog-body").render())
         assert ANA_2 in body and "scope: all resellers" in body and "verify" in body
         await pilot.press("n")
@@ -386,6 +387,7 @@ async def test_a_second_delete_does_not_cancel_the_first(seeded):
         instances, _ = tables(app)
         move_to(instances, ANA_9)
         await pilot.press("ctrl+d", "y")
+        await wait_for(pilot, lambda: rec.of(OperationStarted))
         move_to(instances, STRAY)
         await pilot.press("ctrl+d", "y")
         await settle(pilot)
@@ -435,6 +437,8 @@ async def test_a_adopts_an_orphan_instance_suggesting_the_attributed_reseller(se
         options = picker.query_one("#resellers")
         assert options.get_option_at_index(options.highlighted).id == "r-ana"
         await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, PlanConfirmScreen))
+        await pilot.press("y")
         await settle(pilot)
         [finished] = rec.of(OperationFinished)
         assert finished.summary.targets[0].outcome is TargetOutcome.ADOPTED
@@ -462,7 +466,9 @@ async def test_shift_r_reprovisions_an_orphan_record_whose_name_is_absent(seeded
         assert app.dashboard.check_action("reprovision", ()) is True
         assert "reprovision" in {b.binding.action for b in app.active_bindings.values()}
         await pilot.press("R")
-        assert isinstance(app.screen, ConfirmScreen)
+        assert isinstance(app.screen, PlanConfirmScreen)
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.plan is not None)
         assert ANA_5 in str(app.screen.query_one(".dialog-body").render())
         await pilot.press("y")
         await settle(pilot)
@@ -499,14 +505,15 @@ async def _clear_all_ana(pilot, app, *, include_attributed: bool) -> ClearAllScr
     await pilot.press("X")
     await wait_for(pilot, lambda: isinstance(app.screen, ClearAllScreen))
     screen = app.screen
+    await wait_for(pilot, lambda: screen.plan is not None)
     assert screen.replan is not None  # a reseller scope offers the toggle
     assert ANA_9 not in str(screen.query_one("#plan-body").render())
     if include_attributed:
         await pilot.press("ctrl+t")
-        await wait_for(pilot, lambda: not screen.planning and screen.actionable == 4)
+        await wait_for(pilot, lambda: not screen.planning and len(screen.plan.actionable) == 4)
         assert ANA_9 in str(screen.query_one("#plan-body").render())
     else:
-        assert screen.actionable == 3
+        assert len(screen.plan.actionable) == 3
     await pilot.press(*"Ana Net")
     assert not screen.query_one("#yes").disabled
     await pilot.press("enter")
@@ -549,6 +556,8 @@ async def test_c_creates_a_connection_and_shows_its_qr_code(seeded):
         assert isinstance(app.screen, CreateScreen)
         await pilot.press("down")  # Ana Net -> Bob Zap
         await pilot.click("#yes")
+        await wait_for(pilot, lambda: isinstance(app.screen, PlanConfirmScreen))
+        await pilot.press("y")  # confirmed (kept until the plan is shown)
         await settle(pilot)
         [finished] = rec.of(OperationFinished)
         [target] = finished.summary.targets
@@ -567,17 +576,18 @@ async def test_x_clear_all_needs_the_typed_scope_word(seeded):
     app = make_app(make_service(sim, store))
     async with app.run_test(size=(160, 45), message_hook=rec) as pilot:
         await settle(pilot)
-        await pilot.press("X")
-        await wait_for(pilot, lambda: isinstance(app.screen, ClearAllScreen))
-        [plan] = rec.of(PlanReady)
-        assert plan.confirm_word == "ALL" and len(plan.plan.targets) == 7
+        await pilot.press("X")  # the modal opens at once and plans inside
+        assert isinstance(app.screen, ClearAllScreen)
         screen = app.screen
+        await wait_for(pilot, lambda: screen.plan is not None)
+        plan = screen.plan
+        assert plan.confirmation.words == ("ALL",) and len(plan.targets) == 7
         body = str(screen.query_one(".dialog-body").render())
         assert "linked (instance + record)" in body and "orphan records" in body
-        await pilot.press(*"all", "enter")  # wrong case: refused
+        await pilot.press(*"al", "enter")  # not the word: refused
         assert app.screen is screen and screen.query_one("#yes").disabled
         screen.query_one("#confirm-word").value = ""
-        await pilot.press(*"ALL")
+        await pilot.press(*"all")  # the word without case
         assert not screen.query_one("#yes").disabled
         await pilot.press("enter")
         await settle(pilot)
@@ -632,7 +642,10 @@ async def test_s_chooses_the_reseller_scope(seeded):
         assert {r.name for r in records.rows_by_key.values()} == {BOB_1, BOB_7}
         await pilot.press("X")
         await wait_for(pilot, lambda: isinstance(app.screen, ClearAllScreen))
-        assert app.screen.word == "Bob Zap"
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.plan is not None)
+        assert screen.plan.confirmation.words == ("r-bob", "Bob Zap")
+        assert screen.plan.confirmation.accepts("bob zap") and screen.plan.confirmation.accepts("R-BOB")
         await pilot.press("escape")
 
 
@@ -691,7 +704,7 @@ async def test_read_only_hides_and_blocks_every_mutation(seeded):
         await pilot.press("ctrl+d", "X", "c", "a")
         await settle(pilot)
         assert app.screen is app.dashboard
-        assert not rec.of(OperationStarted) and not rec.of(PlanReady)
+        assert not rec.of(OperationStarted)
         titles = [c.title for c in app.get_system_commands(app.screen)]
         assert "clear-all" not in titles and "filter" in titles
         assert not await app.dashboard.run_action("clear_all")

@@ -78,6 +78,9 @@ def test_delete_modal(snap_compare, demo):
             table.move_cursor(row=table.get_row_index(name))
             await pilot.press("space")
         await pilot.press("ctrl+d")
+        screen = pilot.app.screen
+        await wait_for(pilot, lambda: screen.plan is not None)
+        await pilot.pause()
 
     assert snap_compare(build(demo), terminal_size=WIDE, run_before=run_before)
 
@@ -87,6 +90,8 @@ def test_clear_all_typed_confirmation_modal(snap_compare, demo):
         await settle(pilot)
         await pilot.press("X")
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, ClearAllScreen))
+        screen = pilot.app.screen
+        await wait_for(pilot, lambda: screen.plan is not None)
         await pilot.press(*"AL")  # not yet the word: the action stays disabled
 
     assert snap_compare(build(demo), terminal_size=WIDE, run_before=run_before)
@@ -101,7 +106,9 @@ def _events(targets: list[str]) -> list[StepEvent]:
                 StepEvent("clear-all", name, Step.VERIFY, 1, StepOutcome.ABSENT, t + 0.4,
                           "absent after 0.35 s (3 probes)"),
                 StepEvent("clear-all", name, Step.RECORD, 1, StepOutcome.OK, t + 0.45,
-                          "record removed")]
+                          "record removed"),
+                StepEvent("clear-all", name, Step.DONE, 0, StepOutcome.OK, t + 0.45,
+                          "removed", done=TargetOutcome.REMOVED)]
     out.append(StepEvent("clear-all", targets[3], Step.LOGOUT, 1, StepOutcome.OK, 0.7))
     return out
 
@@ -189,8 +196,9 @@ def test_clear_all_modal_of_a_reseller_scope_offers_attributed_orphans(snap_comp
         await settle(pilot)
         await pilot.press("X")
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, ClearAllScreen))
-        await pilot.press("ctrl+t")
         screen = pilot.app.screen
+        await wait_for(pilot, lambda: screen.plan is not None)
+        await pilot.press("ctrl+t")
         await wait_for(pilot, lambda: screen.include_attributed and not screen.planning)
         await pilot.pause()
 

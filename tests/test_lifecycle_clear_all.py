@@ -28,6 +28,7 @@ from tests.test_lifecycle_support import (  # noqa: F401 - client is a fixture
 )
 from tui.evolution.client import EvolutionClient
 from tui.lifecycle.events import NAME_FREED, Step, StepOutcome, TargetOutcome
+from tui.lifecycle.planner import UnknownResellerError
 from tui.lifecycle.scope import Scope
 from tui.store.mongo import ConnectionStore
 from tui.store.wire_server import MongoWireServer
@@ -55,10 +56,12 @@ async def test_reseller_without_records_touches_nothing(sim, store, mongo_db, cl
     assert any("no records" in note for note in plan.notes)
     assert snapshot(sim, mongo_db) == before
     assert sim.stats()["requests"].get("delete", 0) == 0
-    # same for a reseller id nobody has ever heard of, and in a reseller-scoped session
-    scoped = make_service(client, store, tmp_path, scope=Scope.reseller("nobody"))
-    _, summary = await run_clear(scoped, Scope.reseller("nobody"))
-    assert summary.targets == [] and snapshot(sim, mongo_db) == before
+    # a reseller id nobody has ever heard of is an error (a typo is not "nothing to do"),
+    # in an admin session and in that reseller's own
+    for session in (service, make_service(client, store, tmp_path, scope=Scope.reseller("nobody"))):
+        with pytest.raises(UnknownResellerError, match="unknown reseller 'nobody'"):
+            await session.plan_clear_all(Scope.reseller("nobody"))
+    assert snapshot(sim, mongo_db) == before
 
 
 async def test_reseller_scope_touches_only_that_resellers_names(sim, store, mongo_db, client,
@@ -83,7 +86,8 @@ async def test_reseller_scope_touches_only_that_resellers_names(sim, store, mong
     assert probe_status(sim, "fabio_9_1700000009") == "present"
     stats = summary.stats()
     assert stats == {"deleted_from_evolution": 4, "deleted_from_db": 5, "errors": [],
-                     "already_absent": 1, "stuck_reserved": 0, "failed": 0, "skipped": 1}
+                     "already_absent": 1, "stuck_reserved": 0, "failed": 0, "skipped": 1,
+                     "not_found": 0}
     # other tenants: every instance and record identical
     after = snapshot(sim, mongo_db)
     for name in world["r2_linked"] + world["r2_attributed"] + world["unattributed"]:

@@ -18,7 +18,9 @@ from tests.test_lifecycle_support import (  # noqa: F401 - client is a fixture
     snapshot,
 )
 from tui.lifecycle.delete import RESERVED_HINT, DeletePolicy
+from tui.evolution.models import InstanceState
 from tui.lifecycle.events import Step, StepOutcome, TargetOutcome
+from tui.lifecycle.plans import DeleteRequest
 
 
 async def test_delete_removes_open_connecting_and_close_and_their_records(sim, store, mongo_db,
@@ -60,10 +62,11 @@ async def test_logout_not_connected_counts_as_skipped(sim, store, mongo_db, clie
     400 "not connected", which is skipped, and the delete goes on."""
     sim.seed([{"name": "fabio_1_1", "state": "open"}])
     service = make_service(client, store, tmp_path)
-    obs = await service.observe()
+    plan = await service.plan(DeleteRequest(("fabio_1_1",)))
+    assert plan.targets[0].state is InstanceState.OPEN
     sim.seed([{"name": "fabio_1_1", "state": "close"}])  # re-seeded: now close
     events = []
-    summary = await service.delete(["fabio_1_1"], sink=events.append, obs=obs)
+    summary = await service.run(plan, sink=events.append)
     assert outcome_of(summary, "fabio_1_1") is TargetOutcome.REMOVED
     [logout] = [e for e in events if e.step is Step.LOGOUT]
     assert logout.outcome is StepOutcome.SKIPPED and "not connected" in logout.detail
@@ -77,9 +80,9 @@ async def test_delete_of_a_free_name_is_already_absent_and_removes_its_record(
     before = snapshot(sim, mongo_db)
     summary = await service.delete(["fabio_4_4", "never_existed"])
     assert outcome_of(summary, "fabio_4_4") is TargetOutcome.ALREADY_ABSENT
-    assert outcome_of(summary, "never_existed") is TargetOutcome.ALREADY_ABSENT
+    assert outcome_of(summary, "never_existed") is TargetOutcome.NOT_FOUND
     assert summary.deleted_from_evolution == 0 and summary.deleted_from_db == 1
-    assert summary.stats()["already_absent"] == 2
+    assert summary.stats()["already_absent"] == 1 and summary.stats()["not_found"] == 1
     assert_invariants(sim, mongo_db, before, summary, ["fabio_4_4", "never_existed"])
     assert mongo_db[CONNECTIONS].count_documents({}) == 0
 
@@ -90,9 +93,9 @@ async def test_delete_404_on_the_delete_itself_is_already_absent(sim, store, mon
     add_record(mongo_db, "r1", "fabio_1_1")
     async with make_client(sim) as client:
         service = make_service(client, store, tmp_path)
-        obs = await service.observe()
+        plan = await service.plan(DeleteRequest(("fabio_1_1",)))
         sim.request("DELETE", "/instance/delete/fabio_1_1")
-        summary = await service.delete(["fabio_1_1"], obs=obs)
+        summary = await service.run(plan)
     assert outcome_of(summary, "fabio_1_1") is TargetOutcome.ALREADY_ABSENT
     assert summary.deleted_from_db == 1
 
@@ -222,7 +225,7 @@ async def test_probe_timeouts_during_verify_fail_and_keep_the_record(sim, store,
 
     async with make_client(sim, timeout_s=0.15, retries=0) as client:
         service = make_service(client, store, tmp_path, policy=policy)
-        summary = await service.delete(["fabio_1_1"], obs=await service.observe(), sink=sink)
+        summary = await service.delete(["fabio_1_1"], sink=sink)
     [target] = summary.targets
     assert target.outcome is TargetOutcome.FAILED and "could not verify" in target.reason
     kept = mongo_db[CONNECTIONS].find_one({"instance_name": "fabio_1_1"})

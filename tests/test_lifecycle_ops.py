@@ -20,7 +20,7 @@ from tests.test_lifecycle_support import (  # noqa: F401 - client is a fixture
 )
 from tui.lifecycle.audit import AuditLog
 from tui.lifecycle.events import Summary, TargetOutcome, TargetResult
-from tui.lifecycle.scope import ReadOnlyError, Scope, ScopeError
+from tui.lifecycle.scope import LifecycleError, ReadOnlyError, Scope, ScopeError
 
 
 # ---------------------------------------------------------------------------- forget
@@ -40,7 +40,7 @@ async def test_forget_removes_only_orphan_records_whose_name_is_free(sim, store,
     assert present.outcome is TargetOutcome.SKIPPED and "use delete" in present.reason
     reserved = [t for t in summary.targets if t.name == "fabio_2_2"][0]
     assert reserved.outcome is TargetOutcome.SKIPPED and "reserved" in reserved.reason
-    assert outcome_of(summary, "nothing_here") is TargetOutcome.SKIPPED
+    assert outcome_of(summary, "nothing_here") is TargetOutcome.NOT_FOUND
     after = snapshot(sim, mongo_db)
     assert after["instances"] == before["instances"]  # database only
     assert len(after["records"]) == 2
@@ -78,12 +78,12 @@ async def test_adopt_refusals(sim, store, mongo_db, client, tmp_path):
 
     linked = (await service.adopt("taken_1_1", "r1")).targets[0]
     assert linked.outcome is TargetOutcome.SKIPPED and "already has a record" in linked.reason
-    unknown = (await service.adopt("ghost_1_1", "nobody")).targets[0]
-    assert unknown.outcome is TargetOutcome.FAILED and "unknown reseller" in unknown.reason
+    with pytest.raises(LifecycleError, match="unknown reseller 'nobody'"):
+        await service.adopt("ghost_1_1", "nobody")
     ghost = (await service.adopt("ghost_1_1", "r1")).targets[0]
     assert ghost.outcome is TargetOutcome.FAILED and "not an Evolution instance" in ghost.reason
     absent = (await service.adopt("no_such_1_1", "r1")).targets[0]
-    assert absent.outcome is TargetOutcome.FAILED
+    assert absent.outcome is TargetOutcome.NOT_FOUND and "not found" in absent.reason
     assert snapshot(sim, mongo_db) == before
 
     scoped = make_service(client, store, tmp_path, scope=Scope.reseller("r2"))
@@ -112,13 +112,14 @@ async def test_reprovision_refusals(sim, store, mongo_db, client, tmp_path):
     service = make_service(client, store, tmp_path)
     before = snapshot(sim, mongo_db)
     reasons = {}
-    for name in ("fabio_1_1", "fabio_2_2", "no_record_1_1"):
+    for name in ("fabio_1_1", "fabio_2_2"):
         [target] = (await service.reprovision(name)).targets
         assert target.outcome is TargetOutcome.SKIPPED
         reasons[name] = target.reason
     assert "already exists" in reasons["fabio_1_1"]
     assert "reserved" in reasons["fabio_2_2"]
-    assert "no record" in reasons["no_record_1_1"]
+    [nothing] = (await service.reprovision("no_record_1_1")).targets
+    assert nothing.outcome is TargetOutcome.NOT_FOUND and "not found" in nothing.reason
     scoped = make_service(client, store, tmp_path, scope=Scope.reseller("r1"))
     [target] = (await scoped.reprovision("ana_3_3")).targets
     assert target.outcome is TargetOutcome.SKIPPED

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -168,3 +169,112 @@ def test_keymap_setting_is_validated_against_binding_ids(tmp_path):
     with pytest.raises(SettingsError, match="keymap.delete: Input should be a valid string"):
         load_settings(str(write(tmp_path, {"evolution": {"api_key": "k"},
                                            "keymap": {"delete": 5}}, "k.json")), env={})
+
+
+# ---------------------------------------------------------------------------- environment
+# pydantic-settings reads the environment: only EVODASH_* variables naming a setting count.
+MINIMAL = {"evolution": {"api_key": "file-key"}}
+
+
+def test_non_setting_variables_are_ignored(tmp_path):
+    path = write(tmp_path, MINIMAL)
+    env = {"EVODASH_DEBUG": "1", "EVODASH_CI": "true", "EVODASH_SETTINGS": str(path),
+           "EVODASH_EVOLUTON__API_KEY": "misspelt-section"}  # not a section: not a setting
+    settings, warnings = load_settings(str(path), env=env)
+    assert settings == load_settings(str(path), env={})[0] and warnings == []
+    assert settings.evolution.api_key.get_secret_value() == "file-key"
+    assert load_settings(None, env=env)[0] == settings  # via EVODASH_SETTINGS, still ignored
+
+
+def test_non_setting_variables_alone_are_not_a_configuration(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    with pytest.raises(SettingsError, match="no settings file found"):
+        load_settings(None, env={"EVODASH_DEBUG": "1", "EVODASH_CI": "true"})
+
+
+@pytest.mark.parametrize("with_file", [True, False], ids=["file", "env-only"])
+def test_typo_in_a_field_of_a_known_section_is_one_line_naming_it(tmp_path, monkeypatch,
+                                                                  with_file):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    path = str(write(tmp_path, MINIMAL)) if with_file else None
+    with pytest.raises(SettingsError) as info:
+        load_settings(path, env={"EVODASH_EVOLUTION__APIKEY": "typo-secret-123"})
+    message = str(info.value)
+    assert "\n" not in message and "typo-secret-123" not in message
+    # named even without a file, where "evolution.api_key: is required" is also true
+    assert message.startswith("environment: EVODASH_EVOLUTION__APIKEY: unknown setting"), message
+    assert "did you mean EVODASH_EVOLUTION__API_KEY?" in message
+
+
+def test_variable_names_are_case_insensitive_and_errors_name_the_variable(tmp_path):
+    path = write(tmp_path, MINIMAL)
+    settings, _ = load_settings(str(path), env={"evodash_cleanup__concurrency": "7",
+                                                "Evodash_Read_Only": "yes"})
+    assert settings.cleanup.concurrency == 7 and settings.read_only is True
+    with pytest.raises(SettingsError) as info:
+        load_settings(str(path), env={"EVODASH_CLEANUP__CONCURRENCY": "0", "EVODASH_DEBUG": "1"})
+    assert str(info.value) == ("environment: EVODASH_CLEANUP__CONCURRENCY: "
+                               "Input should be greater than or equal to 1")
+    with pytest.raises(SettingsError, match=r"^environment: EVODASH_MONGO: must be a JSON object$"):
+        load_settings(str(path), env={"EVODASH_MONGO": "{not json"})
+
+
+def test_unknown_key_in_the_file_stays_an_error_whatever_the_environment(tmp_path):
+    path = write(tmp_path, {**MINIMAL, "Read_Only": True})  # file keys are exact
+    with pytest.raises(SettingsError, match="Read_Only: unknown setting"):
+        load_settings(str(path), env={"EVODASH_DEBUG": "1", "EVODASH_REFRESH_S": "2"})
+
+
+def test_environment_beats_file_beats_defaults(tmp_path):
+    path = write(tmp_path, {"evolution": {"api_key": "file-key", "timeout_s": 3},
+                            "mongo": {"database": "file-db"}, "refresh_s": 9,
+                            "keymap": {"delete": "ctrl+x"}})
+    env = {"EVODASH_EVOLUTION__API_KEY": "env-key", "EVODASH_REFRESH_S": "2",
+           "EVODASH_MONGO__CONNECTIONS_COLLECTION": "env-conns",
+           "EVODASH_KEYMAP__REFRESH": "f5"}
+    settings, _ = load_settings(str(path), env=env)
+    assert settings.evolution.api_key.get_secret_value() == "env-key"  # env over file
+    assert settings.refresh_s == 2
+    assert settings.evolution.timeout_s == 3  # file, where the env says nothing...
+    assert settings.mongo.database == "file-db"  # ...even within a section the env touches
+    assert settings.mongo.connections_collection == "env-conns"
+    assert settings.keymap == {"delete": "ctrl+x", "refresh": "f5"}
+    assert settings.evolution.url == "http://127.0.0.1:8080"  # defaults last
+    assert settings.cleanup.concurrency == 4
+
+
+def test_only_the_given_mapping_is_read(tmp_path, monkeypatch):
+    monkeypatch.setenv("EVODASH_READ_ONLY", "true")
+    monkeypatch.setenv("EVODASH_EVOLUTION__APIKEY", "typo")
+    settings, _ = load_settings(str(write(tmp_path, MINIMAL)), env={})
+    assert settings.read_only is False
+    built = Settings.model_validate(MINIMAL)  # other code builds Settings from dicts
+    assert built.read_only is False and built == settings
+    assert Settings(**MINIMAL).read_only is False
+
+
+def test_cli_ignores_a_debug_switch_in_the_environment(tmp_path):
+    """`EVODASH_DEBUG=1 evodash doctor` once failed with `debug: unknown setting`."""
+    path = write(tmp_path, {"evolution": {"url": "http://127.0.0.1:9", "api_key": "k",
+                                          "timeout_s": 1}})
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EVODASH_")}
+    env.update(EVODASH_DEBUG="1", EVODASH_CI="true", NO_COLOR="1", PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tui", "--settings", str(path), "doctor", "--json"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )
+    # The settings check is doctor's first line; stop there rather than wait for the
+    # (unreachable) Evolution and MongoDB checks to time out.
+    timer = threading.Timer(60, proc.kill)
+    timer.start()
+    try:
+        first = proc.stdout.readline()
+    finally:
+        timer.cancel()
+        proc.kill()
+        rest, err = proc.communicate(timeout=30)
+    assert "unknown setting" not in first + rest + err
+    assert json.loads(first) == {"type": "check", "check": "settings", "ok": True,
+                                 "detail": f"{path}: valid"}

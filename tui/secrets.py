@@ -95,5 +95,6 @@ class SecretIndex:
 
     def scrub(self, text: str) -> str:
         """`text` with every occurrence of every secret masked (longest secrets first)."""
-        found = self.found_in(text) if len(self) else ()
-        return scrub(text, sorted(found, key=len, reverse=True)) if found else text
+        found = self.found_in(text) if len(self) else set()
+        longest_first: list[str] = sorted(found, key=len, reverse=True)
+        return scrub(text, longest_first) if longest_first else text

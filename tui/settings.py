@@ -1,26 +1,61 @@
 """Settings: the pydantic model of `settings.json`, where the file is found, environment
 overrides (`EVODASH_SECTION__FIELD`), and one-line errors that name the file and the field.
 
+Sources, highest priority first: the environment, then the settings file, then the defaults.
+The environment is read by pydantic-settings (prefix `EVODASH_`, nested delimiter `__`, names
+case-insensitive) from the mapping given to `load_settings` (`os.environ` by default); the
+file's JSON object is passed as it is (keys exact), so an unknown key in the file is an error
+("unknown setting").
+
+Which `EVODASH_*` variables count:
+- a variable naming a top-level setting or a section (`EVODASH_READ_ONLY`,
+  `EVODASH_EVOLUTION__API_KEY`, `EVODASH_KEYMAP__DELETE`; a whole section may be given as a
+  JSON object, `EVODASH_MONGO='{"database": "x"}'`) is a setting;
+- a variable naming a known section but an unknown field (`EVODASH_EVOLUTION__APIKEY`) is
+  almost certainly a typo: it is an error, one line naming the variable (with a suggestion);
+- anything else (`EVODASH_DEBUG`, `EVODASH_CI`, `EVODASH_SETTINGS` — the path of the file —,
+  a misspelt section) is not a setting and is ignored.
+With no settings file, the environment alone is enough when it sets at least
+`EVODASH_EVOLUTION__API_KEY`; with no file and no setting variable, "no settings file found".
+
+Errors from a variable name the variable (`environment: EVODASH_CLEANUP__CONCURRENCY: ...`);
+others name the file and the dotted field (`settings.json: evolution.url: ...`).
+
 Secrets (the Evolution API key, the Mongo URI which may carry a password) are `SecretStr`:
 `repr`, `str`, errors and `model_dump` never show them in clear.
+
+`Settings.model_validate(dict)` and `Settings(...)` validate only what they are given: the
+environment is read by `load_settings` alone.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import stat
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+from pydantic_settings import SettingsError as _SourceError
 
 from tui.secrets import mask_uri
 
 ENV_PREFIX = "EVODASH_"
 ENV_SETTINGS_PATH = "EVODASH_SETTINGS"
+ENV_NESTED_DELIMITER = "__"
 DEFAULT_AUDIT_LOG = "~/.local/state/evodash/audit.jsonl"
 
 
@@ -83,7 +118,22 @@ class CleanupSettings(_Section):
     stop_dialing_s: float = Field(default=8.0, ge=0.5, le=120)
 
 
-class Settings(_Section):
+# The sources of the `Settings` being built by `load_settings`, highest priority first; unset
+# otherwise, so that `Settings(...)` / `Settings.model_validate(...)` read nothing else.
+_LOAD_SOURCES: ContextVar[tuple[PydanticBaseSettingsSource, ...] | None] = ContextVar(
+    "evodash_settings_sources", default=None
+)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        extra="forbid",
+        frozen=True,
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter=ENV_NESTED_DELIMITER,
+        case_sensitive=False,
+    )
+
     evolution: EvolutionSettings
     mongo: MongoSettings = MongoSettings()
     cleanup: CleanupSettings = CleanupSettings()
@@ -96,6 +146,18 @@ class Settings(_Section):
     def audit_log_path(self) -> Path:
         return Path(self.audit_log).expanduser()
 
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Never os.environ, a .env file or a secrets dir behind the caller's back.
+        return _LOAD_SOURCES.get() or (init_settings,)
+
 
 def candidate_paths(explicit: str | None, env: Mapping[str, str]) -> list[Path]:
     """Where settings are looked for, in order (the first existing one wins)."""
@@ -106,39 +168,142 @@ def candidate_paths(explicit: str | None, env: Mapping[str, str]) -> list[Path]:
     return [Path("settings.json"), Path("~/.config/evodash/settings.json").expanduser()]
 
 
-def _env_overrides(env: Mapping[str, str]) -> dict[str, Any]:
-    """`EVODASH_EVOLUTION__API_KEY=x` -> {"evolution": {"api_key": "x"}}."""
-    tree: dict[str, Any] = {}
-    for key, value in env.items():
-        if not key.startswith(ENV_PREFIX) or key == ENV_SETTINGS_PATH:
+class _EnvironmentSource(EnvSettingsSource):
+    """`EVODASH_*` variables read from a given mapping (tests pass dicts), not `os.environ`.
+
+    Only variables naming a field of `Settings` count (pydantic-settings ignores the others);
+    `EVODASH_SECTION__FIELD` becomes `{"section": {"field": value}}`, so an unknown FIELD of a
+    known section reaches validation and fails there as "unknown setting".
+    """
+
+    def __init__(self, settings_cls: type[BaseSettings], environ: Mapping[str, str]) -> None:
+        self._environ = environ  # read by _load_env_vars, which the base __init__ calls
+        super().__init__(settings_cls)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        return {(key if self.case_sensitive else key.lower()): value
+                for key, value in self._environ.items()}
+
+    def prepare_field_value(
+        self, field_name: str, field: FieldInfo, value: Any, value_is_complex: bool
+    ) -> Any:
+        try:
+            return super().prepare_field_value(field_name, field, value, value_is_complex)
+        except ValueError:  # a section (or the keymap) given whole, but not as valid JSON
+            variable = _variable_named(self._environ, (field_name,))
+            raise SettingsError(
+                f"environment: {variable or ENV_PREFIX + field_name.upper()}: "
+                "must be a JSON object"
+            ) from None
+
+
+class _FileSource(PydanticBaseSettingsSource):
+    """The settings file's JSON object, as it is: keys are exact, unknown ones are kept (and
+    rejected by validation), nothing is decoded."""
+
+    def __init__(self, settings_cls: type[BaseSettings], values: dict[str, Any]) -> None:
+        super().__init__(settings_cls)
+        self._values = values
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return self._values.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(self._values)
+
+
+@contextmanager
+def _sources(*sources: PydanticBaseSettingsSource) -> Iterator[None]:
+    token = _LOAD_SOURCES.set(sources)
+    try:
+        yield
+    finally:
+        _LOAD_SOURCES.reset(token)
+
+
+def _environment_values(env: Mapping[str, str]) -> tuple[_EnvironmentSource, dict[str, Any]]:
+    """The environment source and what it yields (`{}` when no variable names a setting)."""
+    try:
+        source = _EnvironmentSource(Settings, env)
+        return source, source()
+    except _SourceError as exc:  # its message names the field and the source, never a value
+        raise SettingsError(f"environment: {exc}") from None
+
+
+def _variable_parts(key: str) -> list[str] | None:
+    """`EVODASH_EVOLUTION__API_KEY` -> ["evolution", "api_key"]; None if not `EVODASH_*`."""
+    if not key.upper().startswith(ENV_PREFIX):
+        return None
+    return key[len(ENV_PREFIX):].lower().split(ENV_NESTED_DELIMITER)
+
+
+def _variable_named(env: Mapping[str, str], loc: tuple[str, ...]) -> str | None:
+    """The variable (as spelt in `env`) that set the value at `loc`: the one naming exactly
+    `loc`, else one naming a part of it (a JSON section) or a path below it."""
+    near = None
+    for key in env:
+        parts = _variable_parts(key)
+        if parts is None or key == ENV_SETTINGS_PATH:
             continue
-        path = [part.lower() for part in key[len(ENV_PREFIX):].split("__")]
-        if not all(path):
-            raise SettingsError(f"environment: {key}: malformed variable name")
-        node = tree
-        for part in path[:-1]:
-            child = node.setdefault(part, {})
-            if not isinstance(child, dict):
-                raise SettingsError(f"environment: {key}: conflicts with another variable")
-            node = child
-        node[path[-1]] = value
-    return tree
+        if tuple(parts) == loc:
+            return key
+        shorter = min(len(parts), len(loc))
+        if near is None and tuple(parts[:shorter]) == loc[:shorter]:
+            near = key
+    return near
 
 
-def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
-    merged = dict(base)
-    for key, value in over.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
+def _from_environment(loc: tuple[str, ...], env_values: dict[str, Any]) -> bool:
+    """Whether the value at `loc` came from the environment (which wins over the file)."""
+    node: Any = env_values
+    for part in loc:
+        if not isinstance(node, dict):
+            return True  # the environment set a whole value above loc
+        if part not in node:
+            return False
+        node = node[part]
+    return bool(loc)
 
 
-def _field_error(where: str, error: ValidationError) -> SettingsError:
-    first = error.errors()[0]
-    field = ".".join(str(part) for part in first["loc"]) or "(top level)"
+def _suggestion(loc: tuple[str, ...]) -> str:
+    """` (did you mean EVODASH_EVOLUTION__API_KEY?)` for a misspelt field of a section."""
+    model: Any = Settings
+    for part in loc[:-1]:
+        field = getattr(model, "model_fields", {}).get(part)
+        model = field.annotation if field is not None else None
+    names = list(getattr(model, "model_fields", {}))
+    close = difflib.get_close_matches(loc[-1], names, n=1, cutoff=0.6) if loc else []
+    if not close:
+        return ""
+    variable = ENV_PREFIX + ENV_NESTED_DELIMITER.join((*loc[:-1], close[0])).upper()
+    return f" (did you mean {variable}?)"
+
+
+def _field_error(
+    where: str,
+    error: ValidationError,
+    env: Mapping[str, str] | None = None,
+    env_values: dict[str, Any] | None = None,
+) -> SettingsError:
+    errors = error.errors()
+
+    def variable_of(problem: Any) -> str | None:
+        """The variable that set the value of this problem, if one did."""
+        loc = tuple(str(part) for part in problem["loc"])
+        if env is None or not env_values or not _from_environment(loc, env_values):
+            return None
+        return _variable_named(env, loc)
+
+    # A problem a variable caused comes first: with the environment alone, a misspelt
+    # EVODASH_EVOLUTION__APIKEY must be named, not hidden behind "evolution.api_key: is required".
+    first, variable = next(
+        ((problem, name) for problem in errors if (name := variable_of(problem))),
+        (errors[0], None),
+    )
+    loc = tuple(str(part) for part in first["loc"])
+    field = ".".join(loc) or "(top level)"
     kind = first["type"]
+    hint = ""
     if kind == "extra_forbidden":
         message = "unknown setting"
     elif kind == "missing":
@@ -146,9 +311,14 @@ def _field_error(where: str, error: ValidationError) -> SettingsError:
     else:
         # pydantic's msg never echoes the input value; strip its "Value error, " prefix.
         message = first["msg"].removeprefix("Value error, ")
-    more = len(error.errors()) - 1
+    if variable is not None:  # name the variable, not the file
+        exact = _variable_parts(variable) == list(loc)
+        where, field = "environment", variable if exact else f"{variable} ({field})"
+        if kind == "extra_forbidden":
+            hint = _suggestion(loc)
+    more = len(errors) - 1
     suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
-    return SettingsError(f"{where}: {field}: {message}{suffix}")
+    return SettingsError(f"{where}: {field}: {message}{hint}{suffix}")
 
 
 def permission_warning(path: Path) -> str | None:
@@ -176,13 +346,13 @@ def load_settings(
     warnings: list[str] = []
     candidates = candidate_paths(explicit, env)
     found = next((p for p in candidates if p.is_file()), None)
-    overrides = _env_overrides(env)
+    environment, env_values = _environment_values(env)
     data: dict[str, Any] = {}
     where = "environment"
     if found is None:
         if explicit or env.get(ENV_SETTINGS_PATH):
             raise SettingsError(f"{candidates[0]}: settings file not found")
-        if not overrides:
+        if not env_values:  # no file, and no variable names a setting (EVODASH_DEBUG...)
             looked = ", ".join(str(p) for p in candidates)
             raise SettingsError(
                 f"no settings file found (looked in {looked}); copy settings.example.json "
@@ -205,10 +375,10 @@ def load_settings(
         warning = permission_warning(found)
         if warning:
             warnings.append(warning)
-    if overrides:
-        where = f"{where} (with EVODASH_* environment overrides)" if found else where
-        data = _merge(data, overrides)
+        if env_values:
+            where = f"{where} (with EVODASH_* environment overrides)"
     try:
-        return Settings.model_validate(data), warnings
+        with _sources(environment, _FileSource(Settings, data)):  # environment > file > defaults
+            return Settings(), warnings  # type: ignore[call-arg]  # the sources give the values
     except ValidationError as exc:
-        raise _field_error(where, exc) from None
+        raise _field_error(where, exc, env, env_values) from None

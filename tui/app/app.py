@@ -38,7 +38,8 @@ class EvodashApp(App[int]):
         self.watcher_factory = watcher_factory
         self.clock = clock
         self.timers_on = auto_refresh  # (DOMNode.auto_refresh is Textual's own)
-        self.dashboard = DashboardScreen()
+        self.dashboard = DashboardScreen(service, info, clock=clock, auto_refresh=auto_refresh,
+                                         watcher_factory=watcher_factory)
         self._hup_installed = False
 
     def on_mount(self) -> None:

@@ -13,7 +13,6 @@ from textual.message import Message
 from tui.app.view import ObservationDelta
 from tui.lifecycle.events import StepEvent, Summary
 from tui.lifecycle.observe import Observation
-from tui.lifecycle.service import Plan
 
 
 class DashboardMessage(Message, bubble=False):
@@ -113,13 +112,3 @@ class OperationFailed(DashboardMessage, bubble=False):
         self.error = error
 
 
-class PlanReady(DashboardMessage, bubble=False):
-    """A clear-all plan is ready to be confirmed."""
-
-    def __init__(self, plan: Plan, confirm_word: str, label: str,
-                 orphans_only: bool = False) -> None:
-        super().__init__()
-        self.plan = plan
-        self.confirm_word = confirm_word
-        self.label = label
-        self.orphans_only = orphans_only

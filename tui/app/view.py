@@ -14,7 +14,7 @@ from datetime import datetime
 
 from rich.text import Text
 
-from tui.lifecycle.service import Plan
+from tui.lifecycle.plans import Plan
 from tui.reconcile.models import (
     LinkedRow,
     OrphanInstanceRow,
@@ -492,21 +492,6 @@ def visible(rows: list[PaneRow], text: str, orphans_only: bool) -> list[PaneRow]
             if (not needle or needle in r.search) and (not orphans_only or r.is_orphan)]
 
 
-def delete_steps(row: Row) -> str:
-    """What a verified delete will do to one name, as the confirmation modal says it."""
-    steps: list[str] = []
-    instance = getattr(row, "instance", None)
-    if instance is not None and instance.state is not None and instance.state.value != "close":
-        steps.append("logout")
-    if instance is not None or (isinstance(row, OrphanRecordRow)
-                                and row.probe is not OrphanProbe.ABSENT):
-        steps.append("delete")
-    steps.append("verify the name is free")
-    if isinstance(row, LinkedRow | OrphanRecordRow):
-        steps.append("remove the record")
-    return " → ".join(steps)
-
-
 def plan_lines(plan: Plan, first: int = 5) -> list[str]:
     """Counts per outcome class and the first names of each, for the clear-all modal."""
     lines: list[str] = []
@@ -515,9 +500,9 @@ def plan_lines(plan: Plan, first: int = 5) -> list[str]:
         key = "skipped" if target.skip_reason else target.kind
         groups.setdefault(key, []).append(target.name)
     labels = {"linked": "linked (instance + record)", "orphan_instance": "orphan instances",
-              "orphan_record": "orphan records", "unknown": "unknown names",
-              "skipped": "skipped"}
-    for key in ("linked", "orphan_instance", "orphan_record", "unknown", "skipped"):
+              "orphan_record": "orphan records", "reserved": "reserved names",
+              "unknown": "unknown names", "skipped": "skipped"}
+    for key in ("linked", "orphan_instance", "orphan_record", "reserved", "unknown", "skipped"):
         names = groups.get(key)
         if not names:
             continue

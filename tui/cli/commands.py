@@ -13,16 +13,27 @@ import sys
 import traceback
 
 from tui.cli.main import EXIT_DRIFT, EXIT_ERROR, EXIT_OK
-from tui.cli.output import Output, report_json, report_text
+from tui.cli.output import Output, report_json, report_text, safe
 from tui.cli.wiring import Services, build_services, settings_for
 from tui.evolution.errors import EvolutionError
 from tui.lifecycle.events import Summary, TargetOutcome
+from tui.lifecycle.plans import (
+    AdoptRequest,
+    ClearAllRequest,
+    Confirmation,
+    CreateRequest,
+    DeleteRequest,
+    ForgetRequest,
+    ReprovisionRequest,
+    Request,
+)
 from tui.lifecycle.scope import LifecycleError, Scope
 from tui.settings import SettingsError
 from tui.store.errors import StoreError
 
 KNOWN_ERRORS = (SettingsError, EvolutionError, StoreError, LifecycleError)
-NOT_DONE = (TargetOutcome.FAILED, TargetOutcome.STUCK_RESERVED, TargetOutcome.SKIPPED)
+NOT_DONE = (TargetOutcome.FAILED, TargetOutcome.STUCK_RESERVED, TargetOutcome.SKIPPED,
+            TargetOutcome.NOT_FOUND)
 
 
 def fail(message: str) -> int:
@@ -60,25 +71,43 @@ def summary_exit(summary: Summary) -> int:
     return EXIT_DRIFT if bad else EXIT_OK
 
 
-def confirm(args, out: Output, question: str, expected: str | None = None) -> bool:
-    """y/N on a TTY (or typing `expected`); refuse without a TTY unless --yes."""
-    if getattr(args, "yes", False):
+def confirm(args, out: Output, confirmation: Confirmation) -> bool:
+    """The plan's confirmation on a TTY: y/N, or typing one of its words (compared without
+    case or accents); refuse without a TTY unless --yes."""
+    if getattr(args, "yes", False) or confirmation.kind == "none":
         return True
     if not sys.stdin.isatty():
         raise LifecycleError(f"refusing to {args.command} without --yes "
                              "(no terminal to ask for confirmation)")
-    if expected is None:
-        answer = input(f"{question} [y/N] ").strip().lower()
-        return answer in ("y", "yes")
-    answer = input(f"{question}\nType {expected!r} to confirm: ").strip()
-    return answer == expected
+    if confirmation.kind == "yes":
+        return confirmation.accepts(input(f"{safe(confirmation.question)} [y/N] "))
+    answer = input(f"{safe(confirmation.question)}\nType {safe(confirmation.hint)} to confirm: ")
+    return confirmation.accepts(answer)
+
+
+def request_of(args) -> Request | None:
+    """The service request of a mutating command (None: not one)."""
+    command = args.command
+    if command == "delete":
+        return DeleteRequest(tuple(args.names))
+    if command == "clear-all":
+        scope = Scope.all() if args.all else Scope.reseller(args.clear_reseller)
+        return ClearAllRequest(scope, args.orphans_only, args.include_attributed)
+    if command == "create":
+        return CreateRequest(args.create_reseller, args.qr)
+    if command == "forget":
+        return ForgetRequest(tuple(args.names))
+    if command == "adopt":
+        return AdoptRequest(args.name, args.adopt_reseller)
+    if command == "reprovision":
+        return ReprovisionRequest((args.name,))
+    return None
 
 
 async def dispatch(args, services: Services) -> int:
     service = services.service
     out = Output(json_mode=getattr(args, "json", False))
-    command = args.command
-    if command == "report":
+    if args.command == "report":
         await service.sample_dialing()  # a dialing instance flaps: one list cannot tell
         obs = await service.observe()
         if out.json_mode:
@@ -86,64 +115,36 @@ async def dispatch(args, services: Services) -> int:
         else:
             print(report_text(obs, services.settings))
         return EXIT_OK if obs.view.is_consistent else EXIT_DRIFT
-    if command == "clear-all":
-        scope = Scope.all() if args.all else Scope.reseller(args.clear_reseller)
-        if not args.dry_run:
-            service.authorize("clear-all", scope)
-        plan = await service.plan_clear_all(scope, orphans_only=args.orphans_only,
-                                            include_attributed=args.include_attributed)
-        if not args.dry_run:
-            out.plan(plan)
-            if not plan.actionable:
-                out.info("nothing to clear")
-            elif not confirm(args, out, f"Clear {len(plan.actionable)} name(s) in scope {scope}?",
-                             expected="ALL" if scope.is_all else scope.reseller_id):
-                return fail("cancelled: nothing was changed")
-        with out.progress(len(plan.targets), bar=not args.dry_run) as sink:
-            summary = await service.clear_all(scope, dry_run=args.dry_run, sink=sink, plan=plan)
+    request = request_of(args)
+    if request is None:
+        return fail(f"unknown command {args.command}")
+    # plan, show, confirm, run: what the operation does is the service's alone
+    dry_run = getattr(args, "dry_run", False)
+    if not dry_run:
+        service.authorize(request.operation)  # read-only: refused before any lookup
+    plan = await service.plan(request)
+    if dry_run:
+        summary = await service.run(plan, dry_run=True)
         out.summary(summary)
-        return summary_exit(summary)
-    simple = _simple_mutation(args, service)
-    if simple is None:
-        return fail(f"unknown command {command}")
-    scope, question, total, run = simple
-    service.authorize(command, scope)
-    if not confirm(args, out, question):
+        return EXIT_OK
+    service.authorize(plan.operation, plan.scope)  # read-only: refused before asking
+    out.plan(plan)
+    if not plan.runnable:
+        if all(t.kind == "not_found" for t in plan.targets):
+            return fail("; ".join(f"{t.name}: {t.skip_reason}" for t in plan.targets[:5]))
+        out.info(f"nothing to {plan.operation}")
+    elif not confirm(args, out, plan.confirmation):
         return fail("cancelled: nothing was changed")
-    with out.progress(total, bar=False) as sink:
-        summary = await run(sink)
+    bar = plan.operation == "clear-all"
+    with out.progress(len(plan.targets), bar=bar) as sink:
+        summary = await service.run(plan, sink=sink)
     out.summary(summary)
-    if command == "create":
+    if args.command == "create":
         [first] = summary.targets or [None]
         if first is not None and not first.name and first.outcome is TargetOutcome.FAILED:
-            # failed before a name was chosen (unknown reseller, Evolution / MongoDB down):
-            # a connection or usage error like every other command's, not "drift"
+            # failed before a name was chosen (Evolution / MongoDB down): a connection error
+            # like every other command's, not "drift"
             return fail(first.reason)
         if args.qr and not out.json_mode:
             out.qr(summary)
     return summary_exit(summary)
-
-
-def _simple_mutation(args, service):
-    """(scope to authorize, confirmation question, targets, runner) of the one-step commands."""
-    command = args.command
-    if command == "delete":
-        return (None, f"Delete {len(args.names)} instance(s) in scope {service.scope} "
-                      f"(logout → delete → verify → remove record): {', '.join(args.names[:5])}?",
-                len(args.names), lambda sink: service.delete(args.names, sink=sink))
-    if command == "create":
-        return (Scope.reseller(args.create_reseller),
-                f"Create a connection for reseller {args.create_reseller}?", 1,
-                lambda sink: service.create(args.create_reseller, qr=args.qr, sink=sink))
-    if command == "forget":
-        return (None, f"Forget (database only) {', '.join(args.names[:5])}?", len(args.names),
-                lambda sink: service.forget(args.names, sink=sink))
-    if command == "adopt":
-        return (Scope.reseller(args.adopt_reseller),
-                f"Adopt {args.name} for reseller {args.adopt_reseller}?", 1,
-                lambda sink: service.adopt(args.name, args.adopt_reseller, sink=sink))
-    if command == "reprovision":
-        return (None, f"Re-create the Evolution instance {args.name}?", 1,
-                lambda sink: service.reprovision(args.name, sink=sink))
-    return None
-

@@ -13,6 +13,7 @@ from typing import Any, Iterator
 
 from tui.lifecycle.events import StepEvent, Step, Summary
 from tui.lifecycle.observe import Observation
+from tui.lifecycle.plans import Plan
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -40,16 +41,14 @@ class Output:
         else:
             print(safe(text), file=self.stream)
 
-    def plan(self, plan) -> None:
+    def plan(self, plan: Plan) -> None:
         counts = ", ".join(f"{k} {v}" for k, v in sorted(plan.counts().items())) or "empty"
-        self.info(f"plan for {plan.scope}: {counts}")
+        self.info(f"{plan.title} plan for {plan.scope}: {counts}")
         for note in plan.notes:
             self.info(f"note: {note}")
         if not self.json_mode:
-            for target in plan.targets[:20]:
-                print(f"  {safe(target.name)}: {target.describe()}", file=self.stream)
-            if len(plan.targets) > 20:
-                print(f"  … and {len(plan.targets) - 20} more", file=self.stream)
+            for line in plan.lines(20):
+                print(f"  {safe(line)}", file=self.stream)
 
     @contextmanager
     def progress(self, total: int, *, bar: bool) -> Iterator:
@@ -62,8 +61,9 @@ class Output:
                 return
             if show_bar:
                 self.stream.write("\r\x1b[2K")
-            print(safe(event.line()), file=self.stream)
-            if event.step in (Step.RECORD, Step.MARK, Step.VERIFY) and event.instance:
+            if event.step is not Step.DONE:
+                print(safe(event.line()), file=self.stream)
+            elif event.instance:
                 done.add(event.instance)
             if show_bar:
                 width = 30

@@ -40,8 +40,8 @@ import itertools
 import logging
 import random
 import time
-from dataclasses import dataclass, field
-from typing import Any, Callable
+from dataclasses import dataclass, field, fields
+from typing import Any, Callable, TypedDict
 from urllib.parse import quote
 
 import httpx
@@ -115,7 +115,9 @@ class ClientStats:
     by_op: dict[str, int] = field(default_factory=dict)  # requests per operation
 
     def reset(self) -> None:
-        self.__init__()  # type: ignore[misc]
+        fresh = ClientStats()
+        for name in (f.name for f in fields(self)):
+            setattr(self, name, getattr(fresh, name))
 
 
 class _Transport(Exception):
@@ -349,7 +351,7 @@ class EvolutionClient:
             except EvolutionError as exc:
                 error = exc
                 sent = not isinstance(exc, RateLimitedError)  # a 429 was refused, not processed
-            error.attempts = attempt  # type: ignore[attr-defined]
+            error.attempts = attempt
             retry_ok = error.transient and (idempotent or not sent)
             if not retry_ok or attempt > self.retries:
                 raise error
@@ -501,7 +503,7 @@ async def _read_capped(response: httpx.Response, cap: int) -> bytes:
 
 
 def _retry_after(headers: httpx.Headers | None) -> float | None:
-    value = (headers or {}).get("retry-after")
+    value = headers.get("retry-after") if headers is not None else None
     if not value:
         return None
     value = value.strip()
@@ -514,6 +516,13 @@ def _retry_after(headers: httpx.Headers | None) -> float | None:
     except (TypeError, ValueError):
         return None
     return max(0.0, when.timestamp() - time.time())
+
+
+class _ErrorWhere(TypedDict):
+    """The keyword arguments every `EvolutionError` of one answer shares."""
+
+    status: int | None
+    route: str | None
 
 
 def error_from_response(
@@ -535,7 +544,7 @@ def error_from_response(
         detail = f"non-JSON body: {exc}".replace("expected JSON, got ", "")
     detail = scrub(detail, secrets or [])
     low = detail.lower()
-    kw = {"status": status, "route": route}
+    kw: _ErrorWhere = {"status": status, "route": route}
 
     def text(prefix: str) -> str:
         return f"{prefix}: {detail}" if detail else prefix
@@ -554,7 +563,7 @@ def error_from_response(
         return NotFoundError(detail or "not found (404)", **kw)
     if status == 429:
         error = RateLimitedError(text("rate limited (429)"), **kw)
-        error.retry_after = _retry_after(headers)  # type: ignore[attr-defined]
+        error.retry_after = _retry_after(headers)
         return error
     if status >= 500:
         if isinstance(body, dict) and body.get("error") is True and "not found" in low:

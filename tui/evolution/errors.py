@@ -12,6 +12,8 @@ class EvolutionError(Exception):
     """Base of every Evolution client error."""
 
     transient: bool = False
+    # how many requests were made; set by the client on every error it raises
+    attempts: int
 
     def __init__(self, message: str, *, status: int | None = None, route: str | None = None):
         super().__init__(message)
@@ -48,6 +50,8 @@ class RateLimitedError(EvolutionError):
     """429 Too Many Requests."""
 
     transient = True
+    # seconds asked by `Retry-After` (None: no usable header); set by `error_from_response`
+    retry_after: float | None
 
 
 class ServerError(EvolutionError):

@@ -258,9 +258,10 @@ def parse_create(body: Any, *, requested_name: str) -> CreateResult:
         name = requested_name
     raw_hash = body.get("hash")
     if isinstance(raw_hash, dict):
-        token = _str(raw_hash.get("apikey")) or _str(raw_hash.get("jwt"))
+        token_text = _str(raw_hash.get("apikey")) or _str(raw_hash.get("jwt"))
     else:
-        token = _str(raw_hash)
+        token_text = _str(raw_hash)
+    token = SecretStr(token_text) if token_text is not None else None
     integration = data.get("integration")
     if isinstance(integration, dict):
         integration = integration.get("integration")

@@ -25,6 +25,7 @@ class Step(StrEnum):
     INSERT = "insert"
     MARK = "mark"
     AUDIT = "audit"
+    DONE = "done"  # the target is finished: `StepEvent.done` holds its outcome
 
 
 class StepOutcome(StrEnum):
@@ -46,6 +47,7 @@ class TargetOutcome(StrEnum):
     STUCK_RESERVED = "stuck_reserved"  # the server keeps the name: restarting Evolution frees it
     FAILED = "failed"
     SKIPPED = "skipped"  # not touched: outside the scope, refused by a rule, or cancelled
+    NOT_FOUND = "not_found"  # neither an Evolution instance nor a record: nothing to do
     PLANNED = "planned"  # dry run
     CREATED = "created"
     FORGOTTEN = "forgotten"
@@ -65,9 +67,13 @@ class StepEvent:
     outcome: StepOutcome
     elapsed_s: float
     detail: str = ""
+    done: TargetOutcome | None = None  # set on the `done` event: the target's outcome
 
     def to_json(self) -> dict[str, Any]:
-        return {"type": "step", **asdict(self), "elapsed_s": round(self.elapsed_s, 3)}
+        out = {"type": "step", **asdict(self), "elapsed_s": round(self.elapsed_s, 3)}
+        if self.done is None:
+            del out["done"]
+        return out
 
     def line(self) -> str:
         """Human one-liner: `fabio_1_17 delete ok · attempt 1 · 0.02 s`."""
@@ -95,9 +101,8 @@ class TargetResult:
 
     @property
     def ok(self) -> bool:
-        return self.outcome not in (TargetOutcome.FAILED, TargetOutcome.STUCK_RESERVED) and (
-            self.record_error is None
-        )
+        return self.outcome not in (TargetOutcome.FAILED, TargetOutcome.STUCK_RESERVED,
+                                    TargetOutcome.NOT_FOUND) and self.record_error is None
 
 
 @dataclass
@@ -144,6 +149,7 @@ class Summary:
             "stuck_reserved": self.count(TargetOutcome.STUCK_RESERVED),
             "failed": self.count(TargetOutcome.FAILED),
             "skipped": self.count(TargetOutcome.SKIPPED),
+            "not_found": self.count(TargetOutcome.NOT_FOUND),
         }
 
     def to_json(self) -> dict[str, Any]:

@@ -1,9 +1,12 @@
-"""The lifecycle service: every mutation evodash makes goes through here.
+"""The lifecycle service: the only author of what an operation does.
 
-It enforces the tenant scope and read-only mode, plans from a fresh observation, runs targets
-with bounded concurrency, streams `StepEvent`s to a sink, ends with a `Summary`, writes one
-audit line per operation, and never removes a database record unless its instance was
-verified gone (`removed` / `already_absent`).
+`plan(request)` builds a `Plan` from fresh lookups of just its targets (`planner.py`);
+`run(plan, sink, cancel)` carries it out and returns a `Summary`. Front ends (the CLI, the
+dashboard) plan, show, confirm and run: nothing else. The service enforces the tenant scope
+and read-only mode, runs targets with bounded concurrency, streams `StepEvent`s to a sink -
+with a `done` event when a target is finished - writes one audit line per operation, and
+never removes a database record unless its instance was verified gone (`removed` /
+`already_absent`). The older one-call methods (`delete`, `clear_all`, ...) are plan + run.
 """
 
 from __future__ import annotations
@@ -11,8 +14,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
 
 from tui.evolution.errors import EvolutionError, NameInUseError, UnauthorizedError
 from tui.evolution.models import InstanceState, ProbeState
@@ -32,11 +34,23 @@ from tui.lifecycle.events import (
     null_sink,
 )
 from tui.lifecycle.observe import Observation, complete_probes, observe, observe_unprobed
+from tui.lifecycle.planner import Planner
+from tui.lifecycle.plans import (
+    AdoptRequest,
+    ClearAllRequest,
+    CreateRequest,
+    DeleteRequest,
+    ForgetRequest,
+    Plan,
+    ReprovisionRequest,
+    Request,
+    Target,
+)
+from tui.lifecycle.ports import EvolutionPort, StorePort
 from tui.lifecycle.scope import LifecycleError, ReadOnlyError, Scope
 from tui.reconcile.naming import unique_instance_name
 from tui.store.errors import StoreError
 from tui.store.models import ConnectionRecord
-
 
 # the census of bulk operations (`LifecycleService._census`)
 CENSUS_EVERY_S = 0.03
@@ -44,62 +58,13 @@ CENSUS_LANES = 3  # lists in flight at once (a slow list must not leave the cens
 CENSUS_IDLE_S = 0.02
 
 
-@dataclass
-class Target:
-    """One name an operation will act on, with what the plan knows of it."""
-
-    name: str
-    records: list[ConnectionRecord]
-    state: InstanceState | None = None  # from fetchInstances, when listed
-    probed: ProbeState | None = None  # from the observation's probe, when not listed
-    kind: str = ""  # linked / orphan_instance / orphan_record / unknown
-    skip_reason: str = ""
-
-    @property
-    def reseller_id(self) -> str | None:
-        ids = {r.reseller_id for r in self.records}
-        return ids.pop() if len(ids) == 1 else None
-
-    def describe(self) -> str:
-        if self.skip_reason:
-            return f"skip: {self.skip_reason}"
-        steps = []
-        if self.state in (InstanceState.OPEN, InstanceState.CONNECTING):
-            steps.append("logout")
-        if self.state is not None or self.probed is not ProbeState.ABSENT:
-            steps.append("delete")
-        steps.append("verify")
-        if self.records:
-            steps.append(f"remove {len(self.records)} record(s)")
-        state = self.state.value if self.state else (self.probed.value if self.probed else "?")
-        return f"{self.kind} ({state}): " + " → ".join(steps)
-
-
-@dataclass
-class Plan:
-    scope: Scope
-    targets: list[Target]
-    notes: list[str]
-
-    @property
-    def actionable(self) -> list[Target]:
-        return [t for t in self.targets if not t.skip_reason]
-
-    def counts(self) -> dict[str, int]:
-        out: dict[str, int] = {}
-        for t in self.targets:
-            key = "skipped" if t.skip_reason else t.kind
-            out[key] = out.get(key, 0) + 1
-        return out
-
-
 class LifecycleService:
-    """Verified create / delete / clear-all / forget / adopt / re-provision."""
+    """Plans and runs verified create / delete / clear-all / forget / adopt / re-provision."""
 
-    def __init__(self, client, store, *, scope: Scope | None = None,
+    def __init__(self, client: EvolutionPort, store: StorePort, *, scope: Scope | None = None,
                  policy: DeletePolicy | None = None, concurrency: int = 4,
                  read_only: bool = False, audit: AuditLog | None = None,
-                 now=time.time, rng: random.Random | None = None):
+                 now: Callable[[], float] = time.time, rng: random.Random | None = None):
         self.client = client
         self.store = store
         self.scope = scope or Scope.all()
@@ -110,6 +75,11 @@ class LifecycleService:
         self.now = now
         self.rng = rng or random.Random()
         self.dialing = DialingTracker()
+
+    @property
+    def planner(self) -> Planner:
+        return Planner(self.client, self.store, self.scope, self.dialing,
+                       self._probe_concurrency())
 
     # ------------------------------------------------------------------ observation
     async def observe(self, *, probe_orphans: bool = True) -> Observation:
@@ -123,6 +93,11 @@ class LifecycleService:
         return await observe_unprobed(self.client, self.store, self.scope.reseller_id,
                                       dialing=self.dialing)
 
+    async def complete_probes(self, obs: Observation) -> Observation:
+        """`obs` with its orphan records' names in scope probed (nothing is fetched again)."""
+        return await complete_probes(self.client, obs, self.scope.reseller_id,
+                                     probe_concurrency=self._probe_concurrency())
+
     async def sample_dialing(self, rounds: int = 6, spacing_s: float = 0.15) -> None:
         """List the instances `rounds` times, `spacing_s` apart, so that the next observation
         can tell dialing instances (they flap: one list mostly says `close`)."""
@@ -130,11 +105,6 @@ class LifecycleService:
             if i:
                 await asyncio.sleep(spacing_s)
             self.dialing.feed(await self.client.list_instances())
-
-    async def complete_probes(self, obs: Observation) -> Observation:
-        """`obs` with its orphan records' names probed (nothing is fetched again)."""
-        return await complete_probes(self.client, obs, self.scope.reseller_id,
-                                     probe_concurrency=self._probe_concurrency())
 
     def _probe_concurrency(self) -> int:
         return max(4, self.concurrency * 2)
@@ -147,62 +117,110 @@ class LifecycleService:
         if scope is not None:
             self.scope.require(scope)
 
-    # ------------------------------------------------------------------ planning
-    def _target(self, obs: Observation, name: str, scope: Scope,
-                allow_attributed: bool) -> Target:
-        records = obs.records_named(name)
-        instance = obs.instance(name)
-        probe = obs.probes.get(name)
-        kind = ("linked" if instance and records else "orphan_instance" if instance
-                else "orphan_record" if records else "unknown")
-        target = Target(name, records, instance.state if instance else None,
-                        probe.state if probe and not instance else None, kind)
-        if scope.is_all:
-            return target
-        mine = [r for r in records if r.reseller_id == scope.reseller_id]
-        others = [r for r in records if r.reseller_id != scope.reseller_id]
-        target.records = mine
-        if others:
-            target.skip_reason = "the name is also used by another reseller's record"
-        elif not mine:
-            attributed = obs.attributed_reseller_id(name) == scope.reseller_id
-            if not (attributed and allow_attributed):
-                target.skip_reason = f"outside scope {scope}"
-        return target
+    # ------------------------------------------------------------------ plan and run
+    async def plan(self, request: Request) -> Plan:
+        """What `request` would do, from fresh lookups of just its targets. Changes
+        nothing; raises `ScopeError` / `UnknownResellerError` / the ports' one-line errors."""
+        return await self.planner.plan(request)
 
+    async def run(self, plan: Plan, *, sink: EventSink = null_sink,
+                  cancel: asyncio.Event | None = None, concurrency: int | None = None,
+                  dry_run: bool = False) -> Summary:
+        """Carry out `plan` (each target is re-checked right before it is touched). With
+        `dry_run`, the plan as a summary of `planned` / `skipped` targets (no change)."""
+        operation, request = plan.operation, plan.request
+        if dry_run:
+            return self._dry_run(plan)
+        self.authorize(operation, plan.scope)
+        if isinstance(request, (DeleteRequest, ClearAllRequest)):
+            sink(StepEvent(operation, "", Step.PLAN, 0, StepOutcome.OK, 0.0,
+                           f"{len(plan.actionable)} to remove, {len(plan.skipped)} skipped"))
+            return await self._run_targets(operation, plan.scope, plan.targets, sink, cancel,
+                                           concurrency, plan.notes)
+        if isinstance(request, ForgetRequest):
+            return await self._forget(plan, sink)
+        if isinstance(request, AdoptRequest):
+            return await self._adopt(plan, request, sink)
+        if isinstance(request, ReprovisionRequest):
+            return await self._reprovision(plan, sink, cancel)
+        if isinstance(request, CreateRequest):
+            return await self.create(request.reseller_id, qr=request.qr, sink=sink)
+        raise LifecycleError(f"cannot run {operation}")
+
+    def _dry_run(self, plan: Plan) -> Summary:
+        summary = Summary(plan.operation, str(plan.scope), dry_run=True, notes=list(plan.notes))
+        for t in plan.targets:
+            outcome = TargetOutcome.SKIPPED if t.skip_reason else TargetOutcome.PLANNED
+            summary.targets.append(TargetResult(t.name, outcome, t.describe(), t.reseller_id,
+                                                records_kept=len(t.records)))
+        return summary
+
+    # ------------------------------------------------------------------ one-call forms
     async def plan_clear_all(self, scope: Scope, *, orphans_only: bool = False,
-                             include_attributed: bool = False,
-                             obs: Observation | None = None) -> Plan:
-        """What a clear-all would touch. Changes nothing."""
-        self.scope.require(scope)
-        obs = obs or await self.observe()
-        full = obs.full
-        notes: list[str] = []
-        names: list[str] = []
-        if scope.is_all:
-            if not orphans_only:
-                names += [row.name for row in full.linked]
-            names += [row.name for row in full.orphan_instances]
-            names += [row.name for row in full.orphan_records]
-        else:
-            rid = scope.reseller_id
-            mine = [r for r in obs.records if r.reseller_id == rid]
-            if not mine:
-                notes.append(f"reseller {rid} has no records: nothing of theirs to clear")
-            if not orphans_only:
-                names += [row.name for row in full.linked if row.record.reseller_id == rid]
-            names += [row.name for row in full.orphan_records if row.record.reseller_id == rid]
-            if include_attributed:
-                names += [row.name for row in full.orphan_instances
-                          if row.attributed_reseller is not None
-                          and row.attributed_reseller.id == rid]
-        if obs.invalid:
-            notes.append(f"{len(obs.invalid)} invalid record(s) left alone (no usable name)")
-        unique = sorted(set(names))
-        targets = [self._target(obs, n, scope, include_attributed) for n in unique]
-        return Plan(scope, targets, notes)
+                             include_attributed: bool = False) -> Plan:
+        return await self.plan(ClearAllRequest(scope, orphans_only, include_attributed))
 
-    # ------------------------------------------------------------------ running
+    async def clear_all(self, scope: Scope, *, orphans_only: bool = False,
+                        include_attributed: bool = False, dry_run: bool = False,
+                        sink: EventSink = null_sink, cancel: asyncio.Event | None = None,
+                        concurrency: int | None = None, plan: Plan | None = None) -> Summary:
+        if not dry_run:
+            self.authorize("clear-all", scope)
+        plan = plan or await self.plan_clear_all(scope, orphans_only=orphans_only,
+                                                 include_attributed=include_attributed)
+        return await self.run(plan, sink=sink, cancel=cancel, concurrency=concurrency,
+                              dry_run=dry_run)
+
+    async def delete(self, names: Iterable[str], *, sink: EventSink = null_sink,
+                     cancel: asyncio.Event | None = None,
+                     concurrency: int | None = None) -> Summary:
+        """Verified delete of named instances (and, once gone, their records in scope)."""
+        self.authorize("delete")
+        plan = await self.plan(DeleteRequest(tuple(names)))
+        return await self.run(plan, sink=sink, cancel=cancel, concurrency=concurrency)
+
+    async def forget(self, names: Iterable[str], *, sink: EventSink = null_sink) -> Summary:
+        """Remove orphan records whose name is verified free on Evolution (database only)."""
+        self.authorize("forget")
+        return await self.run(await self.plan(ForgetRequest(tuple(names))), sink=sink)
+
+    async def adopt(self, name: str, reseller_id: str, *,
+                    sink: EventSink = null_sink) -> Summary:
+        """Create a record linking an orphan instance to a reseller."""
+        self.authorize("adopt", Scope.reseller(reseller_id))
+        return await self.run(await self.plan(AdoptRequest(name, reseller_id)), sink=sink)
+
+    async def reprovision(self, name: str | Iterable[str], *,
+                          sink: EventSink = null_sink,
+                          cancel: asyncio.Event | None = None) -> Summary:
+        """Create the Evolution instance of orphan records whose name is free."""
+        self.authorize("reprovision")
+        names = (name,) if isinstance(name, str) else tuple(name)
+        return await self.run(await self.plan(ReprovisionRequest(names)), sink=sink,
+                              cancel=cancel)
+
+    async def create(self, reseller_id: str, *, qr: bool = False,
+                     sink: EventSink = null_sink, max_names: int = 5) -> Summary:
+        """Create a connection: a unique name, the instance, then the record.
+
+        On 403 "in use" the name is removed first only when it is an unlinked, non-open
+        orphan; otherwise another name is picked. If the record cannot be inserted, the new
+        instance is removed again (verified) so no orphan is left.
+        """
+        scope = Scope.reseller(reseller_id)
+        self.authorize("create", scope)
+        clock = Clock()
+        summary = Summary("create", str(scope))
+        try:
+            await self._create(reseller_id, qr, sink, clock, summary, max_names)
+        finally:
+            summary.elapsed_s = clock.elapsed()
+            self._audit(summary)
+        for target in summary.targets:
+            sink(_done("create", target, clock))
+        return summary
+
+    # ------------------------------------------------------------------ running targets
     async def _run_targets(self, operation: str, scope: Scope, targets: list[Target],
                            sink: EventSink, cancel: asyncio.Event | None,
                            concurrency: int | None, notes: list[str]) -> Summary:
@@ -216,10 +234,19 @@ class LifecycleService:
         stop_reason: list[str] = []
 
         def skipped(target: Target, reason: str) -> TargetResult:
-            return TargetResult(target.name, TargetOutcome.SKIPPED, reason, target.reseller_id,
+            outcome = (TargetOutcome.NOT_FOUND if target.kind == "not_found"
+                       else TargetOutcome.SKIPPED)
+            return TargetResult(target.name, outcome, reason, target.reseller_id,
                                 records_kept=len(target.records))
 
         async def run(target: Target) -> None:
+            try:
+                await work(target)
+            finally:
+                if target.name in results:
+                    sink(_done(operation, results[target.name], clock))
+
+        async def work(target: Target) -> None:
             if target.skip_reason:
                 results[target.name] = skipped(target, target.skip_reason)
                 sink(StepEvent(operation, target.name, Step.PLAN, 0, StepOutcome.SKIPPED,
@@ -363,169 +390,115 @@ class LifecycleService:
                 sink(StepEvent(operation, target.name, Step.MARK, 1, StepOutcome.FAILED,
                                clock.elapsed(), str(exc)))
 
-    # ------------------------------------------------------------------ operations
-    async def clear_all(self, scope: Scope, *, orphans_only: bool = False,
-                        include_attributed: bool = False, dry_run: bool = False,
-                        sink: EventSink = null_sink, cancel: asyncio.Event | None = None,
-                        concurrency: int | None = None, plan: Plan | None = None) -> Summary:
-        if not dry_run:
-            self.authorize("clear-all", scope)
-        plan = plan or await self.plan_clear_all(scope, orphans_only=orphans_only,
-                                                 include_attributed=include_attributed)
-        sink(StepEvent("clear-all", "", Step.PLAN, 0, StepOutcome.OK, 0.0,
-                       f"{len(plan.actionable)} to remove, "
-                       f"{len(plan.targets) - len(plan.actionable)} skipped"))
-        if dry_run:
-            summary = Summary("clear-all", str(scope), dry_run=True, notes=plan.notes)
-            for t in plan.targets:
-                outcome = TargetOutcome.SKIPPED if t.skip_reason else TargetOutcome.PLANNED
-                summary.targets.append(TargetResult(t.name, outcome, t.describe(),
-                                                    t.reseller_id,
-                                                    records_kept=len(t.records)))
-            return summary
-        return await self._run_targets("clear-all", scope, plan.targets, sink, cancel,
-                                       concurrency, plan.notes)
-
-    async def delete(self, names: Iterable[str], *, sink: EventSink = null_sink,
-                     cancel: asyncio.Event | None = None, obs: Observation | None = None,
-                     concurrency: int | None = None) -> Summary:
-        """Verified delete of named instances (and, once gone, their records in scope)."""
-        self.authorize("delete")
-        names = list(dict.fromkeys(names))
-        obs = obs or await self.observe()
-        targets = [self._target(obs, n, self.scope, allow_attributed=True) for n in names]
-        return await self._run_targets("delete", self.scope, targets, sink, cancel,
-                                       concurrency, [])
-
-    async def forget(self, names: Iterable[str], *, sink: EventSink = null_sink) -> Summary:
-        """Remove orphan records whose name is verified free on Evolution (database only)."""
-        self.authorize("forget")
+    # ------------------------------------------------------------------ forget / adopt / re-provision
+    async def _forget(self, plan: Plan, sink: EventSink) -> Summary:
         clock = Clock()
-        summary = Summary("forget", str(self.scope))
-        obs = await self.observe(probe_orphans=False)
+        summary = Summary("forget", str(plan.scope), notes=list(plan.notes))
         try:
-            for name in dict.fromkeys(names):
-                target = self._target(obs, name, self.scope, allow_attributed=False)
-                result = TargetResult(name, TargetOutcome.SKIPPED, reseller_id=target.reseller_id,
-                                      records_kept=len(target.records))
+            for target in plan.targets:
+                result = TargetResult(target.name, _skipped_outcome(target), target.skip_reason,
+                                      target.reseller_id, records_kept=len(target.records))
                 summary.targets.append(result)
-                if target.skip_reason:
-                    result.reason = target.skip_reason
-                elif not target.records:
-                    result.reason = "no record with that name"
-                elif obs.instance(name) is not None:
-                    result.reason = "the instance exists: use delete, not forget"
-                else:
-                    try:
-                        probe = await self.client.probe(name)
-                    except EvolutionError as exc:
-                        result.outcome, result.reason = TargetOutcome.FAILED, f"probe failed: {exc}"
-                        continue
-                    sink(StepEvent("forget", name, Step.PROBE, 1, StepOutcome(probe.state.value),
-                                   clock.elapsed()))
-                    if probe.state is not ProbeState.ABSENT:
-                        result.reason = f"the name is {probe.state.value} on Evolution: use delete"
-                        continue
-                    result.records_kept = 0
-                    await self._remove_records("forget", target, self.scope.reseller_id,
-                                               result, sink, clock)
-                    if result.record_error is None:
-                        result.outcome, result.reason = TargetOutcome.FORGOTTEN, ""
-                    else:
-                        result.outcome, result.reason = TargetOutcome.FAILED, result.record_error
-                        result.record_error = None
+                if not target.skip_reason:
+                    await self._forget_one(target, result, sink, clock)
+                sink(_done("forget", result, clock))
         finally:
             summary.elapsed_s = clock.elapsed()
             self._audit(summary)
         return summary
 
-    async def adopt(self, name: str, reseller_id: str, *,
-                    sink: EventSink = null_sink) -> Summary:
-        """Create a record linking an orphan instance to a reseller."""
-        scope = Scope.reseller(reseller_id)
-        self.authorize("adopt", scope)
-        clock = Clock()
-        summary = Summary("adopt", str(scope))
-        result = TargetResult(name, TargetOutcome.FAILED, reseller_id=reseller_id)
-        summary.targets.append(result)
-        try:
-            reseller = await self.store.get_reseller(reseller_id)
-            existing = await self.store.find_records(name)
-            if reseller is None:
-                result.reason = f"unknown reseller {reseller_id}"
-            elif existing:
-                result.outcome = TargetOutcome.SKIPPED
-                result.reason = "the name already has a record"
-            else:
-                try:
-                    instance = await self.client.fetch_instance(name)
-                except EvolutionError as exc:
-                    result.reason = f"not an Evolution instance: {exc}"
-                    return summary
-                await self.store.insert_record(
-                    reseller_id, name, phone_number=instance.owner_number or None,
-                    status="connected" if instance.state is InstanceState.OPEN else "disconnected")
-                sink(StepEvent("adopt", name, Step.INSERT, 1, StepOutcome.OK, clock.elapsed(),
-                               f"record created for reseller {reseller_id}"))
-                result.outcome, result.reason = TargetOutcome.ADOPTED, ""
-        except StoreError as exc:
-            result.reason = str(exc)
-        finally:
-            summary.elapsed_s = clock.elapsed()
-            self._audit(summary)
-        return summary
+    async def _forget_one(self, target: Target, result: TargetResult, sink: EventSink,
+                          clock: Clock) -> None:
+        name = target.name
+        try:  # re-checked right before the record goes
+            probe = await self.client.probe(name)
+        except EvolutionError as exc:
+            result.outcome, result.reason = TargetOutcome.FAILED, f"probe failed: {exc}"
+            return
+        sink(StepEvent("forget", name, Step.PROBE, 1, StepOutcome(probe.state.value),
+                       clock.elapsed()))
+        if probe.state is not ProbeState.ABSENT:
+            result.reason = f"the name is {probe.state.value} on Evolution: use delete"
+            return
+        result.records_kept = 0
+        await self._remove_records("forget", target, self.scope.reseller_id, result, sink, clock)
+        if result.record_error is None:
+            result.outcome, result.reason = TargetOutcome.FORGOTTEN, ""
+        else:
+            result.outcome, result.reason = TargetOutcome.FAILED, result.record_error
+            result.record_error = None
 
-    async def reprovision(self, name: str, *, sink: EventSink = null_sink) -> Summary:
-        """Create the Evolution instance of an orphan record whose name is free."""
-        self.authorize("reprovision")
+    async def _adopt(self, plan: Plan, request: AdoptRequest, sink: EventSink) -> Summary:
         clock = Clock()
-        summary = Summary("reprovision", str(self.scope))
-        obs = await self.observe(probe_orphans=False)
-        target = self._target(obs, name, self.scope, allow_attributed=False)
-        result = TargetResult(name, TargetOutcome.SKIPPED, reseller_id=target.reseller_id)
+        name, reseller_id = request.name, request.reseller_id
+        summary = Summary("adopt", str(plan.scope))
+        [target] = plan.targets
+        result = TargetResult(name, _skipped_outcome(target), target.skip_reason, reseller_id)
         summary.targets.append(result)
         try:
             if target.skip_reason:
-                result.reason = target.skip_reason
-            elif not target.records:
-                result.reason = "no record with that name"
-            elif obs.instance(name) is not None:
-                result.reason = "the instance already exists"
-            else:
-                probe = await self.client.probe(name)
-                if probe.state is not ProbeState.ABSENT:
-                    result.reason = f"the name is {probe.state.value} on Evolution"
-                else:
-                    await self.client.create(name)
-                    sink(StepEvent("reprovision", name, Step.CREATE, 1, StepOutcome.OK,
-                                   clock.elapsed()))
-                    result.outcome, result.reason = TargetOutcome.REPROVISIONED, ""
-        except EvolutionError as exc:
+                if target.kind in ("reserved", "orphan_record"):
+                    result.outcome = TargetOutcome.FAILED  # nothing to adopt: an error
+                return summary
+            result.outcome = TargetOutcome.FAILED
+            if await self.store.find_records(name):  # re-checked: linked since the plan?
+                result.outcome = TargetOutcome.SKIPPED
+                result.reason = "the name already has a record"
+                return summary
+            try:
+                instance = await self.client.fetch_instance(name)
+            except EvolutionError as exc:
+                result.reason = f"not an Evolution instance: {exc}"
+                return summary
+            await self.store.insert_record(
+                reseller_id, name, phone_number=instance.owner_number or None,
+                status="connected" if instance.state is InstanceState.OPEN else "disconnected")
+            sink(StepEvent("adopt", name, Step.INSERT, 1, StepOutcome.OK, clock.elapsed(),
+                           f"record created for reseller {reseller_id}"))
+            result.outcome, result.reason = TargetOutcome.ADOPTED, ""
+        except StoreError as exc:
             result.outcome, result.reason = TargetOutcome.FAILED, str(exc)
         finally:
             summary.elapsed_s = clock.elapsed()
             self._audit(summary)
+            sink(_done("adopt", result, clock))
         return summary
 
-    async def create(self, reseller_id: str, *, qr: bool = False,
-                     sink: EventSink = null_sink, max_names: int = 5) -> Summary:
-        """Create a connection: a unique name, the instance, then the record.
-
-        On 403 "in use" the name is removed first only when it is an unlinked, non-open
-        orphan; otherwise another name is picked. If the record cannot be inserted, the new
-        instance is removed again (verified) so no orphan is left.
-        """
-        scope = Scope.reseller(reseller_id)
-        self.authorize("create", scope)
+    async def _reprovision(self, plan: Plan, sink: EventSink,
+                           cancel: asyncio.Event | None) -> Summary:
         clock = Clock()
-        summary = Summary("create", str(scope))
+        summary = Summary("reprovision", str(plan.scope), notes=list(plan.notes))
         try:
-            await self._create(reseller_id, qr, sink, clock, summary, max_names)
+            for target in plan.targets:
+                result = TargetResult(target.name, _skipped_outcome(target), target.skip_reason,
+                                      target.reseller_id)
+                summary.targets.append(result)
+                if cancel is not None and cancel.is_set() and not target.skip_reason:
+                    result.reason = "cancelled before it started"
+                elif not target.skip_reason:
+                    await self._reprovision_one(target.name, result, sink, clock)
+                sink(_done("reprovision", result, clock))
         finally:
+            summary.cancelled = bool(cancel and cancel.is_set())
             summary.elapsed_s = clock.elapsed()
             self._audit(summary)
         return summary
 
+    async def _reprovision_one(self, name: str, result: TargetResult, sink: EventSink,
+                               clock: Clock) -> None:
+        try:
+            probe = await self.client.probe(name)  # re-checked right before the create
+            if probe.state is not ProbeState.ABSENT:
+                result.reason = f"the name is {probe.state.value} on Evolution"
+                return
+            await self.client.create(name)
+            sink(StepEvent("reprovision", name, Step.CREATE, 1, StepOutcome.OK,
+                           clock.elapsed()))
+            result.outcome, result.reason = TargetOutcome.REPROVISIONED, ""
+        except EvolutionError as exc:
+            result.outcome, result.reason = TargetOutcome.FAILED, str(exc)
+
+    # ------------------------------------------------------------------ create
     async def _create(self, reseller_id: str, qr: bool, sink: EventSink, clock: Clock,
                       summary: Summary, max_names: int) -> None:
         def fail(name: str, reason: str) -> None:
@@ -638,3 +611,18 @@ def require_reseller_scope(scope: Scope) -> str:
     if scope.reseller_id is None:
         raise LifecycleError("choose a reseller (--reseller ID) for this operation")
     return scope.reseller_id
+
+
+def _skipped_outcome(target: Target) -> TargetOutcome:
+    return TargetOutcome.NOT_FOUND if target.kind == "not_found" else TargetOutcome.SKIPPED
+
+
+def _done(operation: str, result: TargetResult, clock: Clock) -> StepEvent:
+    """The event that says a target is finished, with its outcome."""
+    good = result.ok and result.outcome is not TargetOutcome.SKIPPED
+    outcome = (StepOutcome.SKIPPED if result.outcome in (TargetOutcome.SKIPPED,
+                                                         TargetOutcome.NOT_FOUND)
+               else StepOutcome.OK if good else StepOutcome.FAILED)
+    detail = result.outcome.value + (f": {result.reason}" if result.reason else "")
+    return StepEvent(operation, result.name, Step.DONE, 0, outcome, clock.elapsed(), detail,
+                     done=result.outcome)

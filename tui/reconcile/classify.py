@@ -75,7 +75,10 @@ ORPHAN_NOTES = {
 NOT_PLATFORM_NOTE = "name does not follow the platform pattern <base>_<n>_<ts>"
 _NON_DIGITS = re.compile(r"[^0-9]")
 _UNPROBED = object()  # `getattr(None, "state", _UNPROBED)`: a None probe result is no probe
-_PROBE_OF_STATE = {**_PROBE_OF, _UNPROBED: OrphanProbe.UNKNOWN}
+# keyed by a probe's state, or by `_UNPROBED` for a name whose probe result is None
+_PROBE_OF_STATE: dict[object, OrphanProbe] = dict(
+    [*_PROBE_OF.items(), (_UNPROBED, OrphanProbe.UNKNOWN)]
+)
 _by_name = itemgetter(0)
 _first, _second = itemgetter(0), itemgetter(1)
 _tuple_new = tuple.__new__  # builds a NamedTuple row without its Python-level __new__
@@ -231,8 +234,8 @@ def _reconcile(instances, records, resellers, probes, invalid_rows) -> Reconcili
     _record_rows(*_without(skip, rec_names, records), inst_by_name, ctx, linked, orphan_records)
     single_instances = len(inst_by_name) - len(inst_by_name.keys() & skip)
     if len(linked) < single_instances:  # else every such instance is linked
-        names = filterfalse(rec_name_set.__contains__, inst_names)
-        names = list(filterfalse(skip.__contains__, names))
+        unrecorded = filterfalse(rec_name_set.__contains__, inst_names)
+        names = list(filterfalse(skip.__contains__, unrecorded))
         insts = list(map(inst_by_name.__getitem__, names))  # the only instance of the name
         _orphan_instance_rows(names, insts, ctx, orphan_instances)
     # Repeated names: every (instance, record) pair of the name is its own row, emitted in
@@ -279,6 +282,7 @@ def _record_rows(names, records, inst_by_name, ctx: _Context, linked, orphan_rec
     """
     reseller_get = ctx.resellers_by_id.get
     probe_get = ctx.probes.get
+    probe_at = ctx.probes.__getitem__  # for a name in `probed` (the same keys)
     probed = ctx.probe_of  # a dict, for speed; a linked name is rarely probed
     link = linked.append
     new, status_drift, phone_drift, none = _tuple_new, _status_drift, _phone_drift, ()
@@ -290,7 +294,7 @@ def _record_rows(names, records, inst_by_name, ctx: _Context, linked, orphan_rec
             orphans.append(rec)
             continue
         reseller = reseller_get(rec.reseller_id)
-        if reseller is None or name in probed and probe_get(name).state is not _PRESENT:
+        if reseller is None or name in probed and probe_at(name).state is not _PRESENT:
             drift = drift_reasons(inst, rec, reseller, probe_get(name))  # it has more to say
         else:  # the parts of drift_reasons that apply, the common cases cheaply
             status, state = rec.status, inst.state
@@ -475,7 +479,7 @@ def _attribution_by_base(
     by_base: dict[str, dict[str, Reseller]] = {}
     for reseller in resellers_by_id.values():
         by_base.setdefault(name_base(reseller.name), {})[reseller.id] = reseller
-    attribution = {}
+    attribution: dict[str, tuple[Reseller | None, str]] = {}
     for base, owners in by_base.items():
         ordered = [owners[rid] for rid in sorted(owners)]
         if len(ordered) == 1:
@@ -516,25 +520,25 @@ def _case_collisions(
     joined = "".join(all_names)
     if joined.lower() == joined:
         return []
-    inst_names, rec_names = set(inst_names), set(rec_names)
+    inst_set, rec_set = set(inst_names), set(rec_names)
     by_lower: dict[str, set[str]] = {}
-    for names in (inst_names, rec_names):
-        for name in filterfalse(str.islower, names):
+    for distinct in (inst_set, rec_set):
+        for name in filterfalse(str.islower, distinct):
             lower = name.lower()
             if lower != name:
                 by_lower.setdefault(lower, set()).add(name)
     collisions = []
     for lower in sorted(by_lower):
         spellings = by_lower[lower]
-        if lower in inst_names or lower in rec_names:
+        if lower in inst_set or lower in rec_set:
             spellings.add(lower)
         if len(spellings) > 1:
             names = sorted(spellings)
             collisions.append(CaseCollision(
                 folded=lower,
                 names=names,
-                instance_names=[n for n in names if n in inst_names],
-                record_names=[n for n in names if n in rec_names],
+                instance_names=[n for n in names if n in inst_set],
+                record_names=[n for n in names if n in rec_set],
             ))
     return collisions
 

@@ -281,12 +281,12 @@ class Simulator:
             return st.delete_database()
         if key == "fetchInstances":
             return st.fetch_instances(apikey, dict(request.query))
-        assert key in ("create", "setPresence") or name is not None
         if key == "create":
             reply, made_qr = st.create(await _json_body(request), apikey)
             if made_qr and self.qr_delay_ms:
                 await asyncio.sleep(self.qr_delay_ms / 1000)
             return reply
+        assert name is not None  # every remaining route's pattern captures the name (`_NAME`)
         if key == "connect":
             reply = st.connect(name, apikey, request.query.get("number"))
             if self.qr_delay_ms and isinstance(reply.body, dict) and "count" in reply.body:

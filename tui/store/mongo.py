@@ -272,6 +272,15 @@ class ConnectionStore:
             docs = await self._connections.find(query).to_list(None)
         return _split(parse_connection(doc) for doc in docs)[0]
 
+    async def find_records_named(self, names: list[str]) -> list[ConnectionRecord]:
+        """Records whose instance name is one of `names` (any reseller): one query."""
+        if not names:
+            return []
+        with self.errors("reading connections"):
+            docs = await self._connections.find(
+                {"instance_name": {"$in": list(names)}}).batch_size(LIST_BATCH).to_list(None)
+        return _split(parse_connection(doc) for doc in docs)[0]
+
     async def list_resellers(self) -> list[Reseller]:
         """All resellers (only `id` and `name` are read: that collection holds credentials)."""
         with self.errors("reading resellers"):
@@ -480,11 +489,15 @@ def _split(
     records: list[ConnectionRecord] = []
     invalid: list[InvalidRow] = []
     for item in items:
-        (records if isinstance(item, ConnectionRecord) else invalid).append(item)  # type: ignore[arg-type]
+        if isinstance(item, ConnectionRecord):
+            records.append(item)
+        else:
+            invalid.append(item)
     return records, invalid
 
 
 def _reseller(doc: dict[str, Any]) -> Reseller:
-    rid = doc.get("id") if isinstance(doc.get("id"), str) and doc.get("id") else str(doc["_id"])
+    raw_id = doc.get("id")
+    rid = raw_id if isinstance(raw_id, str) and raw_id else str(doc["_id"])
     name = doc.get("name")
     return Reseller(id=rid, name=name if isinstance(name, str) else "")

@@ -1,11 +1,16 @@
-"""Confirmation modals. `ConfirmScreen`: y / n / esc, default No. `ClearAllScreen`: shows the
-plan and only enables the action once the user types the scope word; for a reseller scope it
-offers `include attributed orphan instances` (checkbox, or ctrl+t), which re-plans."""
+"""Confirmation modals. `ConfirmScreen`: a y / n / esc question, default No.
+`PlanConfirmScreen`: opens at once, asks the service for the plan inside it ("planning…"),
+shows it, and answers with the confirmed plan (a `y` typed while it plans is kept and acts
+once the plan is shown, if it has anything to do). `ClearAllScreen`: the same for a
+clear-all, armed only once the operator typed one of the plan's confirmation words; for a
+reseller scope it offers `include attributed orphan instances` (checkbox, or ctrl+t), which
+asks the service for a new plan. Every text from outside is shown as literal text."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -13,8 +18,11 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Static
 
-# include_attributed -> (plan lines, notes, actionable count) of the new plan
-Replan = Callable[[bool], Awaitable[tuple[list[str], list[str], int]]]
+from tui.app.view import plan_lines
+from tui.lifecycle.plans import Plan
+
+Planner = Callable[[], Awaitable[Plan]]
+Replan = Callable[[bool], Awaitable[Plan]]  # include_attributed -> the new plan
 
 
 class ConfirmScreen(ModalScreen[bool]):
@@ -36,7 +44,7 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="dialog"):
-            yield Label(self.title_text, classes="dialog-title")
+            yield Label(Text(self.title_text), classes="dialog-title")
             yield Static("\n".join(self.lines), classes="dialog-body", markup=False)
             with Horizontal(classes="dialog-buttons"):
                 yield Button(self.yes_label, id="yes",
@@ -54,44 +62,118 @@ class ConfirmScreen(ModalScreen[bool]):
         self.dismiss(yes)
 
 
-class ClearAllScreen(ModalScreen[bool]):
-    """The plan of a clear-all; `Clear all` is enabled only when the input equals the word."""
+class PlanConfirmScreen(ModalScreen[Plan | None]):
+    """Plans inside the modal, shows the plan, answers with it when confirmed (None: not)."""
+
+    BINDINGS = [
+        Binding("y", "answer(True)", "Yes", id="confirm.yes"),
+        Binding("n", "answer(False)", "No", id="confirm.no"),
+        Binding("escape", "answer(False)", "Cancel", id="confirm.cancel"),
+    ]
+
+    def __init__(self, title: str, planner: Planner, *, context: list[str] | None = None,
+                 yes_label: str = "Yes (y)", danger: bool = True) -> None:
+        super().__init__()
+        self.title_text = title
+        self.planner = planner
+        self.context = context or []
+        self.yes_label = yes_label
+        self.danger = danger
+        self.plan: Plan | None = None
+        self.wants_yes = False  # `y` pressed while planning
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog", classes="dialog"):
+            yield Label(Text(self.title_text), classes="dialog-title", id="dialog-title")
+            yield Static("\n".join([*self.context, "planning…"]), classes="dialog-body",
+                         markup=False, id="plan-body")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button(self.yes_label, id="yes", disabled=True,
+                             variant="error" if self.danger else "primary")
+                yield Button("No (n)", id="no", variant="default")
+
+    def on_mount(self) -> None:
+        self.query_one("#no", Button).focus()  # default: No
+        self.plan_worker()
+
+    @work(group="plan", exclusive=True, exit_on_error=False)
+    async def plan_worker(self) -> None:
+        try:
+            plan = await self.planner()
+        except Exception as exc:  # noqa: BLE001 - shown in the modal, nothing runs
+            text = " ".join(str(exc).split()) or type(exc).__name__
+            self.query_one("#plan-body", Static).update(Text(f"planning failed: {text}"))
+            return
+        self.plan = plan
+        lines = [*self.context, *plan.lines(8)]
+        lines += ["", *plan.notes] if plan.notes else []
+        if not plan.runnable:
+            lines += ["", "Nothing to do: every target is skipped."]
+        self.query_one("#dialog-title", Label).update(Text(plan.title))
+        self.query_one("#plan-body", Static).update("\n".join(lines))
+        self.query_one("#yes", Button).disabled = not plan.runnable
+        if self.wants_yes and plan.runnable:
+            self.dismiss(plan)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.action_answer(event.button.id == "yes")
+
+    def action_answer(self, yes: bool) -> None:
+        if not yes:
+            self.dismiss(None)
+        elif self.plan is None:
+            self.wants_yes = True  # planning: confirm once the plan is shown
+        elif self.plan.runnable:
+            self.dismiss(self.plan)
+
+
+class ClearAllScreen(ModalScreen[Plan | None]):
+    """The plan of a clear-all (planned inside the modal); `Clear all` is enabled only when
+    the input is one of the plan's confirmation words (the scope's id or name, without case
+    or accents). Letters typed while it plans go into the input."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="clear-all.cancel"),
                 Binding("ctrl+t", "toggle_attributed", "Include attributed",
                         id="clear-all.include-attributed")]
 
-    def __init__(self, label: str, word: str, plan_lines: list[str], notes: list[str],
-                 actionable: int, *, replan: Replan | None = None) -> None:
+    def __init__(self, planner: Planner, *, label: str, replan: Replan | None = None) -> None:
         super().__init__()
+        self.planner = planner
+        self.plan: Plan | None = None
         self.label = label
-        self.word = word
-        self.plan_lines = plan_lines
-        self.notes = notes
-        self.actionable = actionable
         self.replan = replan  # set for a reseller scope: offers the attributed toggle
         self.include_attributed = False
-        self.planning = False
+        self.planning = True
+        self.wants_submit = False  # enter pressed while planning
+
+    @property
+    def word(self) -> str:
+        return self.plan.confirmation.hint if self.plan else "the scope"
 
     def body_text(self) -> str:
-        body = [f"{self.actionable} name(s) will be deleted (verified), records removed "
-                "once each name is free:", *self.plan_lines]
-        body += [f"note: {note}" for note in self.notes]
-        if not self.plan_lines:
+        if self.plan is None:
+            return "planning…"
+        lines = plan_lines(self.plan)
+        body = [f"{len(self.plan.actionable)} name(s) will be deleted (verified), records "
+                "removed once each name is free:", *lines]
+        body += [f"note: {note}" for note in self.plan.notes]
+        if not lines:
             body.append("nothing to clear")
         return "\n".join(body)
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="dialog"):
-            yield Label(f"Clear all in scope {self.label}", classes="dialog-title")
+            yield Label(Text(f"Clear all in scope {self.label}"), classes="dialog-title")
             yield Static(self.body_text(), classes="dialog-body", id="plan-body", markup=False)
             if self.replan is not None:
                 yield Checkbox("include attributed orphan instances (ctrl+t)",
                                id="include-attributed",
                                tooltip="orphan instances whose name carries this "
                                        "reseller's prefix")
-            yield Label(f"Type {self.word} to confirm:", classes="dialog-prompt")
-            yield Input(placeholder=self.word, id="confirm-word")
+            yield Label(Text(f"Type {self.word} to confirm:"), classes="dialog-prompt",
+                        id="confirm-prompt")
+            yield Input(id="confirm-word")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Clear all", id="yes", variant="error", disabled=True)
                 yield Button("Cancel (esc)", id="no")
@@ -100,11 +182,31 @@ class ClearAllScreen(ModalScreen[bool]):
         box = self.query_one(Input)
         box.cursor_blink = getattr(self.app, "timers_on", True)  # snapshots: no blink
         box.focus()
+        self.plan_worker()
+
+    @work(group="clear-all-plan", exclusive=True, exit_on_error=False)
+    async def plan_worker(self) -> None:
+        try:
+            plan = await self.planner()
+        except Exception as exc:  # noqa: BLE001 - shown in the modal, nothing runs
+            text = " ".join(str(exc).split()) or type(exc).__name__
+            self.query_one("#plan-body", Static).update(Text(f"planning failed: {text}"))
+            return
+        self.show_plan(plan)
+
+    def show_plan(self, plan: Plan) -> None:
+        self.plan = plan
+        self.planning = False
+        self.query_one("#plan-body", Static).update(self.body_text())
+        self.query_one("#confirm-prompt", Label).update(Text(f"Type {self.word} to confirm:"))
+        self.query_one("#yes", Button).disabled = not self.armed
+        if self.wants_submit and self.armed:
+            self.dismiss(self.plan)  # enter was pressed on the right word while it planned
 
     @property
     def armed(self) -> bool:
-        return (not self.planning and self.actionable > 0
-                and self.query_one(Input).value.strip() == self.word)
+        return (not self.planning and self.plan is not None and bool(self.plan.actionable)
+                and self.plan.confirmation.accepts(self.query_one(Input).value))
 
     def on_input_changed(self, event: Input.Changed) -> None:
         self.query_one("#yes", Button).disabled = not self.armed
@@ -127,27 +229,26 @@ class ClearAllScreen(ModalScreen[bool]):
     @work(group="clear-all-replan", exclusive=True, exit_on_error=False)
     async def replan_worker(self, include: bool) -> None:
         try:
-            lines, notes, actionable = await self.replan(include)
+            plan = await self.replan(include)
         except Exception as exc:  # noqa: BLE001 - shown in the modal, nothing runs
-            self.query_one("#plan-body", Static).update(f"re-planning failed: {exc}")
+            self.query_one("#plan-body", Static).update(Text(f"re-planning failed: {exc}"))
             return
         if include != self.include_attributed:
             return  # toggled again meanwhile: the newer plan wins
-        self.plan_lines, self.notes, self.actionable = lines, notes, actionable
-        self.planning = False
-        self.query_one("#plan-body", Static).update(self.body_text())
-        self.query_one("#yes", Button).disabled = not self.armed
+        self.show_plan(plan)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        if self.armed:
-            self.dismiss(True)
+        if self.planning:
+            self.wants_submit = True
+        elif self.armed:
+            self.dismiss(self.plan)
         else:
-            self.notify(f"type {self.word} exactly to confirm", severity="warning")
+            self.notify(Text(f"type {self.word} to confirm"), severity="warning")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
-        self.dismiss(event.button.id == "yes" and self.armed)
+        self.dismiss(self.plan if event.button.id == "yes" and self.armed else None)
 
     def action_cancel(self) -> None:
-        self.dismiss(False)
+        self.dismiss(None)

@@ -14,6 +14,7 @@ import gc
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
+from typing import Any
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -31,7 +32,6 @@ from tui.app.messages import (
     OperationFinished,
     OperationInfo,
     OperationStarted,
-    PlanReady,
     Previewed,
     RecordsChanged,
     Refreshed,
@@ -39,7 +39,7 @@ from tui.app.messages import (
     StepReported,
     WatcherStopped,
 )
-from tui.app.screens.confirm import ClearAllScreen, ConfirmScreen
+from tui.app.screens.confirm import ClearAllScreen, ConfirmScreen, PlanConfirmScreen
 from tui.app.screens.detail import DetailScreen
 from tui.app.screens.help import HelpScreen
 from tui.app.screens.pickers import ALL, CreateScreen, ResellerPicker
@@ -49,9 +49,7 @@ from tui.app.view import (
     RECORD_COLUMNS,
     ObservationDelta,
     PaneModel,
-    delete_steps,
     observation_delta,
-    plan_lines,
     reseller_label,
     visible,
 )
@@ -59,7 +57,20 @@ from tui.app.widgets.header import HeaderState, StatusHeader
 from tui.app.widgets.panes import KeyedTable
 from tui.app.widgets.progress import ProgressPane
 from tui.evolution.errors import EvolutionError
-from tui.lifecycle.events import Step, StepEvent, StepOutcome, Summary
+from tui.app.info import DashboardInfo
+from tui.lifecycle.events import Step, StepEvent, Summary
+from tui.lifecycle.observe import Observation
+from tui.lifecycle.service import LifecycleService
+from tui.lifecycle.plans import (
+    AdoptRequest,
+    ClearAllRequest,
+    CreateRequest,
+    DeleteRequest,
+    ForgetRequest,
+    Plan,
+    ReprovisionRequest,
+    Request,
+)
 from tui.lifecycle.scope import LifecycleError, Scope
 from tui.reconcile.classify import scope as scope_reconciliation
 from tui.reconcile.models import OrphanInstanceRow, OrphanProbe, OrphanRecordRow, Reconciliation
@@ -120,16 +131,9 @@ class RunningOperation:
     worker: Worker | None = None
 
     def advance(self, event: StepEvent) -> None:
-        """Count a target as done when its last step is reported."""
-        name = event.instance
-        if not name:
-            return
-        if (event.step in (Step.RECORD, Step.MARK)
-                or (event.step is Step.PLAN and event.outcome is StepOutcome.SKIPPED)
-                or (event.step is Step.VERIFY
-                    and event.outcome in (StepOutcome.ABSENT, StepOutcome.GONE)
-                    and not self.records_by_name.get(name))):
-            self.done.add(name)
+        """A target is done when the service says so (its `done` event)."""
+        if event.instance and event.step is Step.DONE:
+            self.done.add(event.instance)
 
 
 class DashboardScreen(Screen):
@@ -137,9 +141,16 @@ class DashboardScreen(Screen):
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
     AUTO_FOCUS = "#instances"
 
-    def __init__(self) -> None:
+    def __init__(self, service: LifecycleService, info: DashboardInfo, *,
+                 clock: Callable[[], float] = time.time, auto_refresh: bool = True,
+                 watcher_factory: Callable[[], Any] | None = None) -> None:
         super().__init__(id="dashboard")
-        self.obs = None
+        self.service = service
+        self.info = info
+        self.clock = clock
+        self.timers_on = auto_refresh
+        self.watcher_factory = watcher_factory
+        self.obs: Observation | None = None
         self.view_scope: str | None = None
         self.filter_text = ""
         self.orphans_only = False
@@ -162,38 +173,36 @@ class DashboardScreen(Screen):
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
-        app = self.app
         yield StatusHeader(id="status")
         with Container(id="panes"):
             yield KeyedTable(INSTANCE_COLUMNS, "Evolution instances", id="instances")
             yield KeyedTable(RECORD_COLUMNS, "Database records", id="records")
         yield Input(id="filter", placeholder="filter: substring · enter keep · esc clear")
-        yield ProgressPane(app.clock, id="progress")
+        yield ProgressPane(self.clock, id="progress")
         yield Footer(show_command_palette=False)
 
     def on_mount(self) -> None:
-        app = self.app
-        service = app.service
-        self.view_scope = service.scope.reseller_id
+        info = self.info
+        self.view_scope = self.service.scope.reseller_id
         self.header_state = HeaderState(
-            evolution_host=app.info.evolution_host, database=app.info.database,
-            scope_label=app.info.scope_label, read_only=self.read_only,
-            refresh_s=app.info.refresh_s, auto_refresh=app.timers_on)
-        self.query_one("#filter", Input).cursor_blink = app.timers_on
+            evolution_host=info.evolution_host, database=info.database,
+            scope_label=info.scope_label, read_only=self.read_only,
+            refresh_s=info.refresh_s, auto_refresh=self.timers_on)
+        self.query_one("#filter", Input).cursor_blink = self.timers_on
         self.draw_header()
-        if app.timers_on:
+        if self.timers_on:
             self.set_interval(1.0, self.draw_header)  # the age of the last refresh
-        if app.watcher_factory is not None:
+        if self.watcher_factory is not None:
             self.watch_records()
         self.request_refresh()
 
     @property
     def read_only(self) -> bool:
-        return bool(self.app.service.read_only or self.app.info.read_only)
+        return bool(self.service.read_only or self.info.read_only)
 
     @property
     def admin(self) -> bool:
-        return self.app.service.scope.is_all
+        return self.service.scope.is_all
 
     def tables(self) -> tuple[KeyedTable, KeyedTable]:
         return self.query_one("#instances", KeyedTable), self.query_one("#records", KeyedTable)
@@ -254,15 +263,14 @@ class DashboardScreen(Screen):
 
     @work(group="refresh", exit_on_error=False)
     async def refresh_worker(self) -> None:
-        app = self.app
-        service = app.service
+        service = self.service
         started = time.perf_counter()
         try:
             if self.obs is None and self._worker_obs is None:
                 # nothing on screen yet: show every row now, probe the orphan names meanwhile
                 observation = await service.observe_unprobed()
                 if observation.probes_pending:
-                    self.post_message(Previewed(observation, app.clock(),
+                    self.post_message(Previewed(observation, self.clock(),
                                                 time.perf_counter() - started))
                     self._worker_obs = observation
                     observation = await service.complete_probes(observation)
@@ -271,10 +279,10 @@ class DashboardScreen(Screen):
             # what changed since the last observation, by name: in a thread, off the UI loop
             delta = await asyncio.to_thread(observation_delta, self._worker_obs, observation)
         except Exception as exc:  # noqa: BLE001 - every failure is shown as `stale`
-            self.post_message(RefreshFailed(one_line(exc), app.clock()))
+            self.post_message(RefreshFailed(one_line(exc), self.clock()))
             return
         self._worker_obs = observation
-        self.post_message(Refreshed(observation, app.clock(), time.perf_counter() - started,
+        self.post_message(Refreshed(observation, self.clock(), time.perf_counter() - started,
                                     delta))
 
     def on_previewed(self, message: Previewed) -> None:
@@ -327,13 +335,13 @@ class DashboardScreen(Screen):
             self._refresh_again = False
             self.request_refresh()
             return
-        if self.app.timers_on and not self.header_state.paused:
-            self._timer = self.set_timer(self.app.info.refresh_s, self.request_refresh)
+        if self.timers_on and not self.header_state.paused:
+            self._timer = self.set_timer(self.info.refresh_s, self.request_refresh)
 
     @work(group="watch", exit_on_error=False)
     async def watch_records(self) -> None:
         try:
-            async with self.app.watcher_factory() as watcher:
+            async with self.watcher_factory() as watcher:
                 async for change in watcher:
                     self.post_message(RecordsChanged(change.source))
         except Exception as exc:  # noqa: BLE001 - the timers keep refreshing
@@ -354,7 +362,7 @@ class DashboardScreen(Screen):
     def current_view(self) -> Reconciliation | None:
         if self.obs is None:
             return None
-        if self.view_scope == self.app.service.scope.reseller_id:
+        if self.view_scope == self.service.scope.reseller_id:
             return self.obs.view
         return scope_reconciliation(self.obs.full, self.view_scope)
 
@@ -362,8 +370,8 @@ class DashboardScreen(Screen):
         if self.view_scope is None:
             return "all resellers"
         reseller = self.obs.reseller(self.view_scope) if self.obs else None
-        if reseller is None and self.view_scope == self.app.service.scope.reseller_id:
-            return self.app.info.scope_label
+        if reseller is None and self.view_scope == self.service.scope.reseller_id:
+            return self.info.scope_label
         return reseller_label(reseller, self.view_scope)
 
     def draw_header(self) -> None:
@@ -371,7 +379,7 @@ class DashboardScreen(Screen):
         view = self.current_view()
         state.counts = view.counts if view is not None else None
         state.scope_label = self.scope_label()
-        self.query_one(StatusHeader).show(state, self.app.clock())
+        self.query_one(StatusHeader).show(state, self.clock())
 
     def schedule_redraw(self) -> None:
         if not self._redraw_pending:
@@ -388,7 +396,7 @@ class DashboardScreen(Screen):
         view = self.current_view()
         if view is None:
             return
-        now = self.app.clock()
+        now = self.clock()
         delta, self._delta = self._delta, None
         if view is not (self.obs.view if self.obs else None):
             delta = None  # another scope than the session's: no delta for it
@@ -428,7 +436,7 @@ class DashboardScreen(Screen):
         if state.paused and self._timer is not None:
             self._timer.stop()
             self._timer = None
-        elif not state.paused and not self._refreshing and self.app.timers_on:
+        elif not state.paused and not self._refreshing and self.timers_on:
             self.request_refresh()
         self.notify("auto-refresh paused" if state.paused else "auto-refresh resumed")
         self.draw_header()
@@ -662,40 +670,66 @@ class DashboardScreen(Screen):
             if op.worker is worker:
                 self._end_operation(op.info)
         if worker.group == "refresh":
-            self.on_refresh_failed(RefreshFailed(error, self.app.clock()))
+            self.on_refresh_failed(RefreshFailed(error, self.clock()))
 
     # ------------------------------------------------------------------ mutating actions
+    # Every mutation: build the request, let the service plan it, show the plan and its
+    # confirmation, run the confirmed plan. What an operation does is the service's alone.
+    def propose(self, request: Request, *, on_confirmed: Callable[[], None] | None = None,
+                qr: bool = False, title: str = "") -> None:
+        """Open the confirmation at once; the service plans inside it; run what is confirmed."""
+        service = self.service
+
+        def answer(plan: Plan | None) -> None:
+            if plan is None:
+                self.progress.write(f"{request.operation}: not confirmed, nothing changed")
+                return
+            if on_confirmed is not None:
+                on_confirmed()
+            self.run_plan(plan, qr=qr)
+
+        if isinstance(request, ClearAllRequest):
+            async def replan(include: bool) -> Plan:
+                return await service.plan(ClearAllRequest(request.scope, request.orphans_only,
+                                                          include))
+
+            label = self.scope_label() + (" · orphans only" if request.orphans_only else "")
+            self.app.push_screen(ClearAllScreen(
+                lambda: service.plan(request), label=label,
+                replan=None if request.scope.is_all else replan), answer)
+            return
+        yes = {"delete": "Delete (y)", "forget": "Forget (y)", "reprovision": "Re-provision (y)",
+               "adopt": "Adopt (y)", "create": "Create (y)"}.get(request.operation, "Yes (y)")
+        self.app.push_screen(PlanConfirmScreen(
+            title or f"{request.operation}…", lambda: service.plan(request),
+            context=[f"scope: {self.scope_label()}", ""], yes_label=yes,
+            danger=request.operation in ("delete", "forget")), answer)
+
+    def run_plan(self, plan: Plan, *, qr: bool = False) -> None:
+        names = [t.name for t in plan.targets]
+        service = self.service
+        self.start_operation(
+            plan.operation, names,
+            lambda sink, cancel: service.run(plan, sink=sink, cancel=cancel),
+            bulk=len(names) > 1 or plan.operation == "clear-all",
+            total=max(1, len(names)),
+            records_by_name={t.name: len(t.records) for t in plan.targets}, qr=qr)
+
     def _selected_or_warn(self):
         rows = self.active_table().selection()
         if not rows:
             self.notify("nothing selected", severity="warning")
         return rows
 
+    def _unmark(self, rows) -> Callable[[], None]:
+        table = self.active_table()
+        return lambda: table.marks.difference_update(r.key for r in rows)
+
     def action_delete(self) -> None:
         rows = self._selected_or_warn()
-        if not rows:
-            return
-        names = list(dict.fromkeys(r.name for r in rows))
-        by_name = {r.name: r for r in rows}
-        lines = [f"scope: {self.scope_label()}", ""]
-        lines += [f"{n}: {delete_steps(by_name[n].row)}" for n in names[:8]]
-        if len(names) > 8:
-            lines.append(f"… and {len(names) - 8} more")
-        lines += ["", "The record is removed only once the name is verified free."]
-        table = self.active_table()
-        service = self.app.service
-
-        def answer(yes: bool | None) -> None:
-            if not yes:
-                return
-            table.marks.difference_update(r.key for r in rows)
-            self.start_operation(
-                "delete", names,
-                lambda sink, cancel: service.delete(names, sink=sink, cancel=cancel),
-                bulk=len(names) > 1)
-
-        title = f"Delete {names[0]}?" if len(names) == 1 else f"Delete {len(names)} connections?"
-        self.app.push_screen(ConfirmScreen(title, lines), answer)
+        if rows:
+            names = tuple(dict.fromkeys(r.name for r in rows))
+            self.propose(DeleteRequest(names), on_confirmed=self._unmark(rows))
 
     def action_forget(self) -> None:
         rows = [r for r in self._selected_or_warn() if r.kind == "orphan_record"]
@@ -708,21 +742,8 @@ class DashboardScreen(Screen):
                         "Evolution; use delete for the others", severity="warning")
             if not absent:
                 return
-        names = list(dict.fromkeys(r.name for r in absent))
-        service = self.app.service
-        table = self.active_table()
-
-        def answer(yes: bool | None) -> None:
-            if yes:
-                table.marks.difference_update(r.key for r in absent)
-                self.start_operation("forget", names,
-                                     lambda sink, cancel: service.forget(names, sink=sink),
-                                     bulk=len(names) > 1)
-
-        self.app.push_screen(ConfirmScreen(
-            f"Forget {len(names)} orphan record(s)?",
-            [f"scope: {self.scope_label()}", "", *names[:8],
-             "", "Database only: each name is probed again and must be absent."]), answer)
+        names = tuple(dict.fromkeys(r.name for r in absent))
+        self.propose(ForgetRequest(names), on_confirmed=self._unmark(absent))
 
     @staticmethod
     def _absent_orphan_record(row) -> bool:
@@ -735,34 +756,8 @@ class DashboardScreen(Screen):
             self.notify("re-provision works on an orphan record whose name is absent on "
                         "Evolution", severity="warning")
             return
-        names = list(dict.fromkeys(r.name for r in rows))
-        service = self.app.service
-        table = self.active_table()
-
-        async def run(sink, cancel) -> Summary:
-            total = Summary("reprovision", str(service.scope))
-            for name in names:
-                if cancel.is_set():
-                    break
-                one = await service.reprovision(name, sink=sink)
-                total.targets += one.targets
-                total.notes += one.notes
-                total.elapsed_s += one.elapsed_s
-            return total
-
-        def answer(yes: bool | None) -> None:
-            if yes:
-                table.marks.difference_update(r.key for r in rows)
-                self.start_operation("reprovision", names, run, bulk=len(names) > 1)
-
-        self.app.push_screen(ConfirmScreen(
-            f"Re-provision {names[0]}?" if len(names) == 1
-            else f"Re-provision {len(names)} orphan records?",
-            [f"scope: {self.scope_label()}", "", *names[:8],
-             *([f"… and {len(names) - 8} more"] if len(names) > 8 else []),
-             "", "Creates the Evolution instance again under the same name (probed absent "
-             "first);", "the record is kept. Scan the QR code of the new instance to pair it."],
-            yes_label="Re-provision (y)", danger=False), answer)
+        names = tuple(dict.fromkeys(r.name for r in rows))
+        self.propose(ReprovisionRequest(names), on_confirmed=self._unmark(rows), qr=True)
 
     def action_adopt(self) -> None:
         row = self.active_table().cursor_pane_row()
@@ -774,14 +769,10 @@ class DashboardScreen(Screen):
         resellers = self.obs.resellers if self.obs else []
         if self.view_scope is not None:
             resellers = [r for r in resellers if r.id == self.view_scope]
-        service = self.app.service
 
         def chosen(value: str | None) -> None:
-            if value is None or value == ALL:
-                return
-            self.start_operation("adopt", [name],
-                                 lambda sink, cancel: service.adopt(name, value, sink=sink),
-                                 bulk=False)
+            if value is not None and value != ALL:
+                self.propose(AdoptRequest(name, value))
 
         self.app.push_screen(ResellerPicker(
             f"Adopt {name} for which reseller?", resellers,
@@ -798,63 +789,14 @@ class DashboardScreen(Screen):
         elif not resellers:
             self.notify("no reseller to create a connection for", severity="warning")
             return
-        service = self.app.service
 
         def chosen(value: tuple[str, bool] | None) -> None:
-            if value is None:
-                return
-            reseller_id, qr = value
-            self.start_operation(
-                "create", [],
-                lambda sink, cancel: service.create(reseller_id, qr=qr, sink=sink),
-                bulk=False, total=1, qr=qr)
+            if value is not None:
+                reseller_id, qr = value
+                self.propose(CreateRequest(reseller_id, qr), qr=qr)
 
         self.app.push_screen(CreateScreen(resellers, fixed), chosen)
 
     def action_clear_all(self, orphans_only: bool | None = None) -> None:
         only = self.orphans_only if orphans_only is None else orphans_only
-        scope = Scope(self.view_scope)
-        word = "ALL" if scope.is_all else self.scope_label()
-        label = self.scope_label() + (" · orphans only" if only else "")
-        self.progress.write(f"clear-all: planning for {label}…")
-        self.plan_worker(scope, only, word, label)
-
-    @work(group="plan", exit_on_error=False)
-    async def plan_worker(self, scope: Scope, orphans_only: bool, word: str, label: str) -> None:
-        try:
-            plan = await self.app.service.plan_clear_all(scope, orphans_only=orphans_only)
-        except EXPECTED_ERRORS as exc:
-            info = OperationInfo(0, "clear-all", (), 0, False)
-            self.post_message(OperationFailed(info, one_line(exc)))
-            return
-        self.post_message(PlanReady(plan, word, label, orphans_only))
-
-    def on_plan_ready(self, message: PlanReady) -> None:
-        service = self.app.service
-        current = {"plan": message.plan, "include": False}
-        orphans_only = message.orphans_only
-
-        async def replan(include: bool) -> tuple[list[str], list[str], int]:
-            plan = await service.plan_clear_all(message.plan.scope, orphans_only=orphans_only,
-                                                include_attributed=include)
-            current["plan"], current["include"] = plan, include
-            return plan_lines(plan), plan.notes, len(plan.actionable)
-
-        def answer(yes: bool | None) -> None:
-            if not yes:
-                self.progress.write("clear-all: not confirmed, nothing changed")
-                return
-            plan, include = current["plan"], current["include"]
-            names = [t.name for t in plan.targets]
-            self.start_operation(
-                "clear-all", names,
-                lambda sink, cancel: service.clear_all(
-                    plan.scope, orphans_only=orphans_only, include_attributed=include,
-                    plan=plan, sink=sink, cancel=cancel),
-                bulk=True, total=len(plan.targets),
-                records_by_name={t.name: len(t.records) for t in plan.targets})
-
-        plan = message.plan
-        self.app.push_screen(ClearAllScreen(
-            message.label, message.confirm_word, plan_lines(plan), plan.notes,
-            len(plan.actionable), replan=None if plan.scope.is_all else replan), answer)
+        self.propose(ClearAllRequest(Scope(self.view_scope), only))

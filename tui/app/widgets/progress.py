@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import RichLog, Static
 
-from tui.lifecycle.events import StepEvent, StepOutcome, Summary
+from tui.lifecycle.events import Step, StepEvent, StepOutcome, Summary
 
 _FAILED = {StepOutcome.FAILED, StepOutcome.RESERVED}
 HISTORY = 2000
@@ -52,6 +52,8 @@ class ProgressPane(Vertical):
         self.query_one(RichLog).write(Text(line, style=style))
 
     def step(self, event: StepEvent) -> None:
+        if event.step is Step.DONE:
+            return  # counted by the bar; the target's own steps were written already
         style = "red" if event.outcome in _FAILED else ""
         self.write(f"{event.operation}: {event.line()}", style)
 
