@@ -40,7 +40,7 @@ wait_for "instances 35 · records 33" 15
 
 # clear all: the modal only accepts the typed scope word
 "${TMUX_CMD[@]}" send-keys -t "$SESSION" X
-wait_for "Type ALL to confirm" 15
+wait_for "Type 'ALL' to confirm" 15
 "${TMUX_CMD[@]}" send-keys -t "$SESSION" -l "ALL"
 "${TMUX_CMD[@]}" send-keys -t "$SESSION" Enter
 wait_for "clear-all all: [0-9]+ targets" 60

@@ -9,7 +9,6 @@ import asyncio
 import signal
 import time
 from collections.abc import Callable, Iterable
-from typing import Any
 
 from textual.app import App, SystemCommand
 from textual.screen import Screen
@@ -17,6 +16,7 @@ from textual.screen import Screen
 from tui.app.commands import dashboard_commands
 from tui.app.info import DashboardInfo
 from tui.app.screens.dashboard import DashboardScreen
+from tui.app.screens.dashboard.base import WatcherFactory
 from tui.lifecycle.service import LifecycleService
 
 EXIT_GRACE_S = 10.0
@@ -28,7 +28,7 @@ class EvodashApp(App[int]):
     ENABLE_COMMAND_PALETTE = True
 
     def __init__(self, service: LifecycleService, info: DashboardInfo, *,
-                 watcher_factory: Callable[[], Any] | None = None,
+                 watcher_factory: WatcherFactory | None = None,
                  clock: Callable[[], float] = time.time, auto_refresh: bool = True,
                  on_hangup: Callable[[], None] | None = None) -> None:
         super().__init__()
@@ -39,7 +39,8 @@ class EvodashApp(App[int]):
         self.clock = clock
         self.timers_on = auto_refresh  # (DOMNode.auto_refresh is Textual's own)
         self.dashboard = DashboardScreen(service, info, clock=clock, auto_refresh=auto_refresh,
-                                         watcher_factory=watcher_factory)
+                                         watcher_factory=watcher_factory,
+                                         quit_app=lambda: self.quit_cleanly())
         self._hup_installed = False
 
     def on_mount(self) -> None:

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 
 # action name -> binding id, key, description, shown in the footer
 _SPEC: tuple[tuple[str, str, str, str, bool], ...] = (
@@ -28,7 +28,7 @@ _SPEC: tuple[tuple[str, str, str, str, bool], ...] = (
     ("quit", "quit", "q", "Quit", True),
 )
 
-DASHBOARD_BINDINGS: list[Binding] = [
+DASHBOARD_BINDINGS: list[BindingType] = [
     Binding(key, action, description, show=show, id=binding_id)
     for action, binding_id, key, description, show in _SPEC
 ]

@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 
@@ -23,7 +24,10 @@ from tui.reconcile.models import (
     Reconciliation,
     Row,
 )
-from tui.store.models import Reseller
+from tui.store.models import ConnectionRecord, Reseller
+
+if TYPE_CHECKING:
+    from tui.lifecycle.observe import Observation
 
 # (key, label, width). Widths fit both panes side by side at 160 columns and one stacked
 # pane at 80 (77 cells each); cells are not padded by the table (cell_padding 0): every cell
@@ -42,6 +46,11 @@ RESERVED_STYLE = "bold magenta"
 DRIFT_STYLE = "yellow"
 INFLIGHT_STYLE = "bold cyan"
 MARK = "*"
+
+#: A row of the instances pane stands for one of these; a row of the records pane, for one
+#: of those.
+InstanceSide = LinkedRow | OrphanInstanceRow
+RecordSide = LinkedRow | OrphanRecordRow
 
 
 @dataclass(slots=True, eq=False)
@@ -153,11 +162,11 @@ class ObservationDelta:
 
     base_view: Reconciliation  # the previous observation's view
     names: frozenset[str]
-    instance_row: dict[str, Row]  # changed name -> its instances-pane row (absent: none)
-    record_rows: dict[str, list[Row]]  # changed name -> its records-pane rows
+    instance_row: dict[str, InstanceSide]  # changed name -> its instances-pane row (if any)
+    record_rows: dict[str, list[RecordSide]]  # changed name -> its records-pane rows
 
 
-def observation_delta(prev, new) -> ObservationDelta | None:
+def observation_delta(prev: Observation | None, new: Observation) -> ObservationDelta | None:
     """Compare two `Observation`s (pure; runs in a worker thread)."""
     if prev is None or prev.resellers != new.resellers or prev.invalid != new.invalid:
         return None
@@ -169,10 +178,10 @@ def observation_delta(prev, new) -> ObservationDelta | None:
                 changed.add(inst.name)
         changed.update(old_inst)
     if prev.records is not new.records:
-        old_rec: dict[str, list] = {}
+        old_rec: dict[str, list[ConnectionRecord]] = {}
         for rec in prev.records:
             old_rec.setdefault(rec.instance_name, []).append(rec)
-        new_rec: dict[str, list] = {}
+        new_rec: dict[str, list[ConnectionRecord]] = {}
         for rec in new.records:
             new_rec.setdefault(rec.instance_name, []).append(rec)
         for name in old_rec.keys() | new_rec.keys():
@@ -187,8 +196,8 @@ def observation_delta(prev, new) -> ObservationDelta | None:
         changed.update(row.name for row in prev.full.orphan_records)
         changed.update(row.name for row in new.full.orphan_records)
     view = new.view
-    instance_row: dict[str, Row] = {}
-    record_rows: dict[str, list[Row]] = {}
+    instance_row: dict[str, InstanceSide] = {}
+    record_rows: dict[str, list[RecordSide]] = {}
     if changed:
         for row in view.linked:
             if row.name in changed:
@@ -222,29 +231,43 @@ class PaneModel:
         self._index: dict[str, int] = {}  # key -> position in _rows
         self._keys_by_name: dict[str, list[str]] = {}
         self._ages_valid_until = 0.0
-        self._row_index: dict[str, Row] | None = None  # key -> row of self._recon (lazy)
+        # key -> row of self._recon, built on first use: names of the instances pane's rows,
+        # doc ids of the records pane's rows
+        self._instance_index: dict[str, InstanceSide] | None = None
+        self._record_index: dict[str, RecordSide] | None = None
         # the orphan records' names are being probed: an unprobed row says `probing…`
         self.probing = False
 
     def _set_recon(self, recon: Reconciliation) -> None:
         if recon is not self._recon:
-            self._recon, self._row_index = recon, None
+            self._recon = recon
+            self._instance_index = self._record_index = None
 
-    def resolve(self, key: str) -> Row:
-        """The row of `key` in the latest reconciliation (index built on first use)."""
-        if self._row_index is None:
-            index: dict[str, Row] = {}
+    def resolve_instance(self, name: str) -> InstanceSide:
+        """The instances pane's row `name` in the latest reconciliation."""
+        if self._instance_index is None:
+            index: dict[str, InstanceSide] = {}
             recon = self._recon
             if recon is not None:
                 for row in recon.linked:
                     index.setdefault(row.name, row)
-                    index.setdefault(row.record.doc_id, row)
                 for orow in recon.orphan_instances:
                     index.setdefault(orow.name, orow)
+            self._instance_index = index
+        return self._instance_index[name]
+
+    def resolve_record(self, doc_id: str) -> RecordSide:
+        """The records pane's row `doc_id` in the latest reconciliation."""
+        if self._record_index is None:
+            index: dict[str, RecordSide] = {}
+            recon = self._recon
+            if recon is not None:
+                for row in recon.linked:
+                    index.setdefault(row.record.doc_id, row)
                 for rrow in recon.orphan_records:
                     index.setdefault(rrow.record.doc_id, rrow)
-            self._row_index = index
-        return self._row_index[key]
+            self._record_index = index
+        return self._record_index[doc_id]
 
     def _reuse(self, key: str, sig: tuple) -> PaneRow | None:
         hit = self._cache.get(key)
@@ -289,14 +312,17 @@ class PaneModel:
         return names
 
     # -- instances pane -------------------------------------------------------------------
-    def _instance_row(self, row: Row, inflight: dict[str, str]) -> tuple[tuple, PaneRow]:
+    def _instance_row(self, row: InstanceSide,
+                      inflight: dict[str, str]) -> tuple[tuple, PaneRow]:
         name = row.name
         inst = row.instance
         state = inst.shown_state
+        busy = inflight.get(name)
+        owner, profile = inst.owner_number, inst.profile_name
+        sig: tuple
         if isinstance(row, LinkedRow):
             label = reseller_label(row.reseller, row.record.reseller_id)
-            sig = (0, label, bool(row.drift), state, inflight.get(name), inst.owner_number,
-                   inst.profile_name)
+            sig = (0, label, bool(row.drift), state, busy, owner, profile)
             pane_row = self._reuse(name, sig)
             if pane_row is None:
                 if row.drift:
@@ -304,13 +330,14 @@ class PaneModel:
                     link.append(f" · {label}")
                 else:
                     link = shared_cell(label)
-                cells = (cell(name, lead=False), link, _state_text(state, sig[4]),
-                         shared_cell(sig[5] or "-"), shared_cell(sig[6] or "-"))
-                pane_row = PaneRow(name, name, "linked", cells, self.resolve, natural_key(name))
+                cells = (cell(name, lead=False), link, _state_text(state, busy),
+                         shared_cell(owner or "-"), shared_cell(profile or "-"))
+                pane_row = PaneRow(name, name, "linked", cells, self.resolve_instance,
+                                   natural_key(name))
             return sig, pane_row
         attributed = row.attributed_reseller
         who = (attributed.name or attributed.id) if attributed is not None else None
-        sig = (1, who, state, inflight.get(name), inst.owner_number, inst.profile_name)
+        sig = (1, who, state, busy, owner, profile)
         pane_row = self._reuse(name, sig)
         if pane_row is None:
             if who is not None:
@@ -318,9 +345,9 @@ class PaneModel:
                 link.append(f" ({who}?)")
             else:
                 link = shared_cell("ORPHAN", ORPHAN_STYLE)
-            cells = (cell(name, ORPHAN_STYLE, lead=False), link, _state_text(state, sig[3]),
-                     shared_cell(sig[4] or "-"), shared_cell(sig[5] or "-"))
-            pane_row = PaneRow(name, name, "orphan_instance", cells, self.resolve,
+            cells = (cell(name, ORPHAN_STYLE, lead=False), link, _state_text(state, busy),
+                     shared_cell(owner or "-"), shared_cell(profile or "-"))
+            pane_row = PaneRow(name, name, "orphan_instance", cells, self.resolve_instance,
                                natural_key(name))
         return sig, pane_row
 
@@ -353,15 +380,16 @@ class PaneModel:
         changed: list[PaneRow] = []
         for name in names:
             index = self._index.get(name)
+            row: InstanceSide | None
             if delta is not None and name in delta.names:
                 row = delta.instance_row.get(name)
                 if (row is None) != (index is None):
                     return None  # a row appears or vanishes: rebuild
             elif index is not None:
-                row = self.resolve(name)
+                row = self.resolve_instance(name)
             else:
                 row = None
-            if row is None:
+            if row is None or index is None:  # (both or neither, by now)
                 continue
             sig, pane_row = self._instance_row(row, inflight)
             self._cache[name] = (sig, pane_row)
@@ -387,14 +415,17 @@ class PaneModel:
         self._ages[key] = (value, ts, shown, now, now + left)
         return shown
 
-    def _record_row(self, row: Row, inflight: dict[str, str],
+    def _record_row(self, row: RecordSide, inflight: dict[str, str],
                     now: float) -> tuple[tuple, PaneRow]:
         rec = row.record
         key = rec.doc_id
         label = reseller_label(row.reseller, rec.reseller_id)
+        busy = inflight.get(row.name)
+        status = rec.status
+        created = self._created(key, rec.created_at, now)
+        sig: tuple
         if isinstance(row, LinkedRow):
-            sig = (0, row.name, bool(row.drift), label, inflight.get(row.name), rec.status,
-                   self._created(key, rec.created_at, now))
+            sig = (0, row.name, bool(row.drift), label, busy, status, created)
             pane_row = self._reuse(key, sig)
             if pane_row is None:
                 if row.drift:
@@ -403,20 +434,19 @@ class PaneModel:
                 else:
                     link = shared_cell("linked")
                 cells = (cell(row.name, lead=False), link, shared_cell(label),
-                         _state_text(sig[5] or "-", sig[4]), shared_cell(sig[6]))
-                pane_row = PaneRow(key, row.name, "linked", cells, self.resolve,
+                         _state_text(status or "-", busy), shared_cell(created))
+                pane_row = PaneRow(key, row.name, "linked", cells, self.resolve_record,
                                    (natural_key(row.name), key))
             return sig, pane_row
         probe = PROBING if self.probing and row.probe is OrphanProbe.UNKNOWN else row.probe.value
-        sig = (1, row.name, probe, label, inflight.get(row.name), rec.status,
-               self._created(key, rec.created_at, now))
+        sig = (1, row.name, probe, label, busy, status, created)
         pane_row = self._reuse(key, sig)
         if pane_row is None:
             style = RESERVED_STYLE if row.probe is OrphanProbe.RESERVED else ORPHAN_STYLE
             cells = (cell(row.name, style, lead=False),
                      shared_cell(f"ORPHAN · {probe}", style), shared_cell(label),
-                     _state_text(sig[5] or "-", sig[4]), shared_cell(sig[6]))
-            pane_row = PaneRow(key, row.name, "orphan_record", cells, self.resolve,
+                     _state_text(status or "-", busy), shared_cell(created))
+            pane_row = PaneRow(key, row.name, "orphan_record", cells, self.resolve_record,
                                (natural_key(row.name), key), probe=row.probe.value)
         return sig, pane_row
 
@@ -451,12 +481,13 @@ class PaneModel:
         changed: list[PaneRow] = []
         for name in names:
             keys = self._keys_by_name.get(name, [])
+            rows: list[RecordSide]
             if delta is not None and name in delta.names:
                 rows = delta.record_rows.get(name, [])
                 if sorted(r.record.doc_id for r in rows) != sorted(keys):
                     return None  # records appear or vanish: rebuild
             else:
-                rows = [self.resolve(k) for k in keys]
+                rows = [self.resolve_record(k) for k in keys]
             for row in rows:
                 sig, pane_row = self._record_row(row, inflight, now)
                 index = self._index[pane_row.key]

@@ -140,7 +140,7 @@ async def dispatch(args, services: Services) -> int:
         summary = await service.run(plan, sink=sink)
     out.summary(summary)
     if args.command == "create":
-        [first] = summary.targets or [None]
+        first = summary.targets[0] if summary.targets else None
         if first is not None and not first.name and first.outcome is TargetOutcome.FAILED:
             # failed before a name was chosen (Evolution / MongoDB down): a connection error
             # like every other command's, not "drift"

@@ -54,6 +54,9 @@ async def _run(settings: Settings, args) -> int:
 
     reseller = getattr(args, "reseller", None)
     read_only = bool(getattr(args, "read_only", False))
+
+    def _watchdog_after_hangup() -> None:
+        emergency_exit_after(EXIT_GRACE_S + 5)
     services = build_services(settings, reseller=reseller, read_only=read_only)
     try:
         app = EvodashApp(
@@ -62,7 +65,7 @@ async def _run(settings: Settings, args) -> int:
             watcher_factory=lambda: RecordWatcher(services.store, reseller_id=reseller,
                                                   poll_s=max(1.0, settings.refresh_s)),
             # running operations get EXIT_GRACE_S to finish their step and audit line
-            on_hangup=lambda: emergency_exit_after(EXIT_GRACE_S + 5),
+            on_hangup=_watchdog_after_hangup,
         )
         if settings.keymap:
             app.set_keymap(settings.keymap)

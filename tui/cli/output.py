@@ -146,36 +146,36 @@ def report_text(obs: Observation, settings) -> str:
     ]
     if view.orphan_instances:
         lines.append("\nORPHAN INSTANCES (in Evolution, no record)")
-        for r in view.orphan_instances:
-            who = r.attributed_reseller.id if r.attributed_reseller else "unattributed"
-            lines.append(f"  {safe(r.name):<32} {r.instance.shown_state:<10} {who:<14} "
-                         f"{r.attribution_note}")
+        for oi in view.orphan_instances:
+            who = oi.attributed_reseller.id if oi.attributed_reseller else "unattributed"
+            lines.append(f"  {safe(oi.name):<32} {oi.instance.shown_state:<10} {safe(who):<14} "
+                         f"{safe(oi.attribution_note)}")
     if view.orphan_records:
         lines.append("\nORPHAN RECORDS (in the database, no instance)")
-        for r in view.orphan_records:
-            lines.append(f"  {safe(r.name):<32} {r.record.reseller_id or '-':<14} "
-                         f"ORPHAN · {r.probe.value}  {r.note}")
-    dialing = [r for r in (*view.linked, *view.orphan_instances) if r.instance.dialing]
+        for orec in view.orphan_records:
+            lines.append(f"  {safe(orec.name):<32} {safe(orec.record.reseller_id or '-'):<14} "
+                         f"ORPHAN · {orec.probe.value}  {safe(orec.note)}")
+    dialing = [row.name for row in view.linked if row.instance.dialing]
+    dialing += [row.name for row in view.orphan_instances if row.instance.dialing]
     if dialing:
         lines.append("\nDIALING (listed close, seen connecting: trying to reach WhatsApp; "
                      "a delete logs it out first)")
-        for r in dialing:
-            lines.append(f"  {safe(r.name)}")
-    drifted = [r for r in view.linked if r.drift]
+        lines += [f"  {safe(name)}" for name in dialing]
+    drifted = [row for row in view.linked if row.drift]
     if drifted:
         lines.append("\nDRIFT (both sides, but they disagree)")
-        for r in drifted:
-            lines.append(f"  {safe(r.name):<32} {'; '.join(r.drift)}")
+        for row in drifted:
+            lines.append(f"  {safe(row.name):<32} {safe('; '.join(row.drift))}")
     if view.invalid_rows:
         lines.append("\nINVALID RECORDS")
-        for r in view.invalid_rows:
-            lines.append(f"  {r.doc_id}: {r.reason}")
+        for bad in view.invalid_rows:
+            lines.append(f"  {safe(bad.doc_id)}: {safe(bad.reason)}")
     for d in view.duplicate_names:
-        lines.append(f"duplicate records for {safe(d.name)}: {', '.join(d.doc_ids)}")
+        lines.append(f"duplicate records for {safe(d.name)}: {safe(', '.join(d.doc_ids))}")
     for cc in view.case_collisions:
         lines.append(f"names differing only in case: {', '.join(map(safe, cc.names))}")
     for name, error in sorted(obs.probe_errors.items()):
-        lines.append(f"probe of {safe(name)} failed: {error}")
+        lines.append(f"probe of {safe(name)} failed: {safe(error)}")
     if view.is_consistent:
         lines.append("\nconsistent: every instance has its record and every record its instance")
     return "\n".join(lines)

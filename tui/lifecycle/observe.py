@@ -102,17 +102,20 @@ async def observe_unprobed(client, store, reseller_id: str | None = None, *,
     records, invalid, resellers = snapshot.records, snapshot.invalid, snapshot.resellers
     full = reconcile(instances, records, resellers, None, invalid)
     view = full if reseller_id is None else scope_reconciliation(full, reseller_id)
+    pending = full.orphan_records if reseller_id is None else view.orphan_records
     return Observation(instances, records, invalid, resellers, {}, full, view,
-                       probes_pending=bool(full.orphan_records))
+                       probes_pending=bool(pending))
 
 
 async def complete_probes(client, obs: Observation, reseller_id: str | None = None, *,
                           probe_concurrency: int = 8) -> Observation:
     """`obs` with the names of its orphan records probed (absent / reserved / present) and
-    reconciled again; the fetched lists are shared, not fetched again."""
+    reconciled again; the fetched lists are shared, not fetched again. In a reseller's scope
+    only that reseller's orphan records are probed (the other tenants' are not shown)."""
     if not obs.probes_pending:
         return obs
-    names = sorted({row.name for row in obs.full.orphan_records})
+    rows = obs.full.orphan_records if reseller_id is None else obs.view.orphan_records
+    names = sorted({row.name for row in rows})
     probes, errors = await probe_many(client, names, probe_concurrency)
     full = reconcile(obs.instances, obs.records, obs.resellers, probes, obs.invalid)
     view = full if reseller_id is None else scope_reconciliation(full, reseller_id)

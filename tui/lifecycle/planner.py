@@ -15,7 +15,13 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
-from tui.evolution.errors import EvolutionError, NotFoundError, UnauthorizedError
+from tui.evolution.errors import (
+    EvolutionError,
+    MalformedResponseError,
+    NotFoundError,
+    UnauthorizedError,
+    UnreachableError,
+)
 from tui.evolution.models import Instance, ProbeResult, ProbeState
 from tui.lifecycle.dialing import DialingTracker
 from tui.lifecycle.observe import Observation, observe
@@ -37,6 +43,10 @@ from tui.reconcile.classify import reconcile
 from tui.store.models import ConnectionRecord, Reseller
 
 NOT_FOUND = "not found: neither an Evolution instance nor a database record"
+# errors that no plan can work around (a wrong key, a server that is not there or answers
+# garbage): raised;
+# any other failure of one name's lookup leaves that name unknown (the run looks again)
+FATAL = (UnauthorizedError, UnreachableError, MalformedResponseError)
 
 
 class UnknownResellerError(LifecycleError):
@@ -87,12 +97,23 @@ class Planner:
         sem = asyncio.Semaphore(self.concurrency)
 
         async def one(name: str) -> tuple[Instance | None, ProbeResult | None]:
+            """(instance, None) when listed; (None, probe) when not; (None, None) when the
+            server did not say (the run looks again before it touches the name)."""
             async with sem:
                 try:
-                    instance = await self.client.fetch_instance(name)
+                    return await self.client.fetch_instance(name), None
                 except NotFoundError:
+                    pass
+                except FATAL:
+                    raise
+                except EvolutionError:
+                    return None, None
+                try:
                     return None, await self.client.probe(name)
-                return instance, None
+                except FATAL:
+                    raise
+                except EvolutionError:
+                    return None, None
 
         records, found = await asyncio.gather(
             self.store.find_records_named(names),
@@ -175,6 +196,9 @@ class Planner:
     async def _clear_all(self, request: ClearAllRequest) -> Plan:
         scope = request.scope
         self.session.require(scope)
+        notes: list[str]
+        word: tuple[str, ...]
+        reseller: Reseller | None
         if scope.is_all:
             obs = await observe(self.client, self.store, None, dialing=self.dialing,
                                 probe_concurrency=self.concurrency)

@@ -556,7 +556,7 @@ class LifecycleService:
                                   f"{undo.outcome.value.replace('_', ' ')} again")
             sink(StepEvent("create", name, Step.INSERT, 1, StepOutcome.OK, clock.elapsed(),
                            "record created"))
-            extra = {"record_id": record.id}
+            extra: dict[str, object] = {"record_id": record.id}
             if created.qrcode is not None:
                 extra["qrcode"] = {"code": created.qrcode.code,
                                    "pairing_code": created.qrcode.pairing_code}

@@ -165,6 +165,23 @@ def _id_filter(doc_id: str) -> dict[str, Any]:
     return {"_id": doc_id}
 
 
+_INT64 = 2 ** 63
+
+
+def reseller_filter(reseller_id: str) -> Any:
+    """Match `reseller_id` whatever type the platform stored it as: the string, and the
+    ObjectId or the integer that string spells (real MongoDB compares by type: an ObjectId
+    never equals its hex string, an int never equals a string). Records are read with
+    `reseller_id` as a string, so every read, count and delete must use this filter."""
+    values: list[Any] = [reseller_id]
+    if ObjectId.is_valid(reseller_id):
+        values.append(ObjectId(reseller_id))
+    text = reseller_id.strip()
+    if text.lstrip("-").isdigit() and text == str(int(text)) and -_INT64 <= int(text) < _INT64:
+        values.append(int(text))
+    return values[0] if len(values) == 1 else {"$in": values}
+
+
 def _check_reseller(reseller_id: str | None) -> None:
     if reseller_id is not None and (not isinstance(reseller_id, str) or not reseller_id.strip()):
         raise StoreScopeError(
@@ -255,7 +272,7 @@ class ConnectionStore:
     ) -> tuple[list[ConnectionRecord], list[InvalidRow]]:
         """All connection documents (or one reseller's), split into usable and invalid."""
         _check_reseller(reseller_id)
-        query = {} if reseller_id is None else {"reseller_id": reseller_id}
+        query = {} if reseller_id is None else {"reseller_id": reseller_filter(reseller_id)}
         with self.errors("reading connections"):
             docs = await self._connections.find(query).batch_size(LIST_BATCH).to_list(None)
         return _split(parse_connection(doc) for doc in docs)
@@ -267,7 +284,7 @@ class ConnectionStore:
         _check_reseller(reseller_id)
         query: dict[str, Any] = {"instance_name": instance_name}
         if reseller_id is not None:
-            query["reseller_id"] = reseller_id
+            query["reseller_id"] = reseller_filter(reseller_id)
         with self.errors("reading connections"):
             docs = await self._connections.find(query).to_list(None)
         return _split(parse_connection(doc) for doc in docs)[0]
@@ -325,7 +342,7 @@ class ConnectionStore:
         Equal fingerprints mean "nothing the dashboard shows has changed" (within a process).
         """
         _check_reseller(reseller_id)
-        query = {} if reseller_id is None else {"reseller_id": reseller_id}
+        query = {} if reseller_id is None else {"reseller_id": reseller_filter(reseller_id)}
         projection = {"instance_name": 1, "reseller_id": 1, "status": 1}
         with self.errors("reading connections"):
             cursor = self._connections.find(query, projection).batch_size(LIST_BATCH)
@@ -385,11 +402,18 @@ class ConnectionStore:
         _check_name(instance_name)
         query: dict[str, Any] = {"instance_name": instance_name}
         if reseller_id is not None:
-            query["reseller_id"] = reseller_id
+            query["reseller_id"] = reseller_filter(reseller_id)
         if doc_id is not None:
             query |= _id_filter(doc_id)
         with self.errors(f"deleting record {instance_name!r}"):
             result = await self._connections.delete_many(query)
+            if result.deleted_count == 0 and doc_id is not None:
+                # "already gone" only when it really is: a record the filter missed (a type
+                # the scope did not expect, a changed field) is still there
+                still = await self._connections.find_one(_id_filter(doc_id), {"_id": 1})
+                if still is not None:
+                    raise StoreError(f"record {doc_id} of {instance_name!r} was not removed: "
+                                     "it no longer matches the scope it was planned in")
         return result.deleted_count
 
     async def mark_record(self, doc_id: str, **fields: Any) -> int:

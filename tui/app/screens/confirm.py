@@ -228,8 +228,11 @@ class ClearAllScreen(ModalScreen[Plan | None]):
 
     @work(group="clear-all-replan", exclusive=True, exit_on_error=False)
     async def replan_worker(self, include: bool) -> None:
+        replan = self.replan
+        if replan is None:
+            return  # (started only for a reseller scope, which has one)
         try:
-            plan = await self.replan(include)
+            plan = await replan(include)
         except Exception as exc:  # noqa: BLE001 - shown in the modal, nothing runs
             self.query_one("#plan-body", Static).update(Text(f"re-planning failed: {exc}"))
             return
@@ -244,7 +247,7 @@ class ClearAllScreen(ModalScreen[Plan | None]):
         elif self.armed:
             self.dismiss(self.plan)
         else:
-            self.notify(Text(f"type {self.word} to confirm"), severity="warning")
+            self.notify(f"type {self.word} to confirm", severity="warning", markup=False)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()

@@ -4,6 +4,7 @@ summary of each operation. Keeps the session's history (bounded)."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -31,7 +32,8 @@ def bar_text(label: str, total: int, done: int, width: int = 30) -> Text:
 class ProgressPane(Vertical):
     """Bottom pane; `clock` stamps each line (HH:MM:SS, UTC) so tests can freeze it."""
 
-    def __init__(self, clock=time.time, *, id: str | None = None) -> None:
+    def __init__(self, clock: Callable[[], float] = time.time, *,
+                 id: str | None = None) -> None:
         super().__init__(id=id)
         self.clock = clock
         self.lines: list[str] = []  # plain history, also for tests
