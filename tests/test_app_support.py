@@ -63,7 +63,7 @@ def make_service(sim, store, *, scope: Scope | None = None, read_only: bool = Fa
     return LifecycleService(client, store, scope=scope or Scope.all(),
                             policy=DeletePolicy(verify_timeout_s=2, max_attempts=2, free_hold_s=0.4,
                                                 quiet_logout_s=0.05),
-                            concurrency=4, read_only=read_only)
+                            concurrency=4, read_only=read_only, orphan_grace_s=0.0)
 
 
 def make_app(service: LifecycleService, *, read_only: bool | None = None,

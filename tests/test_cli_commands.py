@@ -34,7 +34,8 @@ class Cli:
         self.settings.write_text(json.dumps({
             "evolution": {"url": url},
             "mongo": {"uri": mongo_uri, "database": database},
-            "cleanup": {"concurrency": 3, "verify_timeout_s": 0.6, "max_delete_attempts": 2},
+            "cleanup": {"concurrency": 3, "verify_timeout_s": 0.6, "max_delete_attempts": 2,
+                        "free_hold_s": 0.4, "orphan_grace_s": 0},
             "audit_log": str(self.audit),
         }))
         self.settings.chmod(0o600)

@@ -38,8 +38,10 @@ from pymongo import MongoClient
 
 from tests.fixtures.mongo import CONNECTIONS
 from tests.fixtures.sim import API_KEY, SimHandle
+from tests.fixtures.mongo import CONNECTIONS
 from tests.test_lifecycle_support import (
     FIXED_TS,
+    add_record,
     assert_invariants,
     assert_rerun_converges,
     make_service,
@@ -48,6 +50,7 @@ from tests.test_lifecycle_support import (
     snapshot,
 )
 from tui.evolution.client import EvolutionClient
+from tui.lifecycle.audit import AuditError
 from tui.lifecycle.delete import DeletePolicy
 from tui.lifecycle.events import NAME_FREED, Step, StepEvent, StepOutcome, Summary, TargetOutcome
 from tui.lifecycle.scope import Scope
@@ -181,6 +184,9 @@ class Fault:
     def recover(self, ctx: Ctx) -> None:
         """What an operator does after the fault before re-running (e.g. restart Evolution)."""
 
+    async def after_run(self, ctx: Ctx, run: Run) -> None:
+        """Extra work and checks once the operation returned (e.g. a second operator)."""
+
     def __str__(self) -> str:
         return self.id
 
@@ -288,6 +294,76 @@ class Restarted(Fault):
         """Nothing to lift: the server stays as it is (offline), the re-run meets it so."""
 
 
+class PlatformCreateRace(Fault):
+    """The platform creates an instance and inserts its record a moment later: evodash planned
+    while it looked like an orphan, the record lands after the plan and before the run
+    reaches it. The instance and its record must both survive."""
+
+    NAME = "fabio_21_1700000021"
+
+    def seed(self, ctx: Ctx) -> None:
+        ctx.sim.seed([{"name": self.NAME, "state": "close"}])
+
+    def trigger(self, op: str, event: StepEvent) -> bool:
+        return event.step is Step.PLAN and not event.instance  # the run starts
+
+    def inject(self, ctx: Ctx) -> None:
+        add_record(ctx.db, "r1", self.NAME)
+
+    def lift(self, ctx: Ctx) -> None:
+        ctx.sim.faults()
+
+    async def after_run(self, ctx: Ctx, run: Run) -> None:
+        if ctx.db[CONNECTIONS].count_documents({"instance_name": self.NAME}):
+            assert probe_status(ctx.sim, self.NAME) == "present", \
+                "a record was left pointing at a deleted instance"
+        if run.summary is not None and self.NAME in run.planned:
+            target = next(t for t in run.summary.targets if t.name == self.NAME)
+            assert target.outcome is O.SKIPPED and "changed since the plan" in target.reason
+
+
+class AuditUnwritable(Fault):
+    """The audit log cannot be written (a directory in its place, as a full or read-only
+    disk would do): no mutation may start, and the refusal is one line."""
+
+    def seed(self, ctx: Ctx) -> None:
+        (ctx.tmp_path / "audit" / "audit.jsonl").mkdir(parents=True, exist_ok=True)
+
+    def recover(self, ctx: Ctx) -> None:
+        (ctx.tmp_path / "audit" / "audit.jsonl").rmdir()
+
+
+class TwoOperators(Fault):
+    """A second operator runs the same operation at the same time (another evodash, its own
+    client): between them every name is handled once - nothing removed twice, nothing lost."""
+
+    def trigger(self, op: str, event: StepEvent) -> bool:
+        return event.step is Step.PLAN and not event.instance
+
+    def inject(self, ctx: Ctx) -> None:
+        other = make_service(fast_client(ctx.sim.url), ctx.store, ctx.tmp_path / "second",
+                             policy=POLICY, now=lambda: FIXED_TS)
+        other_ctx = Ctx(ctx.op, ctx.sim, ctx.db, ctx.store, other.client, ctx.tmp_path)
+        ctx.extra["second_client"] = other.client
+        ctx.extra["second"] = asyncio.ensure_future(run_op(other_ctx, other, lambda e: None))
+
+    async def after_run(self, ctx: Ctx, run: Run) -> None:
+        second: Run = await ctx.extra["second"]
+        await ctx.extra["second_client"].aclose()
+        if run.summary is None or second.summary is None:
+            return
+        removed = [t.name for s in (run.summary, second.summary) for t in s.targets
+                   if t.outcome is O.REMOVED]
+        assert len(removed) == len(set(removed)), f"removed twice: {removed}"
+        assert run.summary.deleted_from_db + second.summary.deleted_from_db <= \
+            len(set(run.planned) | set(second.planned)) + 1  # (a shared name: 2 records)
+        # the invariants are checked on what the two did together: a name the other run held
+        # takes the other run's outcome
+        theirs = {t.name: t for t in second.summary.targets}
+        run.summary.targets = [theirs.get(t.name, t) if "another evodash run" in t.reason
+                               else t for t in run.summary.targets]
+
+
 class MongoStopped(Fault):
     """The MongoDB-wire server stops mid-run (after the first record removal / the create) and
     comes back (same port, same data dir) when lifted."""
@@ -391,6 +467,11 @@ FAULTS: list[Fault] = [
                   {"*": F({O.STUCK_RESERVED}), "create": F({O.CREATED})},
                   knobs={"connecting_share": 0, "orphan_outcome": "came_back"}),
     # (a logout that never lands in its budget is rare but possible: stuck, record kept)
+    PlatformCreateRace("platform_create_race", ("clear_reseller", "clear_all"),
+                       {"*": ANY_DELETE - {O.FAILED} | {O.SKIPPED}}, {"*": FREED}, mid_run=True),
+    AuditUnwritable("audit_unwritable", ALL_OPS, {"*": F()}),
+    TwoOperators("two_operators", ("delete_marked", "clear_reseller", "clear_all"),
+                 {"*": FREED | {O.SKIPPED, O.NOT_FOUND}}, mid_run=True),
     Restarted("restarted_offline", ALL_OPS,
               {"*": ANY_DELETE - {O.FAILED}, "create": F({O.CREATED})},
               {"*": F({O.REMOVED}), "create": F({O.CREATED})}),
@@ -420,6 +501,7 @@ class Run:
     scope: Scope
     kw: dict[str, Any] = field(default_factory=dict)
     cancelled_task: bool = False
+    refused: str = ""  # the operation refused to start (e.g. the audit log is unwritable)
 
 
 DELETE_ONE = ["fabio_1_1700000001"]
@@ -434,6 +516,14 @@ def delete_names(ctx: Ctx) -> list[str]:
 
 
 async def run_op(ctx: Ctx, service, sink) -> Run:
+    try:
+        return await _run_op(ctx, service, sink)
+    except AuditError as exc:
+        scope = Scope.reseller("r1") if ctx.op in ("clear_reseller", "create") else Scope.all()
+        return Run([], None, scope, refused=str(exc))
+
+
+async def _run_op(ctx: Ctx, service, sink) -> Run:
     if ctx.op in ("delete_one", "delete_marked"):
         names = delete_names(ctx)
         return Run(names, await service.delete(names, sink=sink, cancel=ctx.cancel), Scope.all())
@@ -600,6 +690,16 @@ async def test_fault_cell(op: str, fault: Fault, sim, mongo_db, store_settings, 
             fault.inject(ctx)
             ctx.fired = True
         run = await run_op(ctx, service, sink)
+        await fault.after_run(ctx, run)
+        if run.refused:
+            one_line(run.refused)
+            assert snapshot(sim, db) == before, "a refused operation changed something"
+            assert not isinstance(fault, AuditUnwritable) or "audit log" in run.refused
+            fault.recover(ctx)
+            await check_convergence(ctx, fault, service, run)
+            cell.passed = True
+            return
+        assert not isinstance(fault, AuditUnwritable), "it ran without an audit log"
         if run.summary is not None:
             for t in run.summary.targets:
                 cell.outcomes[t.outcome.value] = cell.outcomes.get(t.outcome.value, 0) + 1
@@ -635,8 +735,14 @@ def test_matrix_has_every_fault_and_operation():
     assert missing == {("create", "5xx_delete"), ("create", "5xx_logout"),
                        ("create", "cleanup_lag"), ("delete_one", "5xx_create"),
                        ("delete_marked", "5xx_create"), ("clear_reseller", "5xx_create"),
-                       ("clear_all", "5xx_create")}
-    assert len(CELLS) == len(ids) == 78
+                       ("clear_all", "5xx_create"),
+                       # a race with a plan only bulk operations make; a second operator
+                       # needs more than one name to compete for
+                       ("delete_one", "platform_create_race"),
+                       ("delete_marked", "platform_create_race"),
+                       ("create", "platform_create_race"), ("delete_one", "two_operators"),
+                       ("create", "two_operators")}
+    assert len(CELLS) == len(ids) == 88
 
 
 # ---------------------------------------------------------------------------- CLI cells
@@ -645,7 +751,8 @@ def write_settings(path: Path, url: str, uri: str, database: str, api_key: str =
     path.write_text(json.dumps({
         "evolution": {"url": url, "api_key": api_key, "timeout_s": 0.5},
         "mongo": {"uri": uri, "database": database},
-        "cleanup": {"verify_timeout_s": 0.5, "max_delete_attempts": 2, "concurrency": 4},
+        "cleanup": {"verify_timeout_s": 0.5, "max_delete_attempts": 2, "concurrency": 4,
+                    "free_hold_s": 0.4, "orphan_grace_s": 0},
         "audit_log": str(path.parent / "audit.jsonl"),
     }))
     path.chmod(0o600)

@@ -343,9 +343,15 @@ async def test_mongodb_stopping_mid_run_loses_no_record(sim, client, tmp_path):
         summary = await service.clear_all(Scope.all(), plan=plan, sink=sink)
         store.close()
         assert not server.running
+        # in-flight targets could not remove their record (reported); once the store is
+        # gone no new deletion starts, and the summary says why in one line
         broken = [t for t in summary.targets if t.record_error]
-        assert broken, "some records must have failed to be removed"
         assert all(t.name in " ".join(summary.errors) for t in broken)
+        not_started = [t for t in summary.targets if t.outcome is TargetOutcome.SKIPPED
+                       and "not started" in t.reason]
+        assert broken or not_started
+        assert any("database" in note for note in summary.notes), summary.notes
+        assert len(removed_records) + len(broken) + len(not_started) >= len(planned(plan)) - 2
         assert sorted(names_of(summary)) == sorted(planned(plan))
 
         server.start()  # same port, same data dir

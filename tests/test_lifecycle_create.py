@@ -213,10 +213,13 @@ async def test_insert_failure_after_a_qr_create_logs_out_and_removes(sim, tmp_pa
 
 async def test_create_for_unknown_reseller_creates_nothing(sim, store, mongo_db, client,
                                                            tmp_path):
+    import pytest
+
+    from tui.lifecycle.planner import UnknownResellerError
+
     seed_resellers(mongo_db)
-    summary = await fixed_service(client, store, tmp_path).create("ghost-reseller")
-    [target] = summary.targets
-    assert target.outcome is TargetOutcome.FAILED and "unknown reseller" in target.reason
+    with pytest.raises(UnknownResellerError, match="unknown reseller 'ghost-reseller'"):
+        await fixed_service(client, store, tmp_path).create("ghost-reseller")
     assert sim.state()["instances"] == [] and sim.stats()["requests"].get("create", 0) == 0
     assert mongo_db[CONNECTIONS].count_documents({}) == 0
 

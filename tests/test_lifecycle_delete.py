@@ -327,7 +327,7 @@ async def test_verification_learns_the_cleanup_lag_and_probes_less(sim, store, m
 
     lagged, fast = verify[:16], verify[16:]
     assert probes(lagged[0]) >= 3  # polled through the 150 ms lag: 0, ~20, ~50, ... ms
-    assert max(probes(e) for e in lagged[-6:]) <= 2  # waited the learnt lag instead
+    assert max(probes(e) for e in lagged[-6:]) <= 3  # waited about the learnt lag instead
     assert sum(probes(e) for e in lagged[-6:]) < sum(probes(e) for e in lagged[:6])
     assert min(seconds(e) for e in lagged[-6:]) >= 0.1  # and never claimed absent early
     assert seconds(fast[-1]) < seconds(fast[0])  # without the lag the wait shrinks

@@ -43,22 +43,29 @@ def make_client(sim, *, timeout_s: float = 2.0, retries: int = 1, api_key: str =
 
 def make_service(client, store, tmp_path: Path, *, scope: Scope | None = None,
                  policy: DeletePolicy = FAST, read_only: bool = False, concurrency: int = 4,
-                 now=None, secrets: list[str] | None = None) -> LifecycleService:
+                 now=None, secrets: list[str] | None = None,
+                 orphan_grace_s: float = 0.0) -> LifecycleService:
     kwargs: dict[str, Any] = {}
     if now is not None:
         kwargs["now"] = now
     return LifecycleService(
         client, store, scope=scope, policy=policy, concurrency=concurrency,
-        read_only=read_only, rng=random.Random(3),
+        read_only=read_only, rng=random.Random(3), orphan_grace_s=orphan_grace_s,
         audit=AuditLog(tmp_path / "audit" / "audit.jsonl", secrets=secrets or [API_KEY]),
         **kwargs)
 
 
-def audit_lines(tmp_path: Path) -> list[dict]:
+def audit_events(tmp_path: Path) -> list[dict]:
+    """Every line of the write-ahead audit log (start / intent / outcome / summary)."""
     path = tmp_path / "audit" / "audit.jsonl"
     if not path.exists():
         return []
     return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def audit_lines(tmp_path: Path) -> list[dict]:
+    """The `summary` line of each operation."""
+    return [e for e in audit_events(tmp_path) if e.get("event") == "summary"]
 
 
 def seed_resellers(mongo_db) -> None:

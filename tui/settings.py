@@ -116,6 +116,9 @@ class CleanupSettings(_Section):
     free_hold_s: float = Field(default=1.0, ge=0.2, le=60)
     # how long to retry the logout of an instance seen dialing before deleting anyway
     stop_dialing_s: float = Field(default=8.0, ge=0.5, le=120)
+    # a bulk operation never deletes an orphan instance younger than this (the platform may
+    # still be inserting its record); 0 turns the rule off
+    orphan_grace_s: float = Field(default=600, ge=0, le=7 * 86400)
 
 
 # The sources of the `Settings` being built by `load_settings`, highest priority first; unset

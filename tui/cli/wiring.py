@@ -6,7 +6,6 @@ same guards (scope, read-only) and the same policies.
 from __future__ import annotations
 
 import os
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -14,9 +13,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Iterator
 
+from tui.cli.output import error_line
 from tui.evolution.client import EvolutionClient
 from tui.lifecycle.audit import AuditLog
 from tui.lifecycle.delete import DeletePolicy
+from tui.lifecycle.seen import FirstSeen
 from tui.lifecycle.scope import Scope
 from tui.lifecycle.service import LifecycleService
 from tui.settings import Settings, load_settings
@@ -74,7 +75,7 @@ def settings_for(args) -> Iterator[Settings]:
         return
     settings, warnings = load_settings(getattr(args, "settings", None))
     for warning in warnings:
-        print(f"evodash: {warning}", file=sys.stderr)
+        error_line(warning)
     yield settings
 
 
@@ -92,6 +93,8 @@ def build_services(settings: Settings, *, reseller: str | None = None,
                             dialing_logout_s=settings.cleanup.stop_dialing_s),
         concurrency=concurrency or settings.cleanup.concurrency,
         read_only=settings.read_only or read_only,
+        first_seen=FirstSeen(settings.audit_log_path.parent / "first-seen.json"),
+        orphan_grace_s=settings.cleanup.orphan_grace_s,
         audit=AuditLog(settings.audit_log_path,
                        secrets=[settings.evolution.api_key.get_secret_value(),
                                 settings.mongo.uri.get_secret_value()]),

@@ -1,6 +1,17 @@
-"""The audit log: one JSON line per mutating operation (time, OS user, SSH client address,
-operation, scope, targets, outcomes). Never secrets: tokens and URIs are not part of what an
-operation reports, and free text is scrubbed of the known secrets before it is written.
+"""The audit log, written ahead: what evodash is about to do is on disk before it does it.
+
+One JSON line per event, each flushed and synced before the call returns:
+
+* `start`   - an operation begins: its id, who (OS user, SSH client address), scope, targets;
+* `intent`  - right before a target's first mutation (its steps, what the plan knew);
+* `outcome` - right after that target ended (outcome, reason, records removed / kept), also
+              when it was interrupted (the last step that was reported);
+* `summary` - the operation ended (the statistics; `cancelled`, notes).
+
+So a kill at any moment leaves a log that says exactly what was started and what finished.
+When the log cannot be written (a directory in its place, a read-only file system, a full
+disk) `AuditError` is raised and the caller starts no mutation. Never secrets: free text is
+scrubbed of the known secrets before it is written.
 """
 
 from __future__ import annotations
@@ -12,8 +23,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from tui.lifecycle.events import Summary
+from tui.lifecycle.events import Summary, TargetResult
+from tui.lifecycle.scope import LifecycleError
 from tui.secrets import scrub
+
+
+class AuditError(LifecycleError):
+    """The audit log cannot be written: no mutation may start."""
 
 
 def _os_user() -> str:
@@ -24,20 +40,79 @@ def _os_user() -> str:
 
 
 class AuditLog:
-    """Appends JSON lines to a file, creating its folder (mode 700) on first use."""
+    """Appends JSON lines to a file (folder created with mode 700, file 600); `None`: off."""
 
     def __init__(self, path: Path | str | None, secrets: list[str | None] | None = None):
         self.path = Path(path).expanduser() if path else None
         self._secrets = secrets or []
 
-    def record(self, summary: Summary, **fields: Any) -> None:
+    @property
+    def enabled(self) -> bool:
+        return self.path is not None
+
+    def _write(self, entry: dict[str, Any]) -> None:
         if self.path is None:
             return
+        line = scrub(json.dumps(entry, ensure_ascii=False, default=str), self._secrets)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            try:
+                data = (line + "\n").encode("utf-8")
+                written = os.write(fd, data)
+                if written != len(data):
+                    raise OSError(28, "short write (disk full?)")
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            raise AuditError(f"audit log {self.path} cannot be written: "
+                             f"{exc.strerror or exc}; no change was made") from None
+
+    def check(self) -> None:
+        """Raise `AuditError` unless the log can be appended to (writes nothing)."""
+        if self.path is None:
+            return
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            os.close(fd)
+        except OSError as exc:
+            raise AuditError(f"audit log {self.path} cannot be written: "
+                             f"{exc.strerror or exc}") from None
+
+    @staticmethod
+    def _who() -> dict[str, Any]:
         ssh = os.environ.get("SSH_CLIENT", "").split()
-        entry = {
-            "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
-            "user": _os_user(),
-            "ssh_client": ssh[0] if ssh else None,
+        return {"time": datetime.now(UTC).isoformat(timespec="milliseconds"),
+                "user": _os_user(), "ssh_client": ssh[0] if ssh else None}
+
+    def start(self, op_id: str, operation: str, scope: str, targets: list[str]) -> None:
+        self._write({"event": "start", **self._who(), "op_id": op_id, "operation": operation,
+                     "scope": scope, "targets": targets})
+
+    def intent(self, op_id: str, operation: str, target: str, steps: str) -> None:
+        self._write({"event": "intent", **self._who(), "op_id": op_id,
+                     "operation": operation, "target": target, "steps": steps})
+
+    def outcome(self, op_id: str, operation: str, result: TargetResult, *,
+                interrupted_after: str = "") -> None:
+        entry = {"event": "outcome", **self._who(), "op_id": op_id, "operation": operation,
+                 "target": result.name, "outcome": result.outcome.value,
+                 "reason": result.reason, "records_removed": result.records_removed,
+                 "records_kept": result.records_kept}
+        if result.record_error:
+            entry["record_error"] = result.record_error
+        if interrupted_after:
+            entry["interrupted_after"] = interrupted_after
+        self._write(entry)
+
+    def record(self, summary: Summary, op_id: str | None = None, **fields: Any) -> None:
+        """The `summary` line of an operation."""
+        self._write({
+            "event": "summary",
+            **self._who(),
+            "op_id": op_id,
             "operation": summary.operation,
             "scope": summary.scope,
             "dry_run": summary.dry_run,
@@ -46,9 +121,4 @@ class AuditLog:
             "outcomes": {t.name: t.outcome.value for t in summary.targets},
             "stats": summary.stats(),
             **fields,
-        }
-        line = scrub(json.dumps(entry, ensure_ascii=False, default=str), self._secrets)
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        with os.fdopen(fd, "a", encoding="utf-8") as handle:
-            handle.write(line + "\n")
+        })

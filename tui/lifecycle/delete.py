@@ -164,21 +164,28 @@ class InstanceRemover:
 
     async def remove(self, name: str, state: InstanceState | None = None,
                      probed: ProbeState | None = None, *,
-                     slot: Slot | None = None) -> DeleteResult:
+                     slot: Slot | None = None, expect_unlisted: bool = False) -> DeleteResult:
         """Remove `name`. `state` / `probed` are what the plan knew; the name is re-checked
         with a fresh probe anyway (a plan may be stale). `slot`: the target's place in the
         operation's concurrency limit, held by the caller (given up while only waiting).
+        `expect_unlisted`: the plan saw no instance (an orphan record): one that is there now
+        appeared since (the platform re-provisioned the name) and is not touched.
         `UnauthorizedError` propagates: no later target can succeed with that key."""
-        return await self._remove(Clock(), name, slot or Slot(None), state)
+        return await self._remove(Clock(), name, slot or Slot(None), state, expect_unlisted)
 
     async def _remove(self, clock: Clock, name: str, slot: Slot,
-                      state: InstanceState | None = None) -> DeleteResult:
+                      state: InstanceState | None = None,
+                      expect_unlisted: bool = False) -> DeleteResult:
         if state is None:
             # not listed in the plan (a reserved name, a free one, or unknown): probe first
             probe = await self._probe(clock, name, 1)
             if isinstance(probe, str):
                 return DeleteResult(TargetOutcome.FAILED, probe, 0)
             probed, state = probe
+            if probed is ProbeState.PRESENT and expect_unlisted:
+                return DeleteResult(TargetOutcome.SKIPPED,
+                                    "changed since the plan: an instance appeared for this "
+                                    "name (re-provisioned?); not touched", 0)
         else:
             # listed in the plan: the first logout re-checks it (400 = listed and close,
             # 200 = it was connecting, 404 = gone meanwhile)

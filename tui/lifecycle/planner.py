@@ -39,6 +39,7 @@ from tui.lifecycle.plans import (
 )
 from tui.lifecycle.ports import EvolutionPort, StorePort
 from tui.lifecycle.scope import LifecycleError, Scope
+from tui.lifecycle.seen import FirstSeen, human_duration
 from tui.reconcile.classify import reconcile
 from tui.store.models import ConnectionRecord, Reseller
 
@@ -68,12 +69,28 @@ class Planner:
     """Builds plans for one session (its scope) from the ports."""
 
     def __init__(self, client: EvolutionPort, store: StorePort, session: Scope,
-                 dialing: DialingTracker, concurrency: int = 8):
+                 dialing: DialingTracker, concurrency: int = 8, *,
+                 first_seen: FirstSeen | None = None, orphan_grace_s: float = 0.0):
         self.client = client
         self.store = store
         self.session = session
         self.dialing = dialing
         self.concurrency = max(1, concurrency)
+        self.first_seen = first_seen or FirstSeen(None)
+        self.orphan_grace_s = orphan_grace_s
+
+    def _young(self, targets: list[Target]) -> None:
+        """A bulk operation leaves young orphan instances alone (the platform may still be
+        inserting their record); the plan says so, with the age and how it is known."""
+        if self.orphan_grace_s <= 0:
+            return
+        for target in targets:
+            if target.kind == "orphan_instance" and not target.skip_reason:
+                age, how = self.first_seen.age_s(target.name)
+                if age < self.orphan_grace_s:
+                    target.skip_reason = (
+                        f"young orphan instance ({human_duration(age)} old by {how}; grace "
+                        f"{human_duration(self.orphan_grace_s)}): its record may be on its way")
 
     async def plan(self, request: Request) -> Plan:
         if isinstance(request, DeleteRequest):
@@ -122,6 +139,7 @@ class Planner:
         for record in records:
             by_name.setdefault(record.instance_name, []).append(record)
         instances = [i for i, _ in found if i is not None]
+        self.first_seen.note(i.name for i in instances)
         self.dialing.feed(instances)
         marked = {i.name: i for i in self.dialing.mark(instances)}
         return {n: Lookup(n, marked.get(n), probe, by_name.get(n, []))
@@ -183,6 +201,8 @@ class Planner:
         lookups = await self.lookup(names)
         obs = self._observation(lookups, await self._resellers_if_needed(lookups))
         targets = [self.target(obs, n, self.session, allow_attributed=True) for n in names]
+        if len(targets) > 1:
+            self._young(targets)  # several names: a bulk operation
         count = len([t for t in targets if not t.skip_reason])
         title = (f"Delete {names[0]}?" if len(names) == 1 else
                  f"Delete {len(names)} connections?")
@@ -209,8 +229,10 @@ class Planner:
             word = (scope.reseller_id or "", reseller.name)
         if obs.invalid:
             notes.append(f"{len(obs.invalid)} invalid record(s) left alone (no usable name)")
+        self.first_seen.note(i.name for i in obs.instances)
         targets = [self.target(obs, n, scope, allow_attributed=request.include_attributed)
                    for n in sorted(set(names))]
+        self._young(targets)
         label = "ALL" if scope.is_all else (reseller.name if reseller and reseller.name
                                             else str(scope))
         what = "orphans" if request.orphans_only else "everything"

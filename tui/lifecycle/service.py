@@ -12,13 +12,16 @@ never removes a database record unless its instance was verified gone (`removed`
 from __future__ import annotations
 
 import asyncio
+import os
 import random
+import socket
 import time
+import uuid
 from collections.abc import Callable, Iterable
 
 from tui.evolution.errors import EvolutionError, NameInUseError, UnauthorizedError
 from tui.evolution.models import InstanceState, ProbeState
-from tui.lifecycle.audit import AuditLog
+from tui.lifecycle.audit import AuditError, AuditLog
 from tui.lifecycle.delete import DeletePolicy, InstanceRemover, Slot
 from tui.lifecycle.dialing import DialingTracker
 from tui.lifecycle.events import (
@@ -48,10 +51,15 @@ from tui.lifecycle.plans import (
 )
 from tui.lifecycle.ports import EvolutionPort, StorePort
 from tui.lifecycle.scope import LifecycleError, ReadOnlyError, Scope
+from tui.lifecycle.seen import FirstSeen, human_duration
 from tui.reconcile.naming import unique_instance_name
-from tui.store.errors import StoreError
+from tui.store.errors import StoreError, StoreUnreachableError
 from tui.store.models import ConnectionRecord
 
+# a claim on a name outlives a run that died without releasing it for this long
+CLAIM_TTL_S = 15 * 60
+# operations running in this process (any service): their claims are live
+ACTIVE_OPS: set[str] = set()
 # the census of bulk operations (`LifecycleService._census`)
 CENSUS_EVERY_S = 0.03
 CENSUS_LANES = 3  # lists in flight at once (a slow list must not leave the census blind)
@@ -64,7 +72,8 @@ class LifecycleService:
     def __init__(self, client: EvolutionPort, store: StorePort, *, scope: Scope | None = None,
                  policy: DeletePolicy | None = None, concurrency: int = 4,
                  read_only: bool = False, audit: AuditLog | None = None,
-                 now: Callable[[], float] = time.time, rng: random.Random | None = None):
+                 now: Callable[[], float] = time.time, rng: random.Random | None = None,
+                 first_seen: FirstSeen | None = None, orphan_grace_s: float = 600.0):
         self.client = client
         self.store = store
         self.scope = scope or Scope.all()
@@ -75,11 +84,15 @@ class LifecycleService:
         self.now = now
         self.rng = rng or random.Random()
         self.dialing = DialingTracker()
+        self.first_seen = first_seen or FirstSeen(None, now=now)
+        self.orphan_grace_s = orphan_grace_s
+        self._active_ops = ACTIVE_OPS
 
     @property
     def planner(self) -> Planner:
         return Planner(self.client, self.store, self.scope, self.dialing,
-                       self._probe_concurrency())
+                       self._probe_concurrency(), first_seen=self.first_seen,
+                       orphan_grace_s=self.orphan_grace_s)
 
     # ------------------------------------------------------------------ observation
     async def observe(self, *, probe_orphans: bool = True) -> Observation:
@@ -132,19 +145,32 @@ class LifecycleService:
         if dry_run:
             return self._dry_run(plan)
         self.authorize(operation, plan.scope)
+        op_id = uuid.uuid4().hex[:12]
+        # written ahead: no mutation starts when this cannot be written (AuditError)
+        self.audit.start(op_id, operation, str(plan.scope), [t.name for t in plan.actionable])
+        self._active_ops.add(op_id)
+        try:
+            return await self._run(plan, sink, cancel, concurrency, op_id)
+        finally:
+            self._active_ops.discard(op_id)
+
+    async def _run(self, plan: Plan, sink: EventSink, cancel: asyncio.Event | None,
+                   concurrency: int | None, op_id: str) -> Summary:
+        operation, request = plan.operation, plan.request
         if isinstance(request, (DeleteRequest, ClearAllRequest)):
             sink(StepEvent(operation, "", Step.PLAN, 0, StepOutcome.OK, 0.0,
                            f"{len(plan.actionable)} to remove, {len(plan.skipped)} skipped"))
+            bulk = isinstance(request, ClearAllRequest) or len(plan.targets) > 1
             return await self._run_targets(operation, plan.scope, plan.targets, sink, cancel,
-                                           concurrency, plan.notes)
+                                           concurrency, plan.notes, op_id=op_id, bulk=bulk)
         if isinstance(request, ForgetRequest):
-            return await self._forget(plan, sink)
+            return await self._forget(plan, sink, op_id)
         if isinstance(request, AdoptRequest):
-            return await self._adopt(plan, request, sink)
+            return await self._adopt(plan, request, sink, op_id)
         if isinstance(request, ReprovisionRequest):
-            return await self._reprovision(plan, sink, cancel)
+            return await self._reprovision(plan, sink, cancel, op_id)
         if isinstance(request, CreateRequest):
-            return await self.create(request.reseller_id, qr=request.qr, sink=sink)
+            return await self._create_op(request.reseller_id, request.qr, sink, op_id)
         raise LifecycleError(f"cannot run {operation}")
 
     def _dry_run(self, plan: Plan) -> Summary:
@@ -207,15 +233,25 @@ class LifecycleService:
         orphan; otherwise another name is picked. If the record cannot be inserted, the new
         instance is removed again (verified) so no orphan is left.
         """
+        self.authorize("create", Scope.reseller(reseller_id))
+        return await self.run(await self.plan(CreateRequest(reseller_id, qr)), sink=sink)
+
+    async def _create_op(self, reseller_id: str, qr: bool, sink: EventSink, op_id: str,
+                         max_names: int = 5) -> Summary:
         scope = Scope.reseller(reseller_id)
-        self.authorize("create", scope)
         clock = Clock()
         summary = Summary("create", str(scope))
         try:
-            await self._create(reseller_id, qr, sink, clock, summary, max_names)
+            why = self._intent(op_id, "create", "", f"create a connection for {reseller_id}")
+            if why:
+                summary.targets.append(TargetResult("", TargetOutcome.FAILED, why, reseller_id))
+            else:
+                await self._create(reseller_id, qr, sink, clock, summary, max_names)
+                for target in summary.targets:
+                    self._audit_outcome(op_id, "create", target)
         finally:
             summary.elapsed_s = clock.elapsed()
-            self._audit(summary)
+            self._audit(summary, op_id)
         for target in summary.targets:
             sink(_done("create", target, clock))
         return summary
@@ -223,11 +259,24 @@ class LifecycleService:
     # ------------------------------------------------------------------ running targets
     async def _run_targets(self, operation: str, scope: Scope, targets: list[Target],
                            sink: EventSink, cancel: asyncio.Event | None,
-                           concurrency: int | None, notes: list[str]) -> Summary:
+                           concurrency: int | None, notes: list[str], *,
+                           op_id: str = "", bulk: bool = True) -> Summary:
+        """Run the verified delete of `targets`. Per target, right before its first
+        mutation: claim the name (no other evodash run works on it meanwhile), re-check its
+        records and grace (what changed since the plan is skipped and said so), write the
+        audit intent; after it: the outcome. No new target starts once the store or the
+        audit log failed, a 401 came back, or `cancel` is set."""
         clock = Clock()
         summary = Summary(operation, str(scope), notes=list(notes))
         sink = self._tracking(sink)
-        remover = InstanceRemover(self.client, self.policy, sink, operation, self.rng,
+        last_step: dict[str, str] = {}
+
+        def tracked(event: StepEvent) -> None:
+            if event.instance and event.step is not Step.DONE:
+                last_step[event.instance] = f"{event.step.value} {event.outcome.value}"
+            sink(event)
+
+        remover = InstanceRemover(self.client, self.policy, tracked, operation, self.rng,
                                   dialing=self.dialing)
         sem = asyncio.Semaphore(max(1, concurrency or self.concurrency))
         results: dict[str, TargetResult] = {}
@@ -243,8 +292,9 @@ class LifecycleService:
             try:
                 await work(target)
             finally:
-                if target.name in results:
-                    sink(_done(operation, results[target.name], clock))
+                result = results.get(target.name)
+                if result is not None:
+                    sink(_done(operation, result, clock))
 
         async def work(target: Target) -> None:
             if target.skip_reason:
@@ -259,28 +309,74 @@ class LifecycleService:
                 if stop_reason:
                     results[target.name] = skipped(target, f"not started: {stop_reason[0]}")
                     return
-                started = time.monotonic()
-                try:
-                    outcome = await remover.remove(target.name, target.state, target.probed,
-                                                   slot=slot)
-                except UnauthorizedError as exc:
-                    stop_reason.append(str(exc))
-                    results[target.name] = TargetResult(target.name, TargetOutcome.FAILED,
-                                                        str(exc), target.reseller_id,
-                                                        records_kept=len(target.records))
-                    # a failed target's records are kept *and marked*, 401 included
-                    await self._mark_records(target, str(exc), sink, clock, operation)
+                claimed = await self._claim(target, op_id, results, skipped, stop_reason)
+                if not claimed:
                     return
-                result = TargetResult(target.name, outcome.outcome, outcome.reason,
-                                      target.reseller_id, outcome.attempts)
+                try:
+                    await attempt(target, slot)
+                finally:
+                    await self._release(target.name, op_id)
+
+        async def attempt(target: Target, slot: Slot) -> None:
+            try:
+                why = await self._changed_since_plan(target, scope, bulk)
+            except StoreError as exc:
+                stop_reason.append(f"the database cannot be used ({exc}): no new target "
+                                   "started")
+                results[target.name] = skipped(target, f"not started: {stop_reason[-1]}")
+                return
+            if why:
+                results[target.name] = skipped(target, f"changed since the plan: {why}")
+                tracked(StepEvent(operation, target.name, Step.PLAN, 0, StepOutcome.SKIPPED,
+                                  clock.elapsed(), results[target.name].reason))
+                return
+            try:
+                self.audit.intent(op_id, operation, target.name, target.describe())
+            except AuditError as exc:
+                stop_reason.append(str(exc))
+                results[target.name] = skipped(target, f"not started: {exc}")
+                return
+            started = time.monotonic()
+            outcome = None
+            try:
+                outcome = await remover.remove(target.name, target.state, target.probed,
+                                               slot=slot,
+                                               expect_unlisted=target.kind == "orphan_record")
+            except UnauthorizedError as exc:
+                stop_reason.append(str(exc))
+                result = TargetResult(target.name, TargetOutcome.FAILED, str(exc),
+                                      target.reseller_id, records_kept=len(target.records))
                 results[target.name] = result
+                # a failed target's records are kept *and marked*, 401 included
+                await self._mark_records(target, str(exc), tracked, clock, operation)
+                self._audit_outcome(op_id, operation, result)
+                return
+            except asyncio.CancelledError:
+                # interrupted mid-target: say exactly how far it got, records untouched
+                after = last_step.get(target.name, "nothing")
+                result = TargetResult(target.name, TargetOutcome.FAILED,
+                                      f"interrupted after: {after}; its record(s) kept",
+                                      target.reseller_id, records_kept=len(target.records))
+                results[target.name] = result
+                self._audit_outcome(op_id, operation, result, interrupted_after=after)
+                raise
+            result = TargetResult(target.name, outcome.outcome, outcome.reason,
+                                  target.reseller_id, outcome.attempts)
+            results[target.name] = result
+            try:
                 if outcome.outcome in NAME_FREED:
-                    await self._remove_records(operation, target, scope.reseller_id, result,
-                                               sink, clock)
+                    lost = await self._remove_records(operation, target, scope.reseller_id,
+                                                      result, tracked, clock)
+                    if lost:
+                        stop_reason.append(lost)
+                elif outcome.outcome is not TargetOutcome.SKIPPED:
+                    result.records_kept = len(target.records)
+                    await self._mark_records(target, outcome.reason, tracked, clock, operation)
                 else:
                     result.records_kept = len(target.records)
-                    await self._mark_records(target, outcome.reason, sink, clock, operation)
+            finally:
                 result.elapsed_s = time.monotonic() - started
+                self._audit_outcome(op_id, operation, result)
 
         # dialing instances first: stopping them makes the server fast again for the rest
         def priority(target: Target) -> int:
@@ -288,14 +384,15 @@ class LifecycleService:
                 return 0
             return 1 if target.state is not None else 2
 
-        tasks = [asyncio.create_task(run(t)) for t in sorted(targets, key=priority)]
+        ordered = sorted(targets, key=priority)
+        tasks = [asyncio.create_task(run(t)) for t in ordered]
         listed = {t.name for t in targets if t.state is not None and not t.skip_reason}
         census = ([asyncio.create_task(self._census(
                       remover, listed, lane * CENSUS_EVERY_S / CENSUS_LANES))
                    for lane in range(CENSUS_LANES)] if len(listed) > 1 else [])
         try:
             outcomes = await asyncio.gather(*tasks, return_exceptions=True)
-            for target, outcome in zip(targets, outcomes):
+            for target, outcome in zip(ordered, outcomes):
                 if isinstance(outcome, BaseException) and target.name not in results:
                     results[target.name] = TargetResult(
                         target.name, TargetOutcome.FAILED, f"internal error: {outcome!r}",
@@ -315,10 +412,82 @@ class LifecycleService:
             summary.cancelled = summary.cancelled or bool(cancel and cancel.is_set())
             for target in targets:
                 summary.targets.append(results.get(target.name) or skipped(
-                    target, "not reached (operation stopped)"))
+                    target, "not started (operation stopped)"))
             summary.elapsed_s = clock.elapsed()
-            self._audit(summary)
+            self._audit(summary, op_id)
         return summary
+
+    async def _claim(self, target: Target, op_id: str, results: dict[str, TargetResult],
+                     skipped: Callable[[Target, str], TargetResult],
+                     stop_reason: list[str]) -> bool:
+        """Claim the name for this run; a name another live run works on is skipped."""
+        owner = claim_owner(op_id)
+        try:
+            holder = await self.store.claim(target.name, owner, CLAIM_TTL_S)
+            if holder is not None and self._stale_claim(holder):
+                holder = await self.store.claim(target.name, owner, 0.0)  # take it over
+        except StoreError as exc:
+            stop_reason.append(f"the database cannot be used ({exc}): no new target started")
+            results[target.name] = skipped(target, f"not started: {stop_reason[-1]}")
+            return False
+        if holder is not None:
+            results[target.name] = skipped(
+                target, f"another evodash run is working on this name ({holder})")
+            return False
+        return True
+
+    def _stale_claim(self, holder: str) -> bool:
+        """A claim left by a run that is over: on this host, by a process that is gone, or
+        by this very process for an operation that has ended."""
+        host, _, rest = holder.partition(":")
+        pid_text, _, op_id = rest.partition(":")
+        if host != socket.gethostname() or not pid_text.isdigit():
+            return False
+        pid = int(pid_text)
+        if pid == os.getpid():
+            return op_id not in self._active_ops
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False  # alive, another user's
+        return False
+
+    async def _release(self, name: str, op_id: str) -> None:
+        try:
+            await asyncio.shield(self.store.release(name, claim_owner(op_id)))
+        except (StoreError, asyncio.CancelledError):
+            pass  # a claim left behind is stale once this run is over (`_stale_claim`)
+
+    async def _changed_since_plan(self, target: Target, scope: Scope, bulk: bool) -> str:
+        """Why this target must not be touched any more ("" when it still may): its records
+        re-read right now differ from the plan's, or an orphan instance is still young."""
+        fresh = await self.store.find_records(target.name)
+        mine = {r.doc_id for r in fresh if scope.is_all or r.reseller_id == scope.reseller_id}
+        planned = {r.doc_id for r in target.records}
+        others = [r for r in fresh if not (scope.is_all or r.reseller_id == scope.reseller_id)]
+        if others:
+            return "another reseller's record now uses this name"
+        if not planned and mine:
+            return "a record appeared for it (the platform linked it): not an orphan any more"
+        if planned - mine and not mine:
+            return "its record(s) were removed by someone else"
+        if planned != mine:
+            return "its records changed"
+        if bulk and target.kind == "orphan_instance" and self.orphan_grace_s > 0:
+            age, how = self.first_seen.age_s(target.name)
+            if age < self.orphan_grace_s:
+                return (f"young orphan instance ({human_duration(age)} old by {how}; "
+                        f"grace {human_duration(self.orphan_grace_s)})")
+        return ""
+
+    def _audit_outcome(self, op_id: str, operation: str, result: TargetResult, *,
+                       interrupted_after: str = "") -> None:
+        try:
+            self.audit.outcome(op_id, operation, result, interrupted_after=interrupted_after)
+        except AuditError as exc:
+            result.record_error = result.record_error or str(exc)
 
     async def _census(self, remover: InstanceRemover, names: set[str],
                       offset: float = 0.0) -> None:
@@ -362,7 +531,10 @@ class LifecycleService:
         return tracked
 
     async def _remove_records(self, operation: str, target: Target, reseller_id: str | None,
-                              result: TargetResult, sink: EventSink, clock: Clock) -> None:
+                              result: TargetResult, sink: EventSink, clock: Clock) -> str:
+        """Remove the target's records; returns why no new target should start ("" if
+        none): the store cannot take record changes any more."""
+        stop = ""
         for record in target.records:
             try:
                 removed = await self.store.delete_record(target.name, reseller_id=reseller_id,
@@ -372,11 +544,15 @@ class LifecycleService:
                 result.records_kept += 1
                 sink(StepEvent(operation, target.name, Step.RECORD, 1, StepOutcome.FAILED,
                                clock.elapsed(), str(exc)))
+                if isinstance(exc, StoreUnreachableError):
+                    stop = (f"the database is unreachable ({exc}): no new deletion started, "
+                            "their records could not be removed")
                 continue
             result.records_removed += removed
             sink(StepEvent(operation, target.name, Step.RECORD, 1,
                            StepOutcome.OK if removed else StepOutcome.GONE, clock.elapsed(),
                            "record removed" if removed else "record was already gone"))
+        return stop
 
     async def _mark_records(self, target: Target, reason: str, sink: EventSink, clock: Clock,
                             operation: str) -> None:
@@ -391,7 +567,7 @@ class LifecycleService:
                                clock.elapsed(), str(exc)))
 
     # ------------------------------------------------------------------ forget / adopt / re-provision
-    async def _forget(self, plan: Plan, sink: EventSink) -> Summary:
+    async def _forget(self, plan: Plan, sink: EventSink, op_id: str) -> Summary:
         clock = Clock()
         summary = Summary("forget", str(plan.scope), notes=list(plan.notes))
         try:
@@ -400,11 +576,16 @@ class LifecycleService:
                                       target.reseller_id, records_kept=len(target.records))
                 summary.targets.append(result)
                 if not target.skip_reason:
-                    await self._forget_one(target, result, sink, clock)
+                    why = self._intent(op_id, "forget", target.name, target.describe())
+                    if why:
+                        result.reason = f"not started: {why}"
+                    else:
+                        await self._forget_one(target, result, sink, clock)
+                        self._audit_outcome(op_id, "forget", result)
                 sink(_done("forget", result, clock))
         finally:
             summary.elapsed_s = clock.elapsed()
-            self._audit(summary)
+            self._audit(summary, op_id)
         return summary
 
     async def _forget_one(self, target: Target, result: TargetResult, sink: EventSink,
@@ -428,7 +609,8 @@ class LifecycleService:
             result.outcome, result.reason = TargetOutcome.FAILED, result.record_error
             result.record_error = None
 
-    async def _adopt(self, plan: Plan, request: AdoptRequest, sink: EventSink) -> Summary:
+    async def _adopt(self, plan: Plan, request: AdoptRequest, sink: EventSink,
+                     op_id: str) -> Summary:
         clock = Clock()
         name, reseller_id = request.name, request.reseller_id
         summary = Summary("adopt", str(plan.scope))
@@ -450,6 +632,10 @@ class LifecycleService:
             except EvolutionError as exc:
                 result.reason = f"not an Evolution instance: {exc}"
                 return summary
+            why = self._intent(op_id, "adopt", name, f"insert a record for {reseller_id}")
+            if why:
+                result.reason = f"not started: {why}"
+                return summary
             await self.store.insert_record(
                 reseller_id, name, phone_number=instance.owner_number or None,
                 status="connected" if instance.state is InstanceState.OPEN else "disconnected")
@@ -460,12 +646,14 @@ class LifecycleService:
             result.outcome, result.reason = TargetOutcome.FAILED, str(exc)
         finally:
             summary.elapsed_s = clock.elapsed()
-            self._audit(summary)
+            if result.outcome is not TargetOutcome.SKIPPED and "not started" not in result.reason:
+                self._audit_outcome(op_id, "adopt", result)
+            self._audit(summary, op_id)
             sink(_done("adopt", result, clock))
         return summary
 
     async def _reprovision(self, plan: Plan, sink: EventSink,
-                           cancel: asyncio.Event | None) -> Summary:
+                           cancel: asyncio.Event | None, op_id: str) -> Summary:
         clock = Clock()
         summary = Summary("reprovision", str(plan.scope), notes=list(plan.notes))
         try:
@@ -476,12 +664,17 @@ class LifecycleService:
                 if cancel is not None and cancel.is_set() and not target.skip_reason:
                     result.reason = "cancelled before it started"
                 elif not target.skip_reason:
-                    await self._reprovision_one(target.name, result, sink, clock)
+                    why = self._intent(op_id, "reprovision", target.name, "create the instance")
+                    if why:
+                        result.reason = f"not started: {why}"
+                    else:
+                        await self._reprovision_one(target.name, result, sink, clock)
+                        self._audit_outcome(op_id, "reprovision", result)
                 sink(_done("reprovision", result, clock))
         finally:
             summary.cancelled = bool(cancel and cancel.is_set())
             summary.elapsed_s = clock.elapsed()
-            self._audit(summary)
+            self._audit(summary, op_id)
         return summary
 
     async def _reprovision_one(self, name: str, result: TargetResult, sink: EventSink,
@@ -600,17 +793,30 @@ class LifecycleService:
         result = await remover.remove(name, state)
         return result.outcome in NAME_FREED
 
-    def _audit(self, summary: Summary) -> None:
+    def _audit(self, summary: Summary, op_id: str | None = None) -> None:
         try:
-            self.audit.record(summary)
-        except OSError as exc:
-            summary.notes.append(f"audit log not written: {exc.strerror or exc}")
+            self.audit.record(summary, op_id)
+        except AuditError as exc:
+            summary.notes.append(str(exc))
+
+    def _intent(self, op_id: str, operation: str, name: str, what: str) -> str:
+        """The audit intent line; returns why the target must not start ("" when written)."""
+        try:
+            self.audit.intent(op_id, operation, name, what)
+        except AuditError as exc:
+            return str(exc)
+        return ""
 
 
 def require_reseller_scope(scope: Scope) -> str:
     if scope.reseller_id is None:
         raise LifecycleError("choose a reseller (--reseller ID) for this operation")
     return scope.reseller_id
+
+
+def claim_owner(op_id: str) -> str:
+    """Who holds a claim: `host:pid:operation id` (tells a live run from a dead one)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{op_id or 'evodash'}"
 
 
 def _skipped_outcome(target: Target) -> TargetOutcome:

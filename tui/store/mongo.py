@@ -10,6 +10,7 @@ Change notifications live in `watch.py`. Nothing here depends on which server it
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
@@ -20,7 +21,7 @@ from typing import Any
 from bson import ObjectId
 from bson.errors import BSONError
 from motor.motor_asyncio import AsyncIOMotorClient
-from pymongo.errors import OperationFailure, PyMongoError
+from pymongo.errors import DuplicateKeyError, OperationFailure, PyMongoError
 
 from tui.secrets import mask_uri
 from tui.store.errors import AUTH_FAILED, StoreError, StoreScopeError, from_pymongo
@@ -166,6 +167,7 @@ def _id_filter(doc_id: str) -> dict[str, Any]:
 
 
 _INT64 = 2 ** 63
+CLAIMS_COLLECTION = "evodash_claims"
 
 
 def reseller_filter(reseller_id: str) -> Any:
@@ -225,6 +227,9 @@ class ConnectionStore:
             db = self._client[database]
             self._connections = db[connections_collection]
             self._resellers = db[resellers_collection]
+            # names being worked on by a run of evodash (`claim`): one small document each,
+            # removed when the target is done (see README "Safety")
+            self._claims = db[CLAIMS_COLLECTION]
         except PyMongoError as exc:  # InvalidName
             self._client.close()
             raise StoreError(f"invalid database or collection name: {exc}") from None
@@ -307,7 +312,15 @@ class ConnectionStore:
     async def get_reseller(self, reseller_id: str) -> Reseller | None:
         _check_reseller(reseller_id)
         with self.errors("reading resellers"):
-            doc = await self._resellers.find_one({"id": reseller_id}, {"id": 1, "name": 1})
+            # the id as a string, or as the integer it spells; an ObjectId is looked up as
+            # `_id` below (nx-27017, the test server, cannot match an ObjectId in a field
+            # named `id`; real MongoDB can, and no platform stores reseller ids that way)
+            wanted = reseller_filter(reseller_id)
+            values = [v for v in (wanted["$in"] if isinstance(wanted, dict) else [wanted])
+                      if not isinstance(v, ObjectId)]
+            docs = await self._resellers.find({"id": {"$in": values}},
+                                              {"id": 1, "name": 1}).to_list(None)
+            doc = docs[0] if docs else None
             if doc is None and ObjectId.is_valid(reseller_id):
                 doc = await self._resellers.find_one(_id_filter(reseller_id), {"id": 1, "name": 1})
         return _reseller(doc) if doc else None
@@ -415,6 +428,33 @@ class ConnectionStore:
                     raise StoreError(f"record {doc_id} of {instance_name!r} was not removed: "
                                      "it no longer matches the scope it was planned in")
         return result.deleted_count
+
+    # -- claims: two evodash runs never work on the same name at once --------------------
+    async def claim(self, name: str, owner: str, ttl_s: float) -> str | None:
+        """Claim `name` for `owner` (a run of evodash); None when claimed, else the holder's
+        description. A claim older than `ttl_s` (its run died) is taken over."""
+        now = time.time()
+        with self.errors("claiming a name"):
+            try:
+                await self._claims.insert_one({"_id": name, "owner": owner, "at": now})
+                return None
+            except DuplicateKeyError:
+                pass
+            taken = await self._claims.find_one_and_update(
+                {"_id": name, "at": {"$lt": now - ttl_s}},
+                {"$set": {"owner": owner, "at": now}})
+            if taken is not None:
+                return None
+            holder = await self._claims.find_one({"_id": name})
+        if holder is None:  # released meanwhile: try once more
+            return await self.claim(name, owner, ttl_s)
+        if holder.get("owner") == owner:
+            return None
+        return str(holder.get("owner") or "another run")
+
+    async def release(self, name: str, owner: str) -> None:
+        with self.errors("releasing a claim"):
+            await self._claims.delete_one({"_id": name, "owner": owner})
 
     async def mark_record(self, doc_id: str, **fields: Any) -> int:
         """`$set` bookkeeping fields (e.g. evodash_last_error) on one record; returns matches.
