@@ -35,7 +35,7 @@ wait_for "fabiotelec_1_1761316762" 10
 "${TMUX_CMD[@]}" send-keys -t "$SESSION" C-d
 wait_for "Delete fabiotelec_1_1761316762\?" 10
 "${TMUX_CMD[@]}" send-keys -t "$SESSION" y
-wait_for "delete all: 1 targets · removed 1 · records removed 1" 30
+wait_for "delete · all resellers: 1 target · removed 1 · records removed 1" 30
 wait_for "instances 35 · records 33" 15
 
 # clear all: the modal only accepts the typed scope word
@@ -43,7 +43,7 @@ wait_for "instances 35 · records 33" 15
 wait_for "Type 'ALL' to confirm" 15
 "${TMUX_CMD[@]}" send-keys -t "$SESSION" -l "ALL"
 "${TMUX_CMD[@]}" send-keys -t "$SESSION" Enter
-wait_for "clear-all all: [0-9]+ targets" 60
+wait_for "clear-all · all resellers: [0-9]+ targets" 60
 wait_for "instances 0 · records [0-9]+" 15
 
 # quit cleanly

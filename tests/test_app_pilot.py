@@ -353,7 +353,8 @@ async def test_ctrl_d_y_deletes_instance_and_record(seeded):
         assert ANA_1 not in tables(app)[0].values  # the panes refreshed
         lines = app.dashboard.progress.lines
         assert any(f"{ANA_1} record ok · record removed" in line for line in lines)
-        assert any(line.endswith("s") and "delete all: 1 targets" in line for line in lines)
+        assert any(line.endswith("s") and "delete · all resellers: 1 target ·" in line
+                   for line in lines)
 
 
 async def test_ctrl_d_deletes_marked_rows(seeded):
@@ -596,7 +597,8 @@ async def test_x_clear_all_needs_the_typed_scope_word(seeded):
         assert sim_names(sim) == set()
         records, _ = await store.list_records()
         assert records == []  # the reserved name was freed by its delete, then forgotten
-        assert any("clear-all all: 7 targets" in line for line in app.dashboard.progress.lines)
+        assert any("clear-all · all resellers: 7 targets" in line
+                   for line in app.dashboard.progress.lines)
 
 
 async def test_esc_cancels_a_running_clear_all_after_asking(seeded):

@@ -144,7 +144,7 @@ async def test_unstoppable_dialing_is_stuck_reserved_record_kept_and_marked_then
     assert probe_status(sim, "fabio_1_1") == "reserved"
     kept = mongo_db[CONNECTIONS].find_one({"id": "rec-r1-fabio_1_1"})
     assert kept is not None and str(kept["_id"]) == doc_id
-    assert "restart" in kept["evodash_last_error"] and kept["evodash_marked_at"] > 0
+    assert "restart" in kept["evodash_last_error"] and kept["evodash_marked_at"].startswith("20")
     assert summary.stats()["stuck_reserved"] == 1 and summary.errors and not summary.ok
     assert_invariants(sim, mongo_db, before, summary, ["fabio_1_1"])
 

@@ -169,25 +169,54 @@ class Summary:
             ],
         }
 
+    @property
+    def not_started(self) -> int:
+        """Targets a cancellation or a stop kept from starting."""
+        return sum(1 for t in self.targets if t.outcome is TargetOutcome.SKIPPED
+                   and ("cancelled" in t.reason or "not started" in t.reason))
+
     def line(self) -> str:
-        s = self.stats()
-        head = f"{self.operation} {self.scope}"
+        """One line in the words of the operation: `delete · all resellers: 1 target ·
+        removed 1 · records removed 1 · 0.4 s`, `create · reseller:r1: created
+        fabio_7_1700000007 · 1.2 s`. Zero counts other than the main ones are left out."""
+        scope = "all resellers" if self.scope == "all" else self.scope
+        head = f"{self.operation} · {scope}"
         if self.dry_run:
             head += " (dry run)"
         if self.cancelled:
-            head += " (cancelled)"
-        text = (
-            f"{head}: {len(self.targets)} targets · removed {s['deleted_from_evolution']} · "
-            f"records removed {s['deleted_from_db']} · already absent {s['already_absent']} · "
-            f"stuck reserved {s['stuck_reserved']} · failed {s['failed']} · "
-            f"skipped {s['skipped']}"
-        )
-        extra = [o for o in (TargetOutcome.CREATED, TargetOutcome.FORGOTTEN,
-                             TargetOutcome.ADOPTED, TargetOutcome.REPROVISIONED,
-                             TargetOutcome.PLANNED) if self.count(o)]
-        for outcome in extra:
-            text += f" · {outcome.value.replace('_', ' ')} {self.count(outcome)}"
-        return f"{text} · {self.elapsed_s:.1f} s"
+            head += f" (cancelled: {self.not_started} not started)"
+        n = len(self.targets)
+        parts = [f"{n} target{'s' * (n != 1)}"]
+        main = {"delete": ("removed", "records removed"), "clear-all": ("removed", "records removed"),
+                "create": ("created",), "forget": ("forgotten",), "adopt": ("adopted",),
+                "reprovision": ("reprovisioned",)}.get(self.operation, ())
+        counts = {
+            "removed": self.deleted_from_evolution, "records removed": self.deleted_from_db,
+            "created": self.count(TargetOutcome.CREATED),
+            "forgotten": self.count(TargetOutcome.FORGOTTEN),
+            "adopted": self.count(TargetOutcome.ADOPTED),
+            "reprovisioned": self.count(TargetOutcome.REPROVISIONED),
+            "planned": self.count(TargetOutcome.PLANNED),
+            "already absent": self.count(TargetOutcome.ALREADY_ABSENT),
+            "stuck reserved": self.count(TargetOutcome.STUCK_RESERVED),
+            "failed": self.count(TargetOutcome.FAILED),
+            "skipped": self.count(TargetOutcome.SKIPPED),
+            "not found": self.count(TargetOutcome.NOT_FOUND),
+        }
+        if self.dry_run:
+            main = ("planned",)
+        if self.operation == "create" and n == 1 and self.targets[0].name \
+                and self.targets[0].outcome is TargetOutcome.CREATED:
+            parts = [f"created {self.targets[0].name}"]
+        else:
+            parts += [f"{label} {counts[label]}" for label in main]
+            parts += [f"{label} {value}" for label, value in counts.items()
+                      if value and label not in main and label not in ("removed",
+                                                                       "records removed")]
+            if self.operation not in ("delete", "clear-all"):
+                parts += [f"{label} {counts[label]}" for label in ("removed", "records removed")
+                          if counts[label]]
+        return f"{head}: {' · '.join(parts)} · {self.elapsed_s:.1f} s"
 
 
 EventSink = Callable[[StepEvent], None]

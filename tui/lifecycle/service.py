@@ -17,6 +17,7 @@ import random
 import socket
 import time
 import uuid
+from datetime import UTC, datetime
 from collections.abc import Callable, Iterable
 
 from tui.evolution.errors import EvolutionError, NameInUseError, UnauthorizedError
@@ -409,7 +410,11 @@ class LifecycleService:
             await asyncio.gather(*census, return_exceptions=True)
             if stop_reason:
                 summary.notes.append(f"stopped: {stop_reason[0]}")
-            summary.cancelled = summary.cancelled or bool(cancel and cancel.is_set())
+            # "cancelled" only when the cancellation kept a target from starting
+            summary.cancelled = summary.cancelled or bool(
+                cancel and cancel.is_set()
+                and any(r.outcome is TargetOutcome.SKIPPED and "cancelled" in r.reason
+                        for r in results.values()))
             for target in targets:
                 summary.targets.append(results.get(target.name) or skipped(
                     target, "not started (operation stopped)"))
@@ -558,8 +563,9 @@ class LifecycleService:
                             operation: str) -> None:
         for record in target.records:
             try:
+                marked_at = datetime.fromtimestamp(self.now(), UTC).isoformat(timespec="seconds")
                 await self.store.mark_record(record.doc_id, evodash_last_error=reason,
-                                             evodash_marked_at=self.now())
+                                             evodash_marked_at=marked_at)
                 sink(StepEvent(operation, target.name, Step.MARK, 1, StepOutcome.OK,
                                clock.elapsed(), "record kept and marked"))
             except StoreError as exc:
