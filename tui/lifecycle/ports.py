@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from tui.evolution.models import CreateResult, Instance, ProbeResult
+from tui.evolution.models import ConnectResult, CreateResult, Instance, ProbeResult
 from tui.store.models import ConnectionRecord, InvalidRow, Reseller
 from tui.store.mongo import StoreSnapshot
 
@@ -21,6 +21,8 @@ class EvolutionPort(Protocol):
     async def probe(self, name: str) -> ProbeResult: ...
 
     async def create(self, name: str, *, qrcode: bool = False) -> CreateResult: ...
+
+    async def connect(self, name: str, *, number: str | None = None) -> ConnectResult: ...
 
     async def logout(self, name: str) -> None: ...
 

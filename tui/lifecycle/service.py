@@ -19,6 +19,7 @@ import time
 import uuid
 from datetime import UTC, datetime
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 from tui.evolution.errors import EvolutionError, NameInUseError, UnauthorizedError
 from tui.evolution.models import InstanceState, ProbeState
@@ -56,6 +57,22 @@ from tui.lifecycle.seen import FirstSeen, human_duration
 from tui.reconcile.naming import unique_instance_name
 from tui.store.errors import StoreError, StoreUnreachableError
 from tui.store.models import ConnectionRecord
+
+@dataclass(frozen=True)
+class Pairing:
+    """What pairing an instance needs now: its state, and while it waits for a phone the
+    QR payload to show (`code`, rotated by the server: `count`) and the pairing code."""
+
+    name: str
+    state: InstanceState
+    code: str | None = None
+    pairing_code: str | None = None
+    count: int = 0
+
+    @property
+    def paired(self) -> bool:
+        return self.state is InstanceState.OPEN
+
 
 # a claim on a name outlives a run that died without releasing it for this long
 CLAIM_TTL_S = 15 * 60
@@ -256,6 +273,38 @@ class LifecycleService:
         for target in summary.targets:
             sink(_done("create", target, clock))
         return summary
+
+    # ------------------------------------------------------------------ pairing
+    async def pair(self, name: str, *, number: str | None = None) -> Pairing:
+        """The QR code (and pairing code, with `number`) to pair `name` with a phone, or its
+        state once it is `open`. Asking dials WhatsApp on the server (a `close` instance
+        starts its socket), so it is refused in read-only mode; the first call of a pairing
+        session is audited. Call again to follow the server's QR rotation."""
+        self.authorize("pair")
+        planned = await self.planner.lookup([name])
+        lookup = planned[name]
+        if lookup.instance is None:
+            what = "reserved" if lookup.probe and lookup.probe.state is ProbeState.RESERVED \
+                else "not an Evolution instance"
+            raise LifecycleError(f"{name}: {what}: nothing to pair")
+        records = [r for r in lookup.records
+                   if self.scope.is_all or r.reseller_id == self.scope.reseller_id]
+        if not self.scope.is_all and not records:
+            raise LifecycleError(f"{name}: outside scope {self.scope}")
+        if lookup.instance.state is InstanceState.OPEN:
+            return Pairing(name, InstanceState.OPEN)
+        result = await self.client.connect(name, number=number)
+        if result.state is InstanceState.OPEN:
+            return Pairing(name, InstanceState.OPEN)
+        code = result.qrcode.code if result.qrcode else None
+        return Pairing(name, InstanceState.CONNECTING, code=code,
+                       pairing_code=result.qrcode.pairing_code if result.qrcode else None,
+                       count=result.qrcode.count if result.qrcode else 0)
+
+    async def pairing_state(self, name: str) -> InstanceState | None:
+        """The state of `name` now (None: not listed any more)."""
+        probe = await self.client.probe(name)
+        return probe.instance_state
 
     # ------------------------------------------------------------------ running targets
     async def _run_targets(self, operation: str, scope: Scope, targets: list[Target],

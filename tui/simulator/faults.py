@@ -18,7 +18,7 @@ ROUTE_KEYS = (
 )
 # options handled by SimState (reserved-name behaviours, key rotation), not by Faults
 STATE_OPTIONS = ("cleanup_lag_ms", "reconnect_loop", "api_key", "offline", "dial_cost_ms",
-                 "connecting_share", "orphan_outcome")
+                 "connecting_share", "orphan_outcome", "qr_rotate_s")
 
 TIMEOUT, ERROR, MALFORMED = "timeout", "error", "malformed"
 MALFORMED_BODY = b"<html><body>Bad Gateway</body></html>"

@@ -25,7 +25,7 @@ from tui.secrets import mask_token
 from tui.simulator import control
 from tui.simulator.faults import ERROR, MALFORMED, MALFORMED_BODY, STATE_OPTIONS, TIMEOUT, Faults, Stats
 from tui.simulator.replies import Reply, cannot, envelope
-from tui.simulator.state import DELETE_CLOSE_OUTCOMES, DIAL_CONNECTING_SHARE, SimState
+from tui.simulator.state import DELETE_CLOSE_OUTCOMES, DIAL_CONNECTING_SHARE, QR_ROTATE_S, SimState
 
 ORPHAN_OUTCOMES = tuple(outcome for outcome, _ in DELETE_CLOSE_OUTCOMES)
 
@@ -171,6 +171,7 @@ class Simulator:
             self.state.reachability_changed()
             self.state.connecting_share = DIAL_CONNECTING_SHARE
             self.state.orphan_outcome = None
+            self.state.qr_rotate_s = QR_ROTATE_S
             self.dial_cost_ms = self.base_dial_cost_ms
             self.state.api_key = self.state.initial_api_key
             return self.faults_view()
@@ -191,6 +192,9 @@ class Simulator:
         cost = options.get("dial_cost_ms", self.dial_cost_ms)
         if isinstance(cost, bool) or not isinstance(cost, (int, float)) or cost < 0:
             raise ValueError("dial_cost_ms must be a number >= 0")
+        rotate = options.get("qr_rotate_s", self.state.qr_rotate_s)
+        if isinstance(rotate, bool) or not isinstance(rotate, (int, float)) or rotate < 0:
+            raise ValueError("qr_rotate_s must be a number >= 0 (0: never)")
         share = options.get("connecting_share", self.state.connecting_share)
         if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 <= share <= 1:
             raise ValueError("connecting_share must be a number between 0 and 1")
@@ -199,6 +203,7 @@ class Simulator:
             raise ValueError(f"orphan_outcome must be null or one of {', '.join(ORPHAN_OUTCOMES)}")
         self.faults = candidate
         self.state.connecting_share, self.state.orphan_outcome = share, outcome
+        self.state.qr_rotate_s = rotate
         self.state.cleanup_lag_ms, self.state.api_key = lag, key
         self.state.offline, self.dial_cost_ms = offline, cost
         self.state.set_reconnect_loop(set(loop))
@@ -212,6 +217,7 @@ class Simulator:
             offline=self.state.offline,
             dial_cost_ms=self.dial_cost_ms,
             connecting_share=self.state.connecting_share,
+            qr_rotate_s=self.state.qr_rotate_s,
             orphan_outcome=self.state.orphan_outcome,
             api_key=mask_token(self.state.api_key),
         )

@@ -60,6 +60,10 @@ MISSING = object()  # an attribute the real server leaves undefined (key dropped
 DIAL_CONNECTING_SHARE = 0.25
 DELETE_CLOSE_OUTCOMES = (("free", 0.35), ("reserved", 0.12), ("came_back", 0.53))
 RETURN_AFTER_S = (0.08, 0.26)
+# WhatsApp replaces the QR code of an instance waiting to be paired every ~20 s (Baileys'
+# `qr` events; the real server's `count` goes up); the simulator rotates it on the first
+# `connect` after that long
+QR_ROTATE_S = 20.0
 
 DEFAULT_SETTINGS = {
     "reject_call": False,
@@ -91,6 +95,7 @@ class SimInstance:
     integration: dict = field(default_factory=dict)  # stored record: integration/number/token
     qrcode: dict | None = None
     qr_count: int = 0
+    qr_at: float = 0.0  # when the current QR code was made (the server rotates it)
     dialing: bool = False  # a socket is trying to connect (qrcode create, connect, restart)
     paired: bool = False  # was `open` once: reconnects to `open` after a restart when online
 
@@ -157,6 +162,7 @@ class SimState:
         # forced outcome for deletes caught `close` (None: drawn as recorded)
         self.connecting_share = DIAL_CONNECTING_SHARE
         self.orphan_outcome: str | None = None
+        self.qr_rotate_s = QR_ROTATE_S  # a waiting QR code is replaced after this long
         self.dial_rng = random.Random(None if seed is None else f"dial-{seed}")
         # orphaned sockets (deleted while dialing in `close`): they keep dialing until a
         # restart; `returning` = names free now that such a socket re-reserves at a time
@@ -175,6 +181,7 @@ class SimState:
         self.offline = False
         self.connecting_share = DIAL_CONNECTING_SHARE
         self.orphan_outcome = None
+        self.qr_rotate_s = QR_ROTATE_S
         self.orphan_sockets.clear()
         self.returning.clear()
         self.rng = random.Random(self.seed)
@@ -411,6 +418,7 @@ class SimState:
         return None
 
     def _new_qr(self, inst: SimInstance, number: str | None = None) -> dict:
+        inst.qr_at = self.clock()
         inst.qr_count += 1
         inst.qrcode = qr.qr_object(self.rng, inst.qr_count, number=number)
         return inst.qrcode
@@ -540,6 +548,8 @@ class SimState:
             return Reply(200, self._state_body(name, state))
         if state == "connecting":
             if inst.qrcode is not None and "code" in inst.qrcode:
+                if self.qr_rotate_s and self.clock() - inst.qr_at >= self.qr_rotate_s:
+                    self._new_qr(inst, number)  # WhatsApp sent a new one (Baileys: ~20 s)
                 if number:
                     inst.qrcode["pairingCode"] = qr.pairing_code(self.rng)
                 return Reply(200, dict(inst.qrcode))
