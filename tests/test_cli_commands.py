@@ -162,7 +162,9 @@ def test_clear_all_json_lines_end_with_the_summary(cli, sim, mongo_db):
                                                              "fabio_3_3"]
     assert probe_status(sim, "ana_1_1") == "present"
     assert mongo_db[CONNECTIONS].count_documents({}) == 1
-    [audit] = json_lines(cli.audit.read_text())
+    events = json_lines(cli.audit.read_text())  # written ahead: start, intent/outcome, summary
+    assert events[0]["event"] == "start" and events[-1]["event"] == "summary"
+    audit = events[-1]
     assert audit["operation"] == "clear-all" and audit["scope"] == "reseller:r1"
 
 
@@ -209,9 +211,9 @@ def test_doctor_ok_and_wrong_api_key(cli, sim, mongo_db):
     result = cli("doctor")
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
-    assert [line.split()[0] for line in lines] == ["ok"] * 5
+    assert [line.split()[0] for line in lines] == ["ok"] * 6
     assert [line.split()[1] for line in lines] == ["settings", "evolution", "api", "mongodb",
-                                                   "scope"]
+                                                   "audit", "scope"]
     wrong = "wrong-key-abcdef123456"
     bad = cli("doctor", env={"EVODASH_EVOLUTION__API_KEY": wrong})
     assert bad.returncode == 2

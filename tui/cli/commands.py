@@ -3,17 +3,23 @@
 Each builds the services, asks for confirmation where it mutates (on a TTY, unless `--yes`;
 without a TTY and without `--yes` it refuses), streams progress (lines, a progress bar for
 clear-all on a TTY, or JSON lines with `--json`), and maps the result to an exit code:
-0 success / consistent, 1 drift found or some targets not removed, 2 usage/settings/connection.
+0 success / consistent, 1 drift found or some targets not removed, 2 usage/settings/connection,
+128 + N when signal N (SIGINT, SIGTERM, SIGHUP) stopped a run (see signals.py).
+
+Every line shows outside text literally (`tui.text.visible`, JSON: `json_visible`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
+import signal
 import sys
 import traceback
 
 from tui.cli.main import EXIT_DRIFT, EXIT_ERROR, EXIT_OK
-from tui.cli.output import Output, report_json, report_text, safe
+from tui.cli.output import Output, error_line, report_json, report_lines
+from tui.cli.signals import RunStopper
 from tui.cli.wiring import Services, build_services, settings_for
 from tui.evolution.errors import EvolutionError
 from tui.lifecycle.events import Summary, TargetOutcome
@@ -30,6 +36,7 @@ from tui.lifecycle.plans import (
 from tui.lifecycle.scope import LifecycleError, Scope
 from tui.settings import SettingsError
 from tui.store.errors import StoreError
+from tui.text import visible
 
 KNOWN_ERRORS = (SettingsError, EvolutionError, StoreError, LifecycleError)
 NOT_DONE = (TargetOutcome.FAILED, TargetOutcome.STUCK_RESERVED, TargetOutcome.SKIPPED,
@@ -37,7 +44,7 @@ NOT_DONE = (TargetOutcome.FAILED, TargetOutcome.STUCK_RESERVED, TargetOutcome.SK
 
 
 def fail(message: str) -> int:
-    print(f"evodash: {' '.join(str(message).split())}", file=sys.stderr)
+    error_line(message)
     return EXIT_ERROR
 
 
@@ -80,9 +87,26 @@ def confirm(args, out: Output, confirmation: Confirmation) -> bool:
         raise LifecycleError(f"refusing to {args.command} without --yes "
                              "(no terminal to ask for confirmation)")
     if confirmation.kind == "yes":
-        return confirmation.accepts(input(f"{safe(confirmation.question)} [y/N] "))
-    answer = input(f"{safe(confirmation.question)}\nType {safe(confirmation.hint)} to confirm: ")
+        return confirmation.accepts(ask(f"{visible(confirmation.question)} [y/N] "))
+    answer = ask(f"{visible(confirmation.question)}\n"
+                 f"Type {visible(confirmation.hint)} to confirm: ")
     return confirmation.accepts(answer)
+
+
+def ask(prompt: str) -> str:
+    """`input(prompt)`; Ctrl-C interrupts it at once (asyncio's own SIGINT handler would only
+    cancel the task blocked in it), end of input answers "" (no)."""
+    try:
+        previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    except ValueError:  # not the main thread
+        previous = None
+    try:
+        return input(prompt)
+    except EOFError:
+        return ""
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
 
 
 def request_of(args) -> Request | None:
@@ -113,7 +137,8 @@ async def dispatch(args, services: Services) -> int:
         if out.json_mode:
             out.emit(report_json(obs))
         else:
-            print(report_text(obs, services.settings))
+            for line in report_lines(obs, services.settings):
+                out.line(line)
         return EXIT_OK if obs.view.is_consistent else EXIT_DRIFT
     request = request_of(args)
     if request is None:
@@ -136,9 +161,16 @@ async def dispatch(args, services: Services) -> int:
     elif not confirm(args, out, plan.confirmation):
         return fail("cancelled: nothing was changed")
     bar = plan.operation == "clear-all"
+    stopper = RunStopper(plan, out.notice)
     with out.progress(len(plan.targets), bar=bar) as sink:
-        summary = await service.run(plan, sink=sink)
+        task = asyncio.ensure_future(service.run(plan, sink=stopper.watch(sink),
+                                                 cancel=stopper.cancel))
+        with stopper.installed(task):
+            summary = await stopper.wait()
+    stopper.finish(summary)
     out.summary(summary)
+    if stopper.exit_code is not None:
+        return stopper.exit_code
     if args.command == "create":
         first = summary.targets[0] if summary.targets else None
         if first is not None and not first.name and first.outcome is TargetOutcome.FAILED:

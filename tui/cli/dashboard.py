@@ -1,13 +1,15 @@
 """`evodash` without a command: builds the services (from the settings, or the embedded demo
 with `--demo`) and runs the Textual dashboard on them; closes the client and the store at exit.
 
-Known failures (settings, unusable URI) end as one line on stderr and exit code 2.
+Known failures (settings, unusable URI, a scope that cannot be) end as one line on stderr and
+exit code 2; so does anything unexpected while the services are built.
 """
 
 from __future__ import annotations
 
 import asyncio
-import sys
+import os
+import traceback
 from urllib.parse import urlsplit
 
 from tui.settings import Settings, SettingsError
@@ -76,13 +78,21 @@ async def _run(settings: Settings, args) -> int:
 
 
 def run_dashboard(args) -> int:
+    from tui.cli.output import error_line
     from tui.cli.wiring import settings_for
+    from tui.evolution.errors import EvolutionError
+    from tui.lifecycle.scope import LifecycleError
     from tui.store.errors import StoreError
 
     try:
         with settings_for(args) as settings:
             check_keymap(settings.keymap)
             return asyncio.run(_run(settings, args))
-    except (SettingsError, StoreError, ValueError) as exc:
-        print(f"evodash: {' '.join(str(exc).split())}", file=sys.stderr)
+    except (SettingsError, StoreError, EvolutionError, LifecycleError, ValueError) as exc:
+        error_line(exc)
+        return EXIT_ERROR
+    except Exception as exc:  # noqa: BLE001 - one line, never a traceback
+        if os.environ.get("EVODASH_DEBUG"):
+            traceback.print_exc()
+        error_line(f"unexpected error: {exc.__class__.__name__}: {exc}")
         return EXIT_ERROR

@@ -1,18 +1,28 @@
 """`evodash doctor`: one line per check — settings, Evolution reachable, API key really
 accepted (a 401-capable call: 404/403 arrive before 401, contract §1), MongoDB reachable and
-its collections. Exit 0 when every check passes, 2 otherwise.
+its collections, the audit log can be appended to, the scope. Exit 0 when every check
+passes, 2 otherwise. With `--json`, one JSON line per check whatever fails (a malformed URI,
+an unreadable settings file, an unexpected error are failed checks too).
 """
 
 from __future__ import annotations
 
+import os
+import stat
 import sys
+from pathlib import Path
 
 from tui.cli.main import EXIT_ERROR, EXIT_OK
-from tui.cli.output import Output
-from tui.cli.wiring import build_services, settings_for
+from tui.cli.output import Output, say
+from tui.cli.wiring import settings_for
 from tui.evolution.errors import EvolutionError
+from tui.lifecycle.scope import LifecycleError, Scope
 from tui.settings import SettingsError
 from tui.store.errors import StoreError
+
+# less free space than this on the audit log's file system counts as full: one audit line
+# of a large clear-all is tens of kilobytes
+MIN_FREE_BYTES = 64 * 1024
 
 
 async def run_doctor(args) -> int:
@@ -25,39 +35,70 @@ async def run_doctor(args) -> int:
         if out.json_mode:
             out.emit({"type": "check", "check": check, "ok": ok, "detail": detail})
         else:
-            print(f"{'ok  ' if ok else 'FAIL'} {check:<10} {detail}", file=out.stream)
+            out.line(f"{'ok  ' if ok else 'FAIL'} {check:<10} {detail}")
 
     try:
         with settings_for(args) as settings:
             source = "embedded demo" if args.demo else (args.settings or "found settings")
             line(True, "settings", f"{source}: valid")
-            services = build_services(settings, reseller=args.reseller, read_only=args.read_only)
-            try:
-                await _checks(services, line)
-            finally:
-                await services.aclose()
+            await _checks(settings, args, line)
     except SettingsError as exc:
         line(False, "settings", str(exc))
+    except (EvolutionError, StoreError, LifecycleError) as exc:
+        line(False, "doctor", str(exc))
+    except Exception as exc:  # noqa: BLE001 - a failed check, never a traceback
+        line(False, "doctor", f"unexpected error: {exc.__class__.__name__}: {exc}")
     if not out.json_mode and failures:
-        print(f"{failures} check(s) failed", file=sys.stderr)
+        say(f"{failures} check(s) failed", sys.stderr)
     return EXIT_OK if failures == 0 else EXIT_ERROR
 
 
-async def _checks(services, line) -> None:
-    settings, client, store = services.settings, services.client, services.store
+async def _checks(settings, args, line) -> None:
+    from tui.evolution.client import EvolutionClient
+    from tui.store.mongo import ConnectionStore
+
+    try:
+        client = EvolutionClient.from_settings(settings.evolution)
+    except (EvolutionError, ValueError) as exc:
+        line(False, "evolution", str(exc))
+        client = None
+    try:
+        store = ConnectionStore.from_settings(settings.mongo)
+    except StoreError as exc:
+        line(False, "mongodb", str(exc))
+        store = None
+    try:
+        if client is not None:
+            await _evolution(settings, client, line)
+        if store is not None:
+            await _mongodb(settings, store, line)
+    finally:
+        if client is not None:
+            await client.aclose()
+        if store is not None:
+            store.close()
+    ok, detail = audit_log_check(settings.audit_log_path)
+    line(ok, "audit log", detail)
+    scope = Scope(getattr(args, "reseller", None))
+    read_only = settings.read_only or getattr(args, "read_only", False)
+    line(True, "scope", f"{scope}{' · read-only' if read_only else ''}")
+
+
+async def _evolution(settings, client, line) -> None:
     try:
         info = await client.server_info()
         line(True, "evolution", f"{settings.evolution.url} answers: version {info.version or '?'}")
-        reachable = True
     except EvolutionError as exc:
         line(False, "evolution", str(exc))
-        reachable = False
-    if reachable:
-        try:
-            await client.check_auth()
-            line(True, "api key", "accepted (fetchInstances answered 200)")
-        except EvolutionError as exc:
-            line(False, "api key", str(exc))
+        return
+    try:
+        await client.check_auth()
+        line(True, "api key", "accepted (fetchInstances answered 200)")
+    except EvolutionError as exc:
+        line(False, "api key", str(exc))
+
+
+async def _mongodb(settings, store, line) -> None:
     try:
         await store.ping()
         counts = await store.count_by_reseller()
@@ -66,5 +107,47 @@ async def _checks(services, line) -> None:
                               f"{sum(counts.values())} records, {len(resellers)} resellers")
     except StoreError as exc:
         line(False, "mongodb", str(exc))
-    scope = services.service.scope
-    line(True, "scope", f"{scope}{' · read-only' if services.service.read_only else ''}")
+
+
+def audit_log_check(path: Path) -> tuple[bool, str]:
+    """Whether the audit log at `path` can be appended to, and why (not). Creates its
+    folder (mode 700) like the audit writer; writes nothing to the log: an existing file is
+    opened for append and closed, a missing one is tried as a scratch file beside it."""
+    try:
+        return _audit_log_check(path)
+    except OSError as exc:
+        return False, f"{path}: cannot be written: {exc.strerror or exc}"
+
+
+def _audit_log_check(path: Path) -> tuple[bool, str]:
+    path = path.expanduser()
+    parent = path.parent
+    made = not parent.exists()
+    parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        info = None
+    if info is not None and stat.S_ISDIR(info.st_mode):
+        return False, f"{path}: cannot be written: it is a directory"
+    if info is not None and not stat.S_ISREG(info.st_mode):
+        return False, f"{path}: cannot be written: not a regular file"
+    if info is not None:
+        # O_NONBLOCK: never hang on a FIFO swapped in meanwhile
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_NONBLOCK)
+        os.close(fd)
+    else:
+        scratch = parent / f".{path.name}.doctor-{os.getpid()}"
+        fd = os.open(scratch, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        os.close(fd)
+        os.unlink(scratch)
+    vfs = os.statvfs(parent)
+    blocks = vfs.f_bfree if os.geteuid() == 0 else vfs.f_bavail
+    free = blocks * vfs.f_frsize
+    if free < MIN_FREE_BYTES:
+        return False, (f"{path}: cannot be written: no space left on device "
+                       f"({free} bytes free)")
+    if info is None and vfs.f_favail == 0 and vfs.f_files:
+        return False, f"{path}: cannot be written: no free inodes on its file system"
+    state = "can be appended to" if info is not None else "can be created"
+    return True, f"{path}: {state}{' (folder created)' if made else ''}"

@@ -10,17 +10,84 @@ import asyncio
 import sys
 
 from tui import __version__
+from tui.text import has_hidden, visible
 
 EXIT_OK = 0
 EXIT_DRIFT = 1
 EXIT_ERROR = 2
 
+MAX_ID_CHARS = 128  # a reseller id: an ObjectId, a slug, a number
+MAX_NAME_CHARS = 1024  # an instance name (hostile ones included: they may need deleting)
+MAX_CONCURRENCY = 64  # as `cleanup.concurrency` in the settings
+
 
 class CliArgumentParser(argparse.ArgumentParser):
-    """argparse that reports usage errors as one line and exit code 2."""
+    """argparse that reports usage errors as one line and exit code 2 (the message may
+    quote what was typed: shown literally, like every other line)."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
+        message = visible(" ".join(str(message).split()))
         self.exit(EXIT_ERROR, f"evodash: error: {message} (see evodash --help)\n")
+
+
+def _concurrency(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if not 1 <= value <= MAX_CONCURRENCY:
+        raise argparse.ArgumentTypeError(f"must be between 1 and {MAX_CONCURRENCY}, got {value}")
+    return value
+
+
+def _shown(value: str, limit: int = 40) -> str:
+    cut = value if len(value) <= limit else value[:limit] + "..."
+    return visible(repr(cut))
+
+
+def _id_problem(value: str) -> str | None:
+    """Why `value` is not a usable reseller id (None: it is)."""
+    if value == "":
+        return "the reseller id is empty"
+    if not value.strip():
+        return f"the reseller id is only whitespace ({_shown(value)})"
+    if len(value) > MAX_ID_CHARS:
+        return f"the reseller id is {len(value)} characters long (at most {MAX_ID_CHARS})"
+    if has_hidden(value):
+        return f"the reseller id contains control or invisible characters: {_shown(value)}"
+    return None
+
+
+def _name_problem(value: str) -> str | None:
+    """Why `value` is not a usable instance name (None: it is). Control characters are
+    allowed: a name that holds them may exist and need deleting; it is shown escaped."""
+    if value == "":
+        return "an instance name is empty"
+    if not value.strip():
+        return f"an instance name is only whitespace ({_shown(value)})"
+    if len(value) > MAX_NAME_CHARS:
+        return f"an instance name is {len(value)} characters long (at most {MAX_NAME_CHARS})"
+    return None
+
+
+def argument_problem(args: argparse.Namespace) -> str | None:
+    """The first unusable argument, as one line naming it (None: all usable)."""
+    if getattr(args, "settings", None) == "":
+        return "argument --settings: the path is empty"
+    for attr in ("reseller", "clear_reseller", "create_reseller", "adopt_reseller"):
+        value = getattr(args, attr, None)
+        if value is not None:
+            problem = _id_problem(value)
+            if problem:
+                return f"argument --reseller: {problem}"
+    names = list(getattr(args, "names", None) or [])
+    if getattr(args, "name", None) is not None:
+        names.append(args.name)
+    for value in names:
+        problem = _name_problem(value)
+        if problem:
+            return f"argument NAME: {problem}"
+    return None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -60,7 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
     clear.add_argument("--include-attributed", action="store_true",
                        help="also orphan instances whose name matches the reseller's prefix")
     clear.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
-    clear.add_argument("--concurrency", type=int, metavar="N")
+    clear.add_argument("--concurrency", type=_concurrency, metavar="N",
+                       help=f"targets at once (1-{MAX_CONCURRENCY})")
     common(clear)
 
     create = sub.add_parser("create", help="create a connection (instance + record)")
@@ -95,7 +163,11 @@ def main(argv: list[str] | None = None) -> int:
         from tui.simulator.cli import main as sim_main
 
         return sim_main(argv[1:])
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    problem = argument_problem(args)
+    if problem:
+        parser.error(problem)
     try:
         if args.command is None:
             from tui.cli.dashboard import run_dashboard
@@ -104,6 +176,9 @@ def main(argv: list[str] | None = None) -> int:
         from tui.cli.commands import run_command
 
         return asyncio.run(run_command(args))
-    except KeyboardInterrupt:
-        print("evodash: interrupted", file=sys.stderr)
+    except KeyboardInterrupt:  # Ctrl-C outside a run (a run stops itself: see commands.py)
+        try:
+            print("evodash: interrupted", file=sys.stderr, flush=True)
+        except (OSError, ValueError):
+            pass
         return 130

@@ -1,45 +1,100 @@
 """What the headless commands print: step lines, a progress bar on a TTY, JSON lines with
 `--json`, the summary, the `report` in text and JSON, and a QR code in the terminal.
+
+Every line goes out through `say` (text: `tui.text.visible`, so names, reseller ids, record
+fields and server messages are shown literally - no escape sequence, no bidi override, no
+line break of theirs reaches the terminal) or `Output.emit` (JSON: `tui.text.json_visible`).
+A terminal that went away (an SSH drop) is not an error: what cannot be written is dropped.
 """
 
 from __future__ import annotations
 
-import json
-import re
+import errno
+import os
 import sys
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any, Iterator
+from typing import Any, Iterator, TextIO
 
 from tui.lifecycle.events import StepEvent, Step, Summary
 from tui.lifecycle.observe import Observation
 from tui.lifecycle.plans import Plan
+from tui.text import json_visible, visible
+
+_GONE = (errno.EPIPE, errno.EIO, errno.ENXIO, errno.ECONNRESET)
 
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+def write(stream: TextIO, data: str) -> None:
+    """Write and flush `data` as is (callers pass only text made by `visible` /
+    `json_visible` or their own constants). Output that cannot be written is dropped, never
+    raised: a step line must not break the operation it reports (its audit and exit code
+    still say what happened). A closed pipe or a hung-up terminal silences the stream."""
+    try:
+        stream.write(data)
+        stream.flush()
+    except ValueError:  # the stream was closed
+        pass
+    except OSError as exc:
+        if exc.errno in _GONE or isinstance(exc, BrokenPipeError):
+            _silence(stream)
 
 
-def safe(text: object) -> str:
-    """`text` with control characters shown as escapes: a name from a server must never
-    move the cursor, clear the screen or break a line on the user's terminal."""
-    return _CONTROL.sub(lambda m: repr(m.group(0))[1:-1], str(text))
+def _silence(stream: TextIO) -> None:
+    """Point the stream's file descriptor at /dev/null, so that later writes and the flush
+    at interpreter exit do not fail again (no 'Exception ignored' message either)."""
+    try:
+        fd = stream.fileno()
+        null = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(null, fd)
+        finally:
+            os.close(null)
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def say(text: object, stream: TextIO | None = None) -> None:
+    """One line of text, outside parts included, shown literally (`visible`)."""
+    write(stream or sys.stdout, visible(text) + "\n")
+
+
+def error_line(message: object) -> None:
+    """`evodash: <message>` on stderr, on one line (its whitespace runs collapsed)."""
+    say(f"evodash: {' '.join(str(message).split())}", sys.stderr)
 
 
 class Output:
     def __init__(self, json_mode: bool = False, stream=None):
         self.json_mode = json_mode
         self.stream = stream or sys.stdout
-        self.tty = self.stream.isatty() and not json_mode
+        try:
+            self.tty = self.stream.isatty() and not json_mode
+        except (ValueError, OSError):
+            self.tty = False
+        self._bar = False  # a progress bar is drawn on the current line
 
     def emit(self, obj: dict[str, Any]) -> None:
-        self.stream.write(json.dumps(obj, ensure_ascii=False, default=str) + "\n")
-        self.stream.flush()
+        write(self.stream, json_visible(obj) + "\n")
+
+    def line(self, text: object) -> None:
+        self._clear_bar()
+        say(text, self.stream)
 
     def info(self, text: str) -> None:
         if self.json_mode:
             self.emit({"type": "info", "message": text})
         else:
-            print(safe(text), file=self.stream)
+            self.line(text)
+
+    def notice(self, text: str) -> None:
+        """A message for the operator on stderr (stdout may be a pipe or JSON lines)."""
+        self._clear_bar()
+        say(f"evodash: {text}", sys.stderr)
+
+    def _clear_bar(self) -> None:
+        if self._bar:
+            write(self.stream, "\r\x1b[2K")
+            self._bar = False
 
     def plan(self, plan: Plan) -> None:
         counts = ", ".join(f"{k} {v}" for k, v in sorted(plan.counts().items())) or "empty"
@@ -48,7 +103,7 @@ class Output:
             self.info(f"note: {note}")
         if not self.json_mode:
             for line in plan.lines(20):
-                print(f"  {safe(line)}", file=self.stream)
+                self.line(f"  {visible(line)}")
 
     @contextmanager
     def progress(self, total: int, *, bar: bool) -> Iterator:
@@ -59,48 +114,51 @@ class Output:
             if self.json_mode:
                 self.emit(event.to_json())
                 return
-            if show_bar:
-                self.stream.write("\r\x1b[2K")
             if event.step is not Step.DONE:
-                print(safe(event.line()), file=self.stream)
+                self.line(event.line())
             elif event.instance:
                 done.add(event.instance)
             if show_bar:
+                self._clear_bar()
                 width = 30
                 filled = int(width * min(len(done), total) / total)
-                self.stream.write(f"[{'#' * filled}{'-' * (width - filled)}] "
-                                  f"{min(len(done), total)}/{total}")
-                self.stream.flush()
+                write(self.stream, f"[{'#' * filled}{'-' * (width - filled)}] "
+                                   f"{min(len(done), total)}/{total}")
+                self._bar = True
 
         try:
             yield sink
         finally:
-            if show_bar:
-                self.stream.write("\r\x1b[2K")
-                self.stream.flush()
+            self._clear_bar()
 
     def summary(self, summary: Summary) -> None:
         if self.json_mode:
             self.emit(summary.to_json())
             return
-        print(summary.line(), file=self.stream)
+        self.line(summary.line())
         for target in summary.targets:
             if target.reason or target.record_error:
                 detail = "; ".join(x for x in (target.reason, target.record_error) if x)
-                print(f"  {safe(target.name or '-')}: {target.outcome.value} · {safe(detail)}",
-                      file=self.stream)
+                self.line(f"  {visible(target.name or '-')}: {target.outcome.value} · "
+                          f"{visible(detail)}")
             elif target.outcome.value in ("created", "adopted", "reprovisioned", "forgotten"):
-                print(f"  {safe(target.name)}: {target.outcome.value}", file=self.stream)
+                self.line(f"  {visible(target.name)}: {target.outcome.value}")
         for note in summary.notes:
-            print(f"note: {safe(note)}", file=self.stream)
+            self.line(f"note: {visible(note)}")
 
     def qr(self, summary: Summary) -> None:
         for target in summary.targets:
             code = (target.extra.get("qrcode") or {}).get("code")
             if code:
+                import io
+
                 import segno
 
-                segno.make(code, error="l").terminal(out=self.stream, compact=True)
+                # drawn into a buffer first: only block characters and colours of segno's own
+                # reach the terminal, and a hung-up terminal is handled like any line
+                buffer = io.StringIO()
+                segno.make(code, error="l").terminal(out=buffer, compact=True)
+                write(self.stream, buffer.getvalue())
 
 
 def _age(ts: datetime | None) -> str:
@@ -136,46 +194,54 @@ def report_json(obs: Observation) -> dict[str, Any]:
     }
 
 
-def report_text(obs: Observation, settings) -> str:
+def report_lines(obs: Observation, settings) -> list[str]:
+    """The text report, one shown-literally (`visible`) line per item."""
+    v = visible
     view, c = obs.view, obs.view.counts
     lines = [
-        f"Evolution {settings.evolution.url} · database {settings.mongo.database}",
+        f"Evolution {v(settings.evolution.url)} · database {v(settings.mongo.database)}",
         f"instances {c.instances} · records {c.records} · linked {c.linked} · "
         f"orphan instances {c.orphan_instances} · orphan records {c.orphan_records} "
         f"(absent {c.absent}, reserved {c.reserved}) · drifted {c.drifted} · invalid {c.invalid}",
     ]
     if view.orphan_instances:
-        lines.append("\nORPHAN INSTANCES (in Evolution, no record)")
+        lines += ["", "ORPHAN INSTANCES (in Evolution, no record)"]
         for oi in view.orphan_instances:
             who = oi.attributed_reseller.id if oi.attributed_reseller else "unattributed"
-            lines.append(f"  {safe(oi.name):<32} {oi.instance.shown_state:<10} {safe(who):<14} "
-                         f"{safe(oi.attribution_note)}")
+            lines.append(f"  {v(oi.name):<32} {v(oi.instance.shown_state):<10} {v(who):<14} "
+                         f"{v(oi.attribution_note)}")
     if view.orphan_records:
-        lines.append("\nORPHAN RECORDS (in the database, no instance)")
+        lines += ["", "ORPHAN RECORDS (in the database, no instance)"]
         for orec in view.orphan_records:
-            lines.append(f"  {safe(orec.name):<32} {safe(orec.record.reseller_id or '-'):<14} "
-                         f"ORPHAN · {orec.probe.value}  {safe(orec.note)}")
+            lines.append(f"  {v(orec.name):<32} {v(orec.record.reseller_id or '-'):<14} "
+                         f"ORPHAN · {orec.probe.value}  {v(orec.note)}")
     dialing = [row.name for row in view.linked if row.instance.dialing]
     dialing += [row.name for row in view.orphan_instances if row.instance.dialing]
     if dialing:
-        lines.append("\nDIALING (listed close, seen connecting: trying to reach WhatsApp; "
-                     "a delete logs it out first)")
-        lines += [f"  {safe(name)}" for name in dialing]
+        lines += ["", "DIALING (listed close, seen connecting: trying to reach WhatsApp; "
+                      "a delete logs it out first)"]
+        lines += [f"  {v(name)}" for name in dialing]
     drifted = [row for row in view.linked if row.drift]
     if drifted:
-        lines.append("\nDRIFT (both sides, but they disagree)")
+        lines += ["", "DRIFT (both sides, but they disagree)"]
         for row in drifted:
-            lines.append(f"  {safe(row.name):<32} {safe('; '.join(row.drift))}")
+            lines.append(f"  {v(row.name):<32} {v('; '.join(row.drift))}")
     if view.invalid_rows:
-        lines.append("\nINVALID RECORDS")
+        lines += ["", "INVALID RECORDS"]
         for bad in view.invalid_rows:
-            lines.append(f"  {safe(bad.doc_id)}: {safe(bad.reason)}")
+            lines.append(f"  {v(bad.doc_id)}: {v(bad.reason)}")
     for d in view.duplicate_names:
-        lines.append(f"duplicate records for {safe(d.name)}: {safe(', '.join(d.doc_ids))}")
+        lines.append(f"duplicate records for {v(d.name)}: {v(', '.join(d.doc_ids))}")
     for cc in view.case_collisions:
-        lines.append(f"names differing only in case: {', '.join(map(safe, cc.names))}")
+        lines.append(f"names differing only in case: {', '.join(map(v, cc.names))}")
     for name, error in sorted(obs.probe_errors.items()):
-        lines.append(f"probe of {safe(name)} failed: {safe(error)}")
+        lines.append(f"probe of {v(name)} failed: {v(error)}")
     if view.is_consistent:
-        lines.append("\nconsistent: every instance has its record and every record its instance")
-    return "\n".join(lines)
+        lines += ["", "consistent: every instance has its record and every record its instance"]
+    # each line once more through `visible` (idempotent): nothing composed above can carry
+    # a control character or a line break of its own
+    return [v(line) for line in lines]
+
+
+def report_text(obs: Observation, settings) -> str:
+    return "\n".join(report_lines(obs, settings))

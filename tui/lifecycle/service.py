@@ -182,7 +182,7 @@ class LifecycleService:
             return await self._run_targets(operation, plan.scope, plan.targets, sink, cancel,
                                            concurrency, plan.notes, op_id=op_id, bulk=bulk)
         if isinstance(request, ForgetRequest):
-            return await self._forget(plan, sink, op_id)
+            return await self._forget(plan, sink, op_id, cancel)
         if isinstance(request, AdoptRequest):
             return await self._adopt(plan, request, sink, op_id)
         if isinstance(request, ReprovisionRequest):
@@ -622,7 +622,8 @@ class LifecycleService:
                                clock.elapsed(), str(exc)))
 
     # ------------------------------------------------------------------ forget / adopt / re-provision
-    async def _forget(self, plan: Plan, sink: EventSink, op_id: str) -> Summary:
+    async def _forget(self, plan: Plan, sink: EventSink, op_id: str,
+                      cancel: asyncio.Event | None = None) -> Summary:
         clock = Clock()
         summary = Summary("forget", str(plan.scope), notes=list(plan.notes))
         try:
@@ -630,7 +631,9 @@ class LifecycleService:
                 result = TargetResult(target.name, _skipped_outcome(target), target.skip_reason,
                                       target.reseller_id, records_kept=len(target.records))
                 summary.targets.append(result)
-                if not target.skip_reason:
+                if cancel is not None and cancel.is_set() and not target.skip_reason:
+                    result.reason = "cancelled before it started"
+                elif not target.skip_reason:
                     why = self._intent(op_id, "forget", target.name, target.describe())
                     if why:
                         result.reason = f"not started: {why}"
@@ -639,6 +642,7 @@ class LifecycleService:
                         self._audit_outcome(op_id, "forget", result)
                 sink(_done("forget", result, clock))
         finally:
+            summary.cancelled = any("cancelled" in t.reason for t in summary.targets)
             summary.elapsed_s = clock.elapsed()
             self._audit(summary, op_id)
         return summary
