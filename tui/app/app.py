@@ -10,11 +10,16 @@ import signal
 import time
 from collections.abc import Callable, Iterable
 
+from textual import on
 from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.command import CommandPalette
 from textual.screen import Screen
+from textual.widgets import Input
 
-from tui.app.commands import dashboard_commands
+from tui.app.commands import LiteralCommandPalette, dashboard_commands
 from tui.app.info import DashboardInfo
+from tui.app.literal import has_hidden, shown
 from tui.app.screens.dashboard import DashboardScreen
 from tui.app.screens.dashboard.base import WatcherFactory
 from tui.lifecycle.service import LifecycleService
@@ -57,6 +62,24 @@ class EvodashApp(App[int]):
                 asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
             except (RuntimeError, ValueError):
                 pass
+
+    @on(Input.Changed)
+    def _input_shown_literally(self, event: Input.Changed) -> None:
+        """Any input box (the filter, the clear-all word, the command palette): pasted
+        control or bidi characters become their visible escapes, so the box never writes
+        them to the terminal (the dashboard's filter does the same for itself first)."""
+        if has_hidden(event.value):
+            text = shown(event.value)
+            event.input.value = text
+            event.input.cursor_position = len(text)
+
+    def get_key_display(self, binding: Binding) -> str:
+        """A key as the footer shows it: keys come from a settings file's keymap (literal)."""
+        return shown(super().get_key_display(binding))
+
+    def action_command_palette(self) -> None:
+        if self.use_command_palette and not isinstance(self.screen, CommandPalette):
+            self.push_screen(LiteralCommandPalette(id="--command-palette"))
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from dashboard_commands(self.dashboard)

@@ -2,6 +2,9 @@
 
 Each command runs a dashboard action through `run_action`, so the same `check_action` gate
 applies; commands whose action the gate refuses (read-only, not admin) are not even listed.
+`LiteralCommandPalette` is Textual's palette whose search box shows pasted control or bidi
+characters as visible escapes (the palette stops its box's `Input.Changed`, so the app-wide
+rule of `EvodashApp` never sees it).
 """
 
 from __future__ import annotations
@@ -9,7 +12,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from textual import on
 from textual.app import SystemCommand
+from textual.command import CommandPalette
+from textual.widgets import Input
+
+from tui.app.literal import has_hidden, shown
 
 if TYPE_CHECKING:
     from tui.app.screens.dashboard import DashboardScreen
@@ -38,3 +46,16 @@ def dashboard_commands(dashboard: DashboardScreen) -> Iterable[SystemCommand]:
             await dashboard.run_action(action)
 
         yield SystemCommand(title, help_text, run)
+
+
+class LiteralCommandPalette(CommandPalette):
+    """The command palette; what is pasted into its search box is shown literally."""
+
+    @on(Input.Changed)
+    def _input_shown_literally(self, event: Input.Changed) -> None:
+        if has_hidden(event.value):
+            event.prevent_default()  # (the palette searches once the box holds the escapes)
+            event.stop()
+            text = shown(event.value)
+            event.input.value = text
+            event.input.cursor_position = len(text)

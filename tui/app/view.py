@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from rich.text import Text
 
+from tui.app.literal import shown
 from tui.lifecycle.plans import Plan
 from tui.reconcile.models import (
     LinkedRow,
@@ -125,7 +126,9 @@ def reseller_label(reseller: Reseller | None, reseller_id: str | None) -> str:
 
 
 def cell(text: str, style: str = "", *, lead: bool = True) -> Text:
-    """One table cell: one line, an ellipsis when it is cut, a leading separator space."""
+    """One table cell: one line, an ellipsis when it is cut, a leading separator space.
+    `text` is shown literally (`shown`: control and bidi characters as visible escapes)."""
+    text = shown(text)
     return Text(f" {text}" if lead else text, style=style, no_wrap=True, overflow="ellipsis",
                 end="")
 
@@ -327,7 +330,7 @@ class PaneModel:
             if pane_row is None:
                 if row.drift:
                     link = cell("drift", DRIFT_STYLE)
-                    link.append(f" · {label}")
+                    link.append(f" · {shown(label)}")
                 else:
                     link = shared_cell(label)
                 cells = (cell(name, lead=False), link, _state_text(state, busy),
@@ -342,7 +345,7 @@ class PaneModel:
         if pane_row is None:
             if who is not None:
                 link = cell("ORPHAN", ORPHAN_STYLE)
-                link.append(f" ({who}?)")
+                link.append(f" ({shown(who)}?)")
             else:
                 link = shared_cell("ORPHAN", ORPHAN_STYLE)
             cells = (cell(name, ORPHAN_STYLE, lead=False), link, _state_text(state, busy),
@@ -411,9 +414,9 @@ class PaneModel:
         else:
             ts = value.timestamp()
         text, left = _age(now - ts)
-        shown = text + " ago"
-        self._ages[key] = (value, ts, shown, now, now + left)
-        return shown
+        age = text + " ago"
+        self._ages[key] = (value, ts, age, now, now + left)
+        return age
 
     def _record_row(self, row: RecordSide, inflight: dict[str, str],
                     now: float) -> tuple[tuple, PaneRow]:
@@ -537,9 +540,9 @@ def plan_lines(plan: Plan, first: int = 5) -> list[str]:
         names = groups.get(key)
         if not names:
             continue
-        shown = ", ".join(names[:first]) + (f", … +{len(names) - first}" if len(names) > first
-                                            else "")
-        lines.append(f"{len(names):>4}  {labels[key]}: {shown}")
+        listed = ", ".join(map(shown, names[:first])) + (
+            f", … +{len(names) - first}" if len(names) > first else "")
+        lines.append(f"{len(names):>4}  {labels[key]}: {listed}")
     return lines
 
 

@@ -5,6 +5,9 @@ the `Settings` that point evodash at them. Both servers stop when the context ex
 
 from __future__ import annotations
 
+import json
+import time
+
 import shutil
 import tempfile
 from pathlib import Path
@@ -51,6 +54,12 @@ class DemoEnvironment:
             raise
         if self._tmp is None:
             self._tmp = Path(tempfile.mkdtemp(prefix="evodash-demo-"))
+        # the demo's instances have been around for a day: evodash "first saw" them then,
+        # so the young-orphan grace of bulk operations does not hold back the demo's
+        # unpatterned orphans (a real installation learns this as it runs)
+        seen_at = time.time() - 86400
+        (self._tmp / "first-seen.json").write_text(json.dumps(
+            {i["name"]: seen_at for i in self.data.instances if isinstance(i.get("name"), str)}))
         self.settings = Settings.model_validate({
             "evolution": {"url": self.simulator.url, "api_key": DEMO_API_KEY, "timeout_s": 5},
             "mongo": {"uri": self.mongo.uri, "database": DEMO_DATABASE},

@@ -18,6 +18,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Static
 
+from tui.app.literal import literal, literal_lines, one_line
 from tui.app.view import plan_lines
 from tui.lifecycle.plans import Plan
 
@@ -44,10 +45,10 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="dialog"):
-            yield Label(Text(self.title_text), classes="dialog-title")
-            yield Static("\n".join(self.lines), classes="dialog-body", markup=False)
+            yield Label(literal(self.title_text), classes="dialog-title")
+            yield Static(literal_lines(self.lines), classes="dialog-body", markup=False)
             with Horizontal(classes="dialog-buttons"):
-                yield Button(self.yes_label, id="yes",
+                yield Button(literal(self.yes_label), id="yes",
                              variant="error" if self.danger else "primary")
                 yield Button("No (n)", id="no", variant="default")
 
@@ -84,11 +85,11 @@ class PlanConfirmScreen(ModalScreen[Plan | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="dialog"):
-            yield Label(Text(self.title_text), classes="dialog-title", id="dialog-title")
-            yield Static("\n".join([*self.context, "planning…"]), classes="dialog-body",
+            yield Label(literal(self.title_text), classes="dialog-title", id="dialog-title")
+            yield Static(literal_lines([*self.context, "planning…"]), classes="dialog-body",
                          markup=False, id="plan-body")
             with Horizontal(classes="dialog-buttons"):
-                yield Button(self.yes_label, id="yes", disabled=True,
+                yield Button(literal(self.yes_label), id="yes", disabled=True,
                              variant="error" if self.danger else "primary")
                 yield Button("No (n)", id="no", variant="default")
 
@@ -101,7 +102,7 @@ class PlanConfirmScreen(ModalScreen[Plan | None]):
         try:
             plan = await self.planner()
         except Exception as exc:  # noqa: BLE001 - shown in the modal, nothing runs
-            text = " ".join(str(exc).split()) or type(exc).__name__
+            text = one_line(exc) or type(exc).__name__
             self.query_one("#plan-body", Static).update(Text(f"planning failed: {text}"))
             return
         self.plan = plan
@@ -109,8 +110,8 @@ class PlanConfirmScreen(ModalScreen[Plan | None]):
         lines += ["", *plan.notes] if plan.notes else []
         if not plan.runnable:
             lines += ["", "Nothing to do: every target is skipped."]
-        self.query_one("#dialog-title", Label).update(Text(plan.title))
-        self.query_one("#plan-body", Static).update("\n".join(lines))
+        self.query_one("#dialog-title", Label).update(literal(plan.title))
+        self.query_one("#plan-body", Static).update(literal_lines(lines))
         self.query_one("#yes", Button).disabled = not plan.runnable
         if self.wants_yes and plan.runnable:
             self.dismiss(plan)
@@ -151,27 +152,32 @@ class ClearAllScreen(ModalScreen[Plan | None]):
     def word(self) -> str:
         return self.plan.confirmation.hint if self.plan else "the scope"
 
-    def body_text(self) -> str:
+    def body_lines(self) -> list[str]:
+        """The body, one entry per line (names and notes in them not yet made visible)."""
         if self.plan is None:
-            return "planning…"
+            return ["planning…"]
         lines = plan_lines(self.plan)
         body = [f"{len(self.plan.actionable)} name(s) will be deleted (verified), records "
                 "removed once each name is free:", *lines]
         body += [f"note: {note}" for note in self.plan.notes]
         if not lines:
             body.append("nothing to clear")
-        return "\n".join(body)
+        return body
+
+    def body_text(self) -> Text:
+        return literal_lines(self.body_lines())
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="dialog"):
-            yield Label(Text(f"Clear all in scope {self.label}"), classes="dialog-title")
-            yield Static(self.body_text(), classes="dialog-body", id="plan-body", markup=False)
+            yield Label(literal(f"Clear all in scope {self.label}"), classes="dialog-title")
+            yield Static(self.body_text(), classes="dialog-body", id="plan-body",
+                         markup=False)
             if self.replan is not None:
                 yield Checkbox("include attributed orphan instances (ctrl+t)",
                                id="include-attributed",
                                tooltip="orphan instances whose name carries this "
                                        "reseller's prefix")
-            yield Label(Text(f"Type {self.word} to confirm:"), classes="dialog-prompt",
+            yield Label(literal(f"Type {self.word} to confirm:"), classes="dialog-prompt",
                         id="confirm-prompt")
             yield Input(id="confirm-word")
             with Horizontal(classes="dialog-buttons"):
@@ -189,7 +195,7 @@ class ClearAllScreen(ModalScreen[Plan | None]):
         try:
             plan = await self.planner()
         except Exception as exc:  # noqa: BLE001 - shown in the modal, nothing runs
-            text = " ".join(str(exc).split()) or type(exc).__name__
+            text = one_line(exc) or type(exc).__name__
             self.query_one("#plan-body", Static).update(Text(f"planning failed: {text}"))
             return
         self.show_plan(plan)
@@ -198,7 +204,7 @@ class ClearAllScreen(ModalScreen[Plan | None]):
         self.plan = plan
         self.planning = False
         self.query_one("#plan-body", Static).update(self.body_text())
-        self.query_one("#confirm-prompt", Label).update(Text(f"Type {self.word} to confirm:"))
+        self.query_one("#confirm-prompt", Label).update(literal(f"Type {self.word} to confirm:"))
         self.query_one("#yes", Button).disabled = not self.armed
         if self.wants_submit and self.armed:
             self.dismiss(self.plan)  # enter was pressed on the right word while it planned
@@ -223,7 +229,7 @@ class ClearAllScreen(ModalScreen[Plan | None]):
         self.include_attributed = event.value
         self.planning = True
         self.query_one("#yes", Button).disabled = True
-        self.query_one("#plan-body", Static).update("re-planning…")
+        self.query_one("#plan-body", Static).update(Text("re-planning…"))
         self.replan_worker(event.value)
 
     @work(group="clear-all-replan", exclusive=True, exit_on_error=False)
@@ -234,7 +240,8 @@ class ClearAllScreen(ModalScreen[Plan | None]):
         try:
             plan = await replan(include)
         except Exception as exc:  # noqa: BLE001 - shown in the modal, nothing runs
-            self.query_one("#plan-body", Static).update(Text(f"re-planning failed: {exc}"))
+            text = one_line(exc) or type(exc).__name__
+            self.query_one("#plan-body", Static).update(Text(f"re-planning failed: {text}"))
             return
         if include != self.include_attributed:
             return  # toggled again meanwhile: the newer plan wins
@@ -247,7 +254,8 @@ class ClearAllScreen(ModalScreen[Plan | None]):
         elif self.armed:
             self.dismiss(self.plan)
         else:
-            self.notify(f"type {self.word} to confirm", severity="warning", markup=False)
+            self.notify(one_line(f"type {self.word} to confirm"), severity="warning",
+                        markup=False)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()

@@ -1,20 +1,26 @@
 """`DetailScreen` (`enter`): every field of the instance and/or the record of a row, the
-token masked, the probe state; `j` shows the raw JSON (secrets already masked by the client)."""
+probe state; `j` shows the raw JSON. Every credential is masked in both views, for the
+instance and for the record (`tui.app.literal.Redactor`: the instance token, every value
+under a key that looks like a secret - `token`, `apikey`, `api_key`, `access_token`,
+`secret`, `password`, ... - at any depth, URI passwords, and each of those secrets wherever
+else it occurs); every value is shown literally (`shown`), never as markup."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
+from tui.app.literal import Redactor, json_text, literal, literal_lines
+from tui.app.view import reseller_label, row_kind_text
 from tui.evolution.models import Instance, ProbeResult
 from tui.reconcile.models import LinkedRow, OrphanInstanceRow, OrphanRecordRow, Row
-from tui.app.view import reseller_label, row_kind_text
 from tui.store.models import ConnectionRecord
 
 
@@ -36,7 +42,25 @@ def instance_fields(instance: Instance) -> list[tuple[str, str]]:
     ]
 
 
-def record_fields(record: ConnectionRecord) -> list[tuple[str, str]]:
+def redactor(row: Row) -> Redactor:
+    """The secrets of a row: its instance's token, and every value held under a key that
+    looks like a credential in the instance's raw body and in the record."""
+    instance: Instance | None = getattr(row, "instance", None)
+    record: ConnectionRecord | None = getattr(row, "record", None)
+    token = instance.token.get_secret_value() if instance is not None and instance.token \
+        else None
+    found = Redactor([token])
+    if instance is not None:
+        found.collect(instance.raw)
+    if record is not None:
+        found.collect(record.extra)
+    return found
+
+
+def record_fields(record: ConnectionRecord,
+                  secrets: Redactor | None = None) -> list[tuple[str, str]]:
+    if secrets is None:
+        secrets = Redactor().collect(record.extra)
     fields = [
         ("doc id", record.doc_id),
         ("id", record.id or "-"),
@@ -47,7 +71,8 @@ def record_fields(record: ConnectionRecord) -> list[tuple[str, str]]:
         ("daily limit", "-" if record.daily_limit is None else str(record.daily_limit)),
         ("created at", record.created_at.isoformat() if record.created_at else "-"),
     ]
-    fields += [(key, _short(value)) for key, value in sorted(record.extra.items())]
+    masked = secrets.redact(record.extra)  # (masked before it is cut short)
+    fields += [(key, _short(value)) for key, value in sorted(masked.items())]
     return fields
 
 
@@ -56,7 +81,11 @@ def _short(value: Any) -> str:
     return text if len(text) <= 80 else text[:79] + "…"
 
 
-def detail_lines(row: Row, probe: ProbeResult | None) -> list[str]:
+def detail_lines(row: Row, probe: ProbeResult | None,
+                 secrets: Redactor | None = None) -> list[str]:
+    """Every line of the detail view, secrets masked (not yet made visible: `detail_text`)."""
+    if secrets is None:
+        secrets = redactor(row)
     lines = [f"kind: {row_kind_text(row)}"]
     if isinstance(row, LinkedRow):
         lines.append(f"reseller: {reseller_label(row.reseller, row.record.reseller_id)}")
@@ -79,11 +108,19 @@ def detail_lines(row: Row, probe: ProbeResult | None) -> list[str]:
         lines += [f"  {k:<16} {v}" for k, v in instance_fields(instance)]
     if record is not None:
         lines += ["", "Database record"]
-        lines += [f"  {k:<16} {v}" for k, v in record_fields(record)]
-    return lines
+        lines += [f"  {k:<16} {v}" for k, v in record_fields(record, secrets)]
+    return [secrets.scrub(line) for line in lines]
 
 
-def raw_json(row: Row) -> str:
+def detail_text(row: Row, probe: ProbeResult | None) -> Text:
+    return literal_lines(detail_lines(row, probe))
+
+
+def raw_json(row: Row, secrets: Redactor | None = None) -> str:
+    """The instance's body and the record as indented JSON, every secret masked and every
+    string JSON-escaped where it could act on a terminal (`json_text`)."""
+    if secrets is None:
+        secrets = redactor(row)
     out: dict[str, Any] = {}
     instance = getattr(row, "instance", None)
     record = getattr(row, "record", None)
@@ -92,7 +129,7 @@ def raw_json(row: Row) -> str:
             mode="json", exclude={"token", "raw"})
     if record is not None:
         out["record"] = record.model_dump(mode="json")
-    return json.dumps(out, indent=2, sort_keys=True, default=str)
+    return secrets.scrub(json_text(secrets.redact(out)))
 
 
 class DetailScreen(ModalScreen[None]):
@@ -109,14 +146,13 @@ class DetailScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="dialog", classes="dialog detail"):
-            yield Label(self.row.name, classes="dialog-title")
-            yield Static("\n".join(detail_lines(self.row, self.probe)), id="detail-body",
-                         markup=False)
+            yield Label(literal(self.row.name), classes="dialog-title")
+            yield Static(detail_text(self.row, self.probe), id="detail-body", markup=False)
             yield Label("j raw JSON · esc close", classes="dialog-prompt")
 
     def action_toggle_raw(self) -> None:
         self.raw = not self.raw
-        body = raw_json(self.row) if self.raw else "\n".join(detail_lines(self.row, self.probe))
+        body = Text(raw_json(self.row)) if self.raw else detail_text(self.row, self.probe)
         self.query_one("#detail-body", Static).update(body)
 
     def action_close(self) -> None:

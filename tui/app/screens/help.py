@@ -9,6 +9,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
 from tui.app.bindings import help_rows
+from tui.app.literal import literal_lines
 
 
 class HelpScreen(ModalScreen[None]):
@@ -36,7 +37,8 @@ class HelpScreen(ModalScreen[None]):
                          "are disabled.")
         with Vertical(id="dialog", classes="dialog"):
             yield Label("evodash keys", classes="dialog-title")
-            yield Static("\n".join(lines), classes="dialog-body", markup=False)
+            # (keys come from the keymap of a settings file: shown literally too)
+            yield Static(literal_lines(lines), classes="dialog-body", markup=False)
 
     def action_close(self) -> None:
         self.dismiss(None)

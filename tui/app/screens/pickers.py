@@ -1,4 +1,5 @@
-"""Pickers: `ResellerPicker` (scope, adopt) and `CreateScreen` (which reseller, QR code?)."""
+"""Pickers: `ResellerPicker` (scope, adopt) and `CreateScreen` (which reseller, QR code?).
+Reseller names and ids, and the instance name in a title, are shown literally (`literal`)."""
 
 from __future__ import annotations
 
@@ -9,14 +10,15 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Label, OptionList
 from textual.widgets.option_list import Option
 
+from tui.app.literal import literal
 from tui.store.models import Reseller
 
 ALL = "__all__"
 
 
 def _options(resellers: list[Reseller], with_all: bool) -> list[Option]:
-    options = [Option("all resellers", id=ALL)] if with_all else []
-    options += [Option(f"{r.name or r.id}  ({r.id})", id=r.id) for r in resellers]
+    options = [Option(literal("all resellers"), id=ALL)] if with_all else []
+    options += [Option(literal(f"{r.name or r.id}  ({r.id})"), id=r.id) for r in resellers]
     return options
 
 
@@ -35,8 +37,9 @@ class ResellerPicker(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="dialog"):
-            yield Label(self.title_text, classes="dialog-title")
-            yield OptionList(*_options(self.resellers, self.with_all), id="resellers")
+            yield Label(literal(self.title_text), classes="dialog-title")
+            yield OptionList(*_options(self.resellers, self.with_all), id="resellers",
+                             markup=False)
             yield Label("enter choose · esc cancel", classes="dialog-prompt")
 
     def on_mount(self) -> None:
@@ -71,10 +74,11 @@ class CreateScreen(ModalScreen[tuple[str, bool] | None]):
         with Vertical(id="dialog", classes="dialog"):
             yield Label("Create a connection", classes="dialog-title")
             if self.fixed is not None:
-                yield Label(f"for reseller {self.fixed.name or self.fixed.id}")
+                yield Label(literal(f"for reseller {self.fixed.name or self.fixed.id}"))
             else:
                 yield Label("for which reseller?")
-                yield OptionList(*_options(self.resellers, False), id="resellers")
+                yield OptionList(*_options(self.resellers, False), id="resellers",
+                                 markup=False)
             yield Checkbox("show the QR code in the terminal", value=True, id="qr")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Create", id="yes", variant="primary")
@@ -107,7 +111,7 @@ class CreateScreen(ModalScreen[tuple[str, bool] | None]):
             return
         chosen = self._chosen()
         if chosen is None:
-            self.notify("choose a reseller first", severity="warning")
+            self.notify("choose a reseller first", severity="warning", markup=False)
             return
         self.dismiss((chosen, self.query_one("#qr", Checkbox).value))
 

@@ -11,6 +11,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
+from tui.app.literal import literal
+
 _BLOCKS = {(False, False): " ", (True, False): "▀", (False, True): "▄", (True, True): "█"}
 
 
@@ -37,10 +39,15 @@ class QrScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="dialog qr"):
-            yield Label(f"Scan with WhatsApp: {self.instance_name}", classes="dialog-title")
-            yield Static(Text(qr_text(self.code), style="white on black"), id="qr-code")
+            yield Label(literal(f"Scan with WhatsApp: {self.instance_name}"),
+                        classes="dialog-title")
+            try:
+                drawn = Text(qr_text(self.code), style="white on black")
+            except Exception as exc:  # noqa: BLE001 - a server's code too long for a QR code
+                drawn = literal(f"cannot draw this QR code: {type(exc).__name__}")
+            yield Static(drawn, id="qr-code")
             if self.pairing_code:
-                yield Label(f"pairing code: {self.pairing_code}")
+                yield Label(literal(f"pairing code: {self.pairing_code}"))
             yield Label("esc close", classes="dialog-prompt")
 
     def action_close(self) -> None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from rich.text import Text
 from textual.widgets import Static
 
+from tui.app.literal import one_line, shown
 from tui.app.view import fmt_age
 from tui.reconcile.models import Counts
 
@@ -27,15 +28,16 @@ class HeaderState:
 
 
 def header_text(state: HeaderState, now: float, compact: bool = False) -> Text:
-    """Two lines; `compact` (narrow terminals) drops the labels, not the facts."""
+    """Two lines; `compact` (narrow terminals) drops the labels, not the facts. The host,
+    database, scope and error come from settings, the database or a server: shown literally."""
     text = Text()
     if not compact:
         text.append("evodash", style="bold")
         text.append(" · ")
-    text.append(f"{state.evolution_host} · db {state.database} · ")
+    text.append(f"{shown(state.evolution_host)} · db {shown(state.database)} · ")
     if not compact:
         text.append("scope ")
-    text.append(state.scope_label, style="bold")
+    text.append(shown(state.scope_label), style="bold")
     if state.read_only:
         text.append(" · ")
         text.append("READ-ONLY", style="bold reverse")
@@ -49,7 +51,7 @@ def header_text(state: HeaderState, now: float, compact: bool = False) -> Text:
     if state.error is not None:
         age = f" (data {fmt_age(now - state.last_good_at)} old)" if state.last_good_at else ""
         text.append(" · ")
-        text.append(f"stale{age}: {state.error}", style="bold red")
+        text.append(f"stale{age}: {one_line(state.error)}", style="bold red")
     elif state.last_good_at is not None:
         age = fmt_age(now - state.last_good_at)
         text.append(f" · {age} ago" if compact else f" · refreshed {age} ago")

@@ -11,6 +11,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import RichLog, Static
 
+from tui.app.literal import one_line, shown
 from tui.lifecycle.events import Step, StepEvent, StepOutcome, Summary
 
 _FAILED = {StepOutcome.FAILED, StepOutcome.RESERVED}
@@ -22,7 +23,7 @@ def bar_text(label: str, total: int, done: int, width: int = 30) -> Text:
     total = max(total, 1)
     done = min(max(done, 0), total)
     filled = round(width * done / total)
-    text = Text(f"{label} ")
+    text = Text(f"{shown(label)} ")
     text.append("█" * filled, style="green")
     text.append("·" * (width - filled), style="dim")
     text.append(f" {100 * done // total}%")
@@ -48,7 +49,9 @@ class ProgressPane(Vertical):
         return time.strftime("%H:%M:%S", time.gmtime(self.clock()))
 
     def write(self, text: str, style: str = "") -> None:
-        line = f"{self._stamp()} {text}"
+        """One line; names, errors and notes in it are outside text: shown literally (a
+        newline or escape sequence inside it is a visible escape, not a new line)."""
+        line = f"{self._stamp()} {shown(text)}"
         self.lines.append(line)
         del self.lines[:-HISTORY]
         self.query_one(RichLog).write(Text(line, style=style))
@@ -67,7 +70,7 @@ class ProgressPane(Vertical):
             self.write(f"  note: {note}")
 
     def error(self, text: str) -> None:
-        self.write(" ".join(text.split()), "bold red")
+        self.write(one_line(text), "bold red")
 
     def show_bar(self, label: str, total: int, done: int) -> None:
         self.set_class(True, "-busy")

@@ -14,9 +14,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
 from tui.app.info import DashboardInfo
+from tui.app.literal import one_line as literal_line
 from tui.app.widgets.header import HeaderState
 from tui.app.widgets.progress import ProgressPane
 from tui.lifecycle.observe import Observation
@@ -39,8 +41,8 @@ QuitApp = Callable[[], Awaitable[None]]
 
 
 def one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return text or type(exc).__name__
+    """An exception as one line of literal text (its message may quote a server or a name)."""
+    return literal_line(exc) or type(exc).__name__
 
 
 class DashboardBase(Screen[None]):
@@ -63,6 +65,14 @@ class DashboardBase(Screen[None]):
             evolution_host=info.evolution_host, database=info.database,
             scope_label=info.scope_label, read_only=self.read_only,
             refresh_s=info.refresh_s, auto_refresh=auto_refresh)
+
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = False) -> None:
+        """Every toast of the dashboard is literal text: its message and title are made
+        visible (`shown`) and never parsed as markup (`markup` is ignored: always False).
+        (A plain string, not a `Text`: a `Text` toast crashes in a real terminal.)"""
+        super().notify(literal_line(message), title=literal_line(title), severity=severity,
+                       timeout=timeout, markup=False)
 
     @property
     def read_only(self) -> bool:

@@ -13,9 +13,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from rich.text import Text
 from textual import events, on
 from textual.widgets import DataTable, Input
 
+from tui.app.literal import has_hidden, shown
 from tui.app.screens.dashboard.base import DashboardBase
 from tui.app.screens.detail import DetailScreen
 from tui.app.screens.pickers import ALL, ResellerPicker
@@ -131,18 +133,18 @@ class PaneView(DashboardBase):
                     and self._synced_view == filters:
                 table.sync_changed(changed)  # in place: only the changed rows are touched
             else:
-                shown = visible(rows, self.filter_text, self.orphans_only)
-                table.sync(shown, {r.key for r in rows} if table.marks else None)
-                table.synced_rows = rows if shown is rows else None
+                matching = visible(rows, self.filter_text, self.orphans_only)
+                table.sync(matching, {r.key for r in rows} if table.marks else None)
+                table.synced_rows = rows if matching is rows else None
             shown_count = len(table.values)
             title = f"{table.pane_title} ({shown_count}"
             title += f"/{len(rows)})" if shown_count != len(rows) else ")"
             if self.filter_text:
-                title += f" · filter: {self.filter_text}"
+                title += f" · filter: {shown(self.filter_text)}"
             if self.orphans_only:
                 title += " · orphans only"
             marks = len(table.marks)
-            table.border_title = title
+            table.border_title = Text(title)  # a Text: never parsed as markup
             table.border_subtitle = f"{marks} marked" if marks else ""
         self._synced_view = filters
         self.refresh_bindings()
@@ -156,6 +158,11 @@ class PaneView(DashboardBase):
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
+        if has_hidden(event.value):
+            # pasted control or bidi characters: the box shows (and the filter matches)
+            # their visible escapes, as the cells do
+            self.set_filter(event.value)
+            return
         self.filter_text = event.value
         self.redraw()
 
@@ -166,10 +173,12 @@ class PaneView(DashboardBase):
         self.query_one(f"#{self._last_pane}", KeyedTable).focus()
 
     def set_filter(self, text: str) -> None:
+        text = shown(text)
         self.filter_text = text
         box = self.query_one("#filter", Input)
         with box.prevent(Input.Changed):
             box.value = text
+            box.cursor_position = len(text)
         self.redraw()
 
     def clear_filter(self) -> None:
