@@ -686,8 +686,36 @@ async def test_sighup_exits_cleanly(seeded):
         await settle(pilot)
         os.kill(os.getpid(), signal.SIGHUP)
         await wait_for(pilot, lambda: app._exit)
-    assert app.return_value == 0
+    assert app.return_value == 129  # 128 + SIGHUP: the session ended by a signal
     assert signal.getsignal(signal.SIGHUP) is not None
+
+
+async def test_sigterm_mid_clear_all_lets_started_targets_finish_and_exits_non_zero(seeded):
+    import os
+    import signal
+
+    sim, store = seeded
+    sim.faults(latency_ms=150)
+    rec = Recorder()
+    service = make_service(sim, store)
+    service.concurrency = 1
+    app = make_app(service)
+    async with app.run_test(size=(160, 45), message_hook=rec) as pilot:
+        await settle(pilot)
+        await pilot.press("X")
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.plan is not None)
+        await pilot.press(*"ALL", "enter")
+        await wait_for(pilot, lambda: rec.of(StepReported))
+        os.kill(os.getpid(), signal.SIGTERM)
+        await wait_for(pilot, lambda: app._exit, timeout=40)
+    assert app.return_value == 143
+    [finished] = rec.of(OperationFinished)
+    summary = finished.summary
+    assert summary.cancelled and summary.not_started > 0
+    started = [t for t in summary.targets if t.outcome is not TargetOutcome.SKIPPED]
+    assert started and all(t.outcome is not TargetOutcome.FAILED or "interrupted" not in t.reason
+                           for t in started)  # the in-flight target was let finish
 
 
 # ------------------------------------------------------------------------------ gates & errors

@@ -50,18 +50,21 @@ class EvodashApp(App[int]):
 
     def on_mount(self) -> None:
         self.push_screen(self.dashboard)
+        loop = asyncio.get_running_loop()
         try:
-            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self._hangup)
+            loop.add_signal_handler(signal.SIGHUP, self._hangup)
+            loop.add_signal_handler(signal.SIGTERM, self._terminated)
             self._hup_installed = True
         except (NotImplementedError, RuntimeError, ValueError, AttributeError):
-            pass  # not the main thread, or no SIGHUP on this platform
+            pass  # not the main thread, or no such signals on this platform
 
     def on_unmount(self) -> None:
         if self._hup_installed:
-            try:
-                asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
-            except (RuntimeError, ValueError):
-                pass
+            for signum in (signal.SIGHUP, signal.SIGTERM):
+                try:
+                    asyncio.get_running_loop().remove_signal_handler(signum)
+                except (RuntimeError, ValueError):
+                    pass
 
     @on(Input.Changed)
     def _input_shown_literally(self, event: Input.Changed) -> None:
@@ -85,19 +88,32 @@ class EvodashApp(App[int]):
         yield from dashboard_commands(self.dashboard)
 
     def _hangup(self) -> None:
-        """The terminal went away (SSH drop): stop everything and exit."""
+        """The terminal went away (SSH drop): stop new work, let in-flight targets finish
+        (or record how far they got), exit with 129."""
         if self.on_hangup is not None:
             self.on_hangup()
-        self.call_later(self.quit_cleanly)
+        self.call_later(self.quit_cleanly, 128 + signal.SIGHUP)
 
-    async def quit_cleanly(self) -> None:
-        """Cancel running operations, wait for their `finally` (audit), then exit."""
+    def _terminated(self) -> None:
+        self.call_later(self.quit_cleanly, 128 + signal.SIGTERM)
+
+    async def quit_cleanly(self, code: int = 0) -> None:
+        """Stop running operations: no new target starts (their cancel events are set) and
+        in-flight targets get `EXIT_GRACE_S` to finish; what is still running then is
+        cancelled (the service records how far each target got). Exit with `code`, or 1 when
+        operations had to be stopped on a plain quit."""
+        ops = list(self.dashboard.ops.values())
+        for op in ops:
+            op.cancel.set()
         workers = [w for w in self.workers if w.group == "mutations" and not w.is_finished]
-        for worker in workers:
-            worker.cancel()
         if workers:
             try:
                 await asyncio.wait_for(self.workers.wait_for_complete(workers), EXIT_GRACE_S)
             except TimeoutError:
-                pass
-        self.exit(0)
+                for worker in workers:
+                    worker.cancel()
+                try:
+                    await asyncio.wait_for(self.workers.wait_for_complete(workers), 5)
+                except TimeoutError:
+                    pass
+        self.exit(code or (1 if ops else 0))
