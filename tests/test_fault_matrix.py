@@ -30,6 +30,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+import os
 from pathlib import Path
 from typing import Any, Callable
 
@@ -844,3 +845,59 @@ def test_cli_subprocess_bad_key_is_one_line_exit_2(sim, mongo_db, mongo_uri, mon
     assert proc.returncode == 2, proc
     assert proc.stderr.count("\n") == 1 and "401" in proc.stderr, proc.stderr
     assert "Traceback" not in proc.stderr and "wrong-key-0000000000000" not in proc.stderr
+
+
+# ---------------------------------------------------------------------------- signals
+SIGNAL_OPS = {
+    "delete_marked": ["delete", *DELETE_MARKED, "--yes", "--json"],
+    "clear_all": ["clear-all", "--all", "--yes", "--json"],
+}
+
+
+@pytest.mark.parametrize("signame", ["SIGTERM", "SIGHUP", "SIGINT"])
+@pytest.mark.parametrize("op", sorted(SIGNAL_OPS))
+def test_signal_mid_run_cell(op, signame, sim, mongo_db, mongo_uri, mongo_database, tmp_path):
+    """A signal in the middle of a CLI mutation (an operator's ctrl+c, an SSH drop, a kill):
+    no new target starts, the started ones finish, the summary and the audit log say what was
+    done, the exit code is 128 + the signal, no record of a live name is removed, and a
+    re-run converges."""
+    import signal
+    import subprocess
+    import sys
+
+    seed_world(sim, mongo_db)
+    sim.faults(latency_ms=120)
+    before = snapshot(sim, mongo_db)
+    settings = write_settings(tmp_path / "settings.json", sim.url, mongo_uri, mongo_database)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EVODASH_")}
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1])
+    proc = subprocess.Popen([sys.executable, "-m", "tui", "--settings", str(settings),
+                             *SIGNAL_OPS[op]], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            stdin=subprocess.DEVNULL, text=True, env=env)
+    lines = []
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        lines.append(line)
+        if '"step": "delete"' in line or '"step": "logout"' in line:
+            proc.send_signal(getattr(signal, signame))
+            break
+    out, err = proc.communicate(timeout=90)
+    lines += out.splitlines()
+    sim.faults()
+    assert proc.returncode == 128 + getattr(signal, signame), (proc.returncode, err)
+    assert "Traceback" not in err
+    [summary] = [json.loads(x) for x in lines if x.strip() and '"type": "summary"' in x]
+    assert summary["skipped"] >= 1  # targets that were not started
+    after = snapshot(sim, mongo_db)
+    for doc_id, doc in before["records"].items():  # no record of a live name removed
+        if doc_id not in after["records"]:
+            assert probe_status(sim, doc["instance_name"]) == "absent"
+    events = [json.loads(x) for x in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    intents = {e["target"] for e in events if e["event"] == "intent"}
+    outcomes = {e["target"] for e in events if e["event"] == "outcome"}
+    assert intents == outcomes and events[-1]["event"] == "summary"
+    again = subprocess.run([sys.executable, "-m", "tui", "--settings", str(settings),
+                            *SIGNAL_OPS[op]], capture_output=True, text=True, env=env,
+                           stdin=subprocess.DEVNULL, timeout=120)
+    final = json.loads([x for x in again.stdout.splitlines() if '"type": "summary"' in x][0])
+    assert final["failed"] == 0 and final["stuck_reserved"] == 0, final
