@@ -272,3 +272,23 @@ def test_report_shows_a_dialing_instance_as_dialing(cli, sim, mongo_db):
     [dialing] = [line for line in lines if line.strip().startswith("zed_dialing")][:1]
     [quiet] = [line for line in lines if line.strip().startswith("zed_quiet")]
     assert dialing.split()[1] in ("dialing", "connecting") and quiet.split()[1] == "close"
+
+
+def test_unknown_reseller_scope_is_one_line_exit_2_for_every_command(cli, sim, mongo_db):
+    """A typo in `--reseller` is not an empty, consistent tenant: one line naming it, exit 2,
+    for the report and for every mutation (nothing asked, nothing changed)."""
+    seed_small(sim, mongo_db)
+    before = mongo_db[CONNECTIONS].count_documents({})
+    results = cli.many(["--reseller", "r-nope", "report"],
+                       ["--reseller", "r-nope", "report", "--json"],
+                       ["--reseller", "r-nope", "delete", "fabio_1_1", "--yes"],
+                       ["--reseller", "r-nope", "clear-all", "--reseller", "r-nope", "--yes"],
+                       ["--reseller", "r1", "report"])
+    for result in results[:4]:
+        assert result.returncode == 2, (result.args, result.stdout, result.stderr)
+        lines = result.stderr.strip().splitlines()
+        assert lines == ["evodash: unknown reseller 'r-nope': no reseller has that id"], lines
+        assert "consistent" not in result.stdout
+    known = results[4]  # r1 exists: its report (drift: exit 1), not the error line
+    assert known.returncode == 1 and "fabio_3_3" in known.stdout and not known.stderr
+    assert mongo_db[CONNECTIONS].count_documents({}) == before

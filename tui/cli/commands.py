@@ -131,6 +131,7 @@ def request_of(args) -> Request | None:
 async def dispatch(args, services: Services) -> int:
     service = services.service
     out = Output(json_mode=getattr(args, "json", False))
+    await service.check_scope()  # `--reseller r-typo`: one line, exit 2 (not "consistent")
     if args.command == "report":
         await service.sample_dialing()  # a dialing instance flaps: one list cannot tell
         obs = await service.observe()

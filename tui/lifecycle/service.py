@@ -39,7 +39,7 @@ from tui.lifecycle.events import (
     null_sink,
 )
 from tui.lifecycle.observe import Observation, complete_probes, observe, observe_unprobed
-from tui.lifecycle.planner import Planner
+from tui.lifecycle.planner import Planner, UnknownResellerError
 from tui.lifecycle.plans import (
     AdoptRequest,
     ClearAllRequest,
@@ -147,6 +147,14 @@ class LifecycleService:
             raise ReadOnlyError(operation)
         if scope is not None:
             self.scope.require(scope)
+
+    # ------------------------------------------------------------------ the scope itself
+    async def check_scope(self) -> None:
+        """Raise `UnknownResellerError` when this session's reseller is not in the database:
+        a typo in `--reseller` must not look like an empty, consistent tenant."""
+        rid = self.scope.reseller_id
+        if rid is not None and await self.store.get_reseller(rid) is None:
+            raise UnknownResellerError(rid)
 
     # ------------------------------------------------------------------ plan and run
     async def plan(self, request: Request) -> Plan:

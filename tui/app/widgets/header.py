@@ -25,6 +25,8 @@ class HeaderState:
     error: str | None = None
     refreshing: bool = False
     counts: Counts | None = None
+    marked: int = 0  # rows marked in both panes
+    warning: str | None = None  # e.g. an unknown reseller: shown instead of the counts
 
 
 def header_text(state: HeaderState, now: float, compact: bool = False) -> Text:
@@ -59,20 +61,30 @@ def header_text(state: HeaderState, now: float, compact: bool = False) -> Text:
         text.append(" · loading…")
     c = state.counts
     text.append("\n")
-    if c is None:
+    if state.warning is not None:
+        text.append(one_line(state.warning), style="bold yellow reverse")
+    elif c is None:
         text.append("no data yet")
     else:
-        inst, rec = ("inst", "rec") if compact else ("instances", "records")
-        text.append(f"{inst} {c.instances} · {rec} {c.records} · ")
-        if not compact:
-            text.append(f"linked {c.linked} · ")
-        text.append(f"orphan {inst} {c.orphan_instances}",
-                    style="red" if c.orphan_instances else "")
-        text.append(" · ")
-        text.append(f"orphan {rec} {c.orphan_records}", style="red" if c.orphan_records else "")
+        if compact:  # fits 78 cells with the marked count
+            text.append(f"inst {c.instances} (")
+            text.append(f"{c.orphan_instances} orphan", style="red" if c.orphan_instances else "")
+            text.append(f") · rec {c.records} (")
+            text.append(f"{c.orphan_records} orphan", style="red" if c.orphan_records else "")
+            text.append(")")
+        else:
+            text.append(f"instances {c.instances} · records {c.records} · linked {c.linked} · ")
+            text.append(f"orphan instances {c.orphan_instances}",
+                        style="red" if c.orphan_instances else "")
+            text.append(" · ")
+            text.append(f"orphan records {c.orphan_records}",
+                        style="red" if c.orphan_records else "")
         text.append(f" · reserved {c.reserved}", style="magenta" if c.reserved else "")
         if c.drifted:
             text.append(f" · drift {c.drifted}", style="yellow")
+    if state.marked:
+        text.append(" · ")
+        text.append(f"{state.marked} marked", style="bold")
     return text
 
 

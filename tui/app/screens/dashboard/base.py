@@ -79,6 +79,13 @@ class DashboardBase(Screen[None]):
         return bool(self.service.read_only or self.info.read_only)
 
     @property
+    def scope_unknown(self) -> bool:
+        """The session's reseller is not in the database (a typo in `--reseller`): nothing
+        to show, and no mutation key (the header says so)."""
+        rid = self.service.scope.reseller_id
+        return rid is not None and self.obs is not None and self.obs.reseller(rid) is None
+
+    @property
     def admin(self) -> bool:
         return self.service.scope.is_all
 

@@ -104,6 +104,7 @@ class RefreshLoop(PaneView):
         timing = RefreshTiming(0, message.fetch_s, time.perf_counter())
         self.obs = message.observation
         self.header_state.last_good_at = message.at
+        self._check_scope()
         self.redraw()
         timing.updated = time.perf_counter()
         timing.rows = sum(t.row_count for t in self.tables())
@@ -122,12 +123,25 @@ class RefreshLoop(PaneView):
         if state.error is not None:
             self.progress.write(f"refresh ok again (was stale: {state.error})")
         state.last_good_at, state.error = message.at, None
+        self._check_scope()
         self.redraw()
         timing.updated = time.perf_counter()
         timing.rows = sum(t.row_count for t in self.tables())
         self.refresh_timings.append(timing)
         self.call_after_refresh(self._painted, timing)
         self._refresh_done()
+
+    def _check_scope(self) -> None:
+        """An unknown reseller id is one clear line in the header, and no mutation key."""
+        was = self.header_state.warning
+        rid = self.service.scope.reseller_id
+        self.header_state.warning = (
+            f"unknown reseller {rid!r}: no reseller has that id · nothing to show, "
+            "mutations disabled" if self.scope_unknown else None)
+        if self.header_state.warning != was:
+            if self.header_state.warning:
+                self.progress.error(self.header_state.warning)
+            self.refresh_bindings()
 
     @staticmethod
     def _painted(timing: RefreshTiming) -> None:
