@@ -101,7 +101,9 @@ async def settle(pilot: Pilot, timeout: float = 15.0) -> None:
     deadline = loop.time() + timeout
     while True:
         await pilot.pause()
-        busy = [w for w in app.workers if not w.is_finished and w.group != "watch"]
+        # the record watcher and an open pairing modal's poll run until stopped
+        busy = [w for w in app.workers
+                if not w.is_finished and w.group not in ("watch", "pairing")]
         dash = app.dashboard
         if not busy and not dash.ops and not dash._refreshing:
             await pilot.pause()

@@ -30,7 +30,7 @@ _SPEC: tuple[tuple[str, str, str, str, bool], ...] = (
     ("forget", "forget", "f", "Forget", True),
     ("adopt", "adopt", "a", "Adopt", True),
     ("reprovision", "reprovision", "R", "Re-provision", True),
-    ("pair", "pair", "Q", "QR / pair", False),
+    ("pair", "pair", "Q", "QR / pair", True),
     ("clear_all", "clear-all", "X", "Clear all", True),
     ("choose_scope", "scope", "s", "Scope", False),
     ("command_palette", "command-palette", "colon", "Commands", False),

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from tui.app.literal import shown
 from tui.app.screens.confirm import ClearAllScreen, PlanConfirmScreen
 from tui.app.screens.dashboard.operations import RunningOperations
 from tui.app.screens.pickers import ALL, CreateScreen, ResellerPicker
+from tui.app.screens.qr import PairingScreen
 from tui.app.view import PaneRow
 from tui.lifecycle.plans import (
     AdoptRequest,
@@ -27,6 +29,7 @@ from tui.lifecycle.plans import (
     Request,
 )
 from tui.lifecycle.scope import Scope
+from tui.evolution.models import InstanceState
 from tui.reconcile.models import OrphanInstanceRow, OrphanProbe, OrphanRecordRow
 
 YES_LABELS = {"delete": "Delete (y)", "forget": "Forget (y)", "reprovision": "Re-provision (y)",
@@ -167,3 +170,21 @@ class MutatingActions(RunningOperations):
     def action_clear_all(self, orphans_only: bool | None = None) -> None:
         only = self.orphans_only if orphans_only is None else orphans_only
         self.propose(ClearAllRequest(Scope(self.view_scope), only))
+
+    def action_pair(self) -> None:
+        """The pairing modal (a fresh QR code) of the cursor row's instance, if not `open`."""
+        row = self.active_table().cursor_pane_row()
+        if row is None:
+            self.notify("no row: nothing to pair", severity="warning")
+            return
+        instance = getattr(row.row, "instance", None)
+        if instance is None:
+            self.notify(f"{shown(row.name)} has no Evolution instance: nothing to pair",
+                        severity="warning", markup=False)
+            return
+        if instance.state is InstanceState.OPEN:
+            self.notify(f"{shown(row.name)} is open: nothing to pair", markup=False)
+            return
+        self.app.push_screen(PairingScreen(row.name, service=self.service,
+                                           on_paired=self.request_refresh),
+                             lambda _: self.request_refresh())

@@ -32,11 +32,13 @@ from tui.app.messages import (
 from tui.app.screens.confirm import ConfirmScreen
 from tui.app.screens.dashboard.base import one_line
 from tui.app.screens.dashboard.refresh import RefreshLoop
-from tui.app.screens.qr import QrScreen
+from tui.app.screens.qr import PairingScreen
 from tui.evolution.errors import EvolutionError
-from tui.lifecycle.events import Step, StepEvent, Summary
+from tui.lifecycle.events import Step, StepEvent, Summary, TargetOutcome
 from tui.lifecycle.scope import LifecycleError
 from tui.store.errors import StoreError
+
+PAIRING_MODALS = 3  # at most this many pairing modals after one operation (Q pairs the rest)
 
 EXPECTED_ERRORS = (LifecycleError, EvolutionError, StoreError)
 #: Runs one operation: (event sink, cancel event) -> its summary.
@@ -153,11 +155,20 @@ class RunningOperations(RefreshLoop):
                     severity="information" if summary.ok else "error",
                     timeout=6 if summary.ok else 12)
         if op is not None and op.qr:
-            for target in summary.targets:
-                code = (target.extra.get("qrcode") or {}).get("code")
-                if code:
-                    self.app.push_screen(QrScreen(target.name, code,
-                                                  target.extra["qrcode"].get("pairing_code")))
+            # the pairing modal (a QR code kept fresh) of each new instance; a re-provision
+            # creates without a QR code: the modal asks the service for one
+            new = [t for t in summary.targets
+                   if t.outcome in (TargetOutcome.CREATED, TargetOutcome.REPROVISIONED)
+                   or (t.extra.get("qrcode") or {}).get("code")]
+            for target in new[:PAIRING_MODALS]:
+                qrcode = target.extra.get("qrcode") or {}
+                self.app.push_screen(
+                    PairingScreen(target.name, qrcode.get("code"), qrcode.get("pairing_code"),
+                                  service=self.service, on_paired=self.request_refresh),
+                    lambda _: self.request_refresh())
+            if len(new) > PAIRING_MODALS:
+                self.progress.write(f"{len(new) - PAIRING_MODALS} more new instances to pair: "
+                                    "Q on their rows")
 
     def on_operation_failed(self, message: OperationFailed) -> None:
         self._end_operation(message.info)
