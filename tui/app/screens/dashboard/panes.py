@@ -102,6 +102,7 @@ class PaneView(DashboardBase):
         view = self.current_view()
         state.counts = view.counts if view is not None else None
         state.scope_label = self.scope_label()
+        state.marked = sum(len(table.marks) for table in self.tables())
         self.query_one(StatusHeader).show(state, self.clock())
 
     def schedule_redraw(self) -> None:
@@ -144,8 +145,9 @@ class PaneView(DashboardBase):
             if self.orphans_only:
                 title += " · orphans only"
             marks = len(table.marks)
-            table.border_title = Text(title)  # a Text: never parsed as markup
-            table.border_subtitle = f"{marks} marked" if marks else ""
+            if marks:
+                title += f" · {marks} marked"  # in the title: stacked panes have no bottom
+            table.set_title(Text(title))  # a Text: never parsed as markup
         self._synced_view = filters
         self.refresh_bindings()
 
