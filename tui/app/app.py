@@ -10,7 +10,7 @@ import signal
 import time
 from collections.abc import Callable, Iterable
 
-from textual import on
+from textual import events, on
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.command import CommandPalette
@@ -47,9 +47,37 @@ class EvodashApp(App[int]):
                                          watcher_factory=watcher_factory,
                                          quit_app=lambda: self.quit_cleanly())
         self._hup_installed = False
+        self._held_keys: list[events.Key] | None = []  # None once the dashboard is mounted
+
+    async def on_event(self, event: events.Event) -> None:
+        """Keys the terminal sends before the dashboard is mounted are held, then handled
+        in order once it is (its bindings need its widgets)."""
+        if isinstance(event, events.Key) and not event.is_forwarded \
+                and self._held_keys is not None:
+            if not self.dashboard.is_mounted:
+                self._held_keys.append(event)
+                return
+            await self._release_keys()
+        await super().on_event(event)
+
+    async def _release_keys(self) -> None:
+        if self._held_keys is None:
+            return
+        if not self.dashboard.is_mounted:
+            self.call_after_refresh(self._release_keys)
+            return
+        held, self._held_keys = self._held_keys, None
+        for key in held:
+            await super().on_event(key)
+
+    def get_default_screen(self) -> Screen:
+        """The dashboard is the first screen on the stack, there from the start: keys typed
+        while evodash starts (type-ahead in the terminal, before the first refresh) go to
+        it, not to a placeholder screen that would drop them."""
+        return self.dashboard
 
     def on_mount(self) -> None:
-        self.push_screen(self.dashboard)
+        self.call_after_refresh(self._release_keys)
         loop = asyncio.get_running_loop()
         try:
             loop.add_signal_handler(signal.SIGHUP, self._hangup)

@@ -1,47 +1,58 @@
 """Every key of the dashboard, each with a binding id so users can remap it
-(`App.set_keymap({"delete": "ctrl+x"})`), and which actions mutate (hidden in read-only mode).
+(`App.set_keymap({"delete": "ctrl+x"})`), which actions mutate (hidden in read-only mode),
+and how the help screen groups them.
+
+The footer shows the bindings marked `show`, in this order, but only those the context
+allows now (the `check_action` gate of the dashboard hides the others): the keys of the
+row under the cursor come first so they stay visible at 80 columns.
 """
 
 from __future__ import annotations
 
 from textual.binding import Binding, BindingType
 
-# action name -> binding id, key, description, shown in the footer
-_SPEC: tuple[tuple[str, str, str, str, bool], ...] = (
-    ("cursor_down", "down", "j", "Down", False),
-    ("cursor_up", "up", "k", "Up", False),
-    ("cursor_top", "top", "g", "Top", False),
-    ("cursor_bottom", "bottom", "G", "Bottom", False),
-    ("refresh", "refresh", "r", "Refresh", True),
-    ("toggle_pause", "pause", "p", "Pause", False),
-    ("filter", "filter", "slash", "Filter", True),
-    ("switch_pane", "switch-pane", "tab", "Pane", False),
-    ("mark", "mark", "space", "Mark", True),
-    ("mark_all", "mark-all", "asterisk", "Mark all", False),
-    ("unmark_all", "unmark-all", "u", "Unmark all", False),
-    ("sort", "sort", "o", "Sort by next column", False),
-    ("sort_reverse", "sort-reverse", "O", "Reverse the sort", False),
-    ("copy_name", "copy-name", "y", "Copy name", False),
-    ("copy_phone", "copy-phone", "Y", "Copy phone", False),
-    ("focus_progress", "progress", "l", "Progress log", False),
-    ("detail", "detail", "enter", "Detail", True),
-    ("create", "create", "c", "Create", False),
-    ("delete", "delete", "ctrl+d", "Delete", True),
-    ("forget", "forget", "f", "Forget", True),
-    ("adopt", "adopt", "a", "Adopt", True),
-    ("reprovision", "reprovision", "R", "Re-provision", True),
-    ("pair", "pair", "Q", "QR / pair", True),
-    ("clear_all", "clear-all", "X", "Clear all", True),
-    ("choose_scope", "scope", "s", "Scope", False),
-    ("command_palette", "command-palette", "colon", "Commands", False),
-    ("escape", "cancel", "escape", "Cancel", False),
-    ("help", "help", "question_mark", "Help", True),
-    ("quit", "quit", "q", "Quit", True),
+# action name -> binding id, key, description, shown in the footer, help group
+_SPEC: tuple[tuple[str, str, str, str, bool, str], ...] = (
+    ("filter", "filter", "slash", "Filter", True, "View"),
+    ("mark", "mark", "space", "Mark", True, "Marks"),
+    ("delete", "delete", "ctrl+d", "Delete", True, "Mutations"),
+    ("forget", "forget", "f", "Forget", True, "Mutations"),
+    ("adopt", "adopt", "a", "Adopt", True, "Mutations"),
+    ("reprovision", "reprovision", "R", "Re-provision", True, "Mutations"),
+    ("unmark_all", "unmark-all", "u", "Unmark all", True, "Marks"),
+    ("sort", "sort", "o", "Sort", True, "View"),
+    ("copy_name", "copy-name", "y", "Copy name", True, "Copy"),
+    ("refresh", "refresh", "r", "Refresh", True, "View"),
+    ("help", "help", "question_mark", "Help", True, "Other"),
+    ("quit", "quit", "q", "Quit", True, "Other"),
+    ("cursor_down", "down", "j", "Down", False, "Navigation"),
+    ("cursor_up", "up", "k", "Up", False, "Navigation"),
+    ("cursor_top", "top", "g", "Top", False, "Navigation"),
+    ("cursor_bottom", "bottom", "G", "Bottom", False, "Navigation"),
+    ("switch_pane", "switch-pane", "tab", "Other pane", False, "Navigation"),
+    ("detail", "detail", "enter", "Detail", False, "Navigation"),
+    ("focus_progress", "progress", "l", "Progress log", False, "Navigation"),
+    ("sort_reverse", "sort-reverse", "O", "Reverse the sort", False, "View"),
+    ("toggle_pause", "pause", "p", "Pause refresh", False, "View"),
+    ("choose_scope", "scope", "s", "Scope", True, "View"),
+    ("mark_all", "mark-all", "asterisk", "Mark all", False, "Marks"),
+    ("copy_phone", "copy-phone", "Y", "Copy phone", False, "Copy"),
+    ("create", "create", "c", "Create", True, "Mutations"),
+    ("pair", "pair", "Q", "QR / pair", True, "Mutations"),
+    ("clear_all", "clear-all", "X", "Clear all", True, "Mutations"),
+    ("command_palette", "command-palette", "colon", "Commands", False, "Other"),
+    ("escape", "cancel", "escape", "Cancel", False, "Other"),
 )
 
+# Priority bindings: the app runs a key's action as it takes the key from the terminal,
+# before it reads the next one. (A plain binding runs only after the key went to the
+# focused widget and bubbled back up, so the keys typed right after `/` or ctrl+d went to
+# the table, not to the filter box or the confirmation.) A key the focused widget consumes
+# (a printable key in the filter box) is still the widget's: Textual leaves it out of the
+# priority chain; the gate blocks the rest (enter, ctrl+d) while the box has the focus.
 DASHBOARD_BINDINGS: list[BindingType] = [
-    Binding(key, action, description, show=show, id=binding_id)
-    for action, binding_id, key, description, show in _SPEC
+    Binding(key, action, description, show=show, id=binding_id, priority=True)
+    for action, binding_id, key, description, show, _group in _SPEC
 ]
 
 # Actions that change Evolution or the database: one `check_action` gate hides and blocks
@@ -52,7 +63,26 @@ MUTATING_ACTIONS = frozenset({"create", "delete", "forget", "adopt", "reprovisio
 # Actions that only an admin session (scope: all resellers) may use.
 ADMIN_ACTIONS = frozenset({"choose_scope"})
 
+#: The help screen's groups, in order.
+HELP_GROUPS = ("Navigation", "View", "Marks", "Copy", "Mutations", "Other")
+
+#: Keys that move inside a table, the progress log or the help (Textual's own bindings of
+#: those widgets, not remappable here): shown in the help's Navigation group.
+WIDGET_KEYS: tuple[tuple[str, str], ...] = (
+    ("up / down", "Move the cursor (also j / k)"),
+    ("pgup / pgdn", "Page up / down"),
+    ("home / end", "First / last row (also g / G)"),
+)
+
 
 def help_rows() -> list[tuple[str, str, str]]:
-    """(binding id, default key, what it does) for the help screen."""
-    return [(binding_id, key, description) for _a, binding_id, key, description, _s in _SPEC]
+    """(binding id, default key, what it does): every remappable key (settings check)."""
+    return [(binding_id, key, description)
+            for _a, binding_id, key, description, _s, _g in _SPEC]
+
+
+def help_groups() -> list[tuple[str, list[tuple[str, str, str]]]]:
+    """The help screen's groups: (group, [(binding id, default key, what it does)])."""
+    return [(group, [(binding_id, key, description)
+                     for _a, binding_id, key, description, _s, g in _SPEC if g == group])
+            for group in HELP_GROUPS]

@@ -8,6 +8,7 @@ so the dashboard reads the same without colour (`NO_COLOR`).
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,62 +31,17 @@ from tui.store.models import ConnectionRecord, Reseller
 if TYPE_CHECKING:
     from tui.lifecycle.observe import Observation
 
-# (key, label, width). The widths are the first ones only: each pane then fits its columns
-# to its own width (`INSTANCE_FIT` / `RECORD_FIT`, `fit_widths`). Cells are not padded by
-# the table (cell_padding 0): every cell after the name starts with one space, and a longer
-# value ends in an ellipsis instead of pushing the next columns off screen. The link column
-# comes right after the name: ORPHAN (and drift) must stay visible when a terminal is too
-# narrow for every column.
+# (key, label, width). Widths fit both panes side by side at 160 columns and one stacked
+# pane at 80 (77 cells each); cells are not padded by the table (cell_padding 0): every cell
+# after the name starts with one space, and a longer value ends in an ellipsis instead of
+# pushing the next columns off screen. The link column comes right after the name: ORPHAN
+# (and drift) must stay visible when a terminal is too narrow for every column.
 INSTANCE_COLUMNS = (("mark", "", 1), ("name", "Name", 24), ("link", " Reseller", 15),
                     ("state", " State", 11), ("owner", " Owner number", 14),
                     ("profile", " Profile", 12))
 RECORD_COLUMNS = (("mark", "", 1), ("name", "Instance name", 24), ("link", " Link", 18),
                   ("reseller", " Reseller", 12), ("status", " Status", 13),
                   ("created", " Created", 9))
-
-#: How a pane's columns share its width, most useful first: (key, least, want, most, keep).
-#: Every shown column gets at least `least` cells; while those do not fit, the droppable
-#: columns (`keep` False) go, the least useful (last) first; a kept column is never dropped
-#: (name, link, state, status, reseller: the table scrolls sideways instead, the mark and the
-#: name staying put). Room left over widens the shown columns to `want`, then to `most`,
-#: the most useful first. The instances pane always shows a whole orphan attribution such as
-#: `ORPHAN (Fabio Telecom?)` and leaves out Profile when that does not fit (side by side at
-#: 160, 77 cells a pane, and stacked at 80); the records pane leaves out Created before it
-#: cuts a reseller name under 13 characters (side by side at 160 it shows 20). Stacked at
-#: 100 every column shows.
-FitSpec = tuple[tuple[str, int, int, int, bool], ...]
-INSTANCE_FIT: FitSpec = (
-    ("mark", 1, 1, 1, True), ("name", 24, 24, 24, True), ("link", 24, 24, 32, True),
-    ("state", 11, 11, 11, True), ("owner", 14, 14, 14, False),
-    ("profile", 8, 12, 20, False))
-RECORD_FIT: FitSpec = (
-    ("mark", 1, 1, 1, True), ("name", 24, 24, 24, True), ("link", 18, 18, 18, True),
-    ("status", 13, 13, 13, True), ("reseller", 14, 17, 24, True),
-    ("created", 9, 9, 9, False))
-
-
-def fit_widths(fit: FitSpec, room: int) -> dict[str, int]:
-    """Each column's width (0: dropped) in a pane `room` cells wide (see `INSTANCE_FIT`).
-    O(columns): called on every resize, whatever the number of rows."""
-    widths = {key: least for key, least, _want, _most, _keep in fit}
-    used = sum(widths.values())
-    for key, least, _want, _most, keep in reversed(fit):
-        if used <= room:
-            break
-        if not keep:
-            widths[key] = 0
-            used -= least
-    left = room - used
-    for want_most in (False, True):  # up to `want`, then up to `most`
-        for key, _least, want, most, _keep in fit:
-            if left <= 0:
-                return widths
-            if widths[key]:
-                grow = min(max((most if want_most else want) - widths[key], 0), left)
-                widths[key] += grow
-                left -= grow
-    return widths
-
 
 ORPHAN_STYLE = "bold red"
 RESERVED_STYLE = "bold magenta"
@@ -115,7 +71,9 @@ class PaneRow:
     resolve: Callable[[str], Row]
     sort_key: tuple = ()
     probe: str | None = None
+    phone: str | None = None  # the owner number (instances) / the record's phone number
     _search: str | None = None
+    _digits: str | None = None
 
     @property
     def row(self) -> Row:
@@ -127,14 +85,33 @@ class PaneRow:
 
     @property
     def search(self) -> str:
+        """The shown cells, folded (`fold`: no accents, case-folded), for the filter."""
         if self._search is None:
-            self._search = " ".join(cell.plain.strip() for cell in self.cells).casefold()
+            self._search = fold(" ".join(cell.plain.strip() for cell in self.cells))
         return self._search
+
+    @property
+    def digits(self) -> str:
+        """The digits of the phone number (`+55 (11) 9…` -> `55119…`), for the filter."""
+        if self._digits is None:
+            self._digits = "".join(c for c in self.phone or "" if c.isdigit())
+        return self._digits
 
     def plain(self, index: int) -> str:
         """Cell `index` (0 = name) as shown, without the leading separator space."""
         return self.cells[index].plain.strip()
 
+
+def fold(text: str) -> str:
+    """Text as the filter compares it: accents stripped (NFKD, combining marks dropped) and
+    case-folded, so `joao` finds `João` and `ANA` finds `ana`."""
+    if text.isascii():
+        return text.casefold()
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+_PHONE_LIKE = re.compile(r"[\d\s()+.\-]*\d[\d\s()+.\-]*")
 
 _NATURAL: dict[str, tuple] = {}
 
@@ -381,7 +358,7 @@ class PaneModel:
                 cells = (cell(name, lead=False), link, _state_text(state, busy),
                          shared_cell(owner or "-"), shared_cell(profile or "-"))
                 pane_row = PaneRow(name, name, "linked", cells, self.resolve_instance,
-                                   natural_key(name))
+                                   natural_key(name), phone=owner or None)
             return sig, pane_row
         attributed = row.attributed_reseller
         who = (attributed.name or attributed.id) if attributed is not None else None
@@ -396,7 +373,7 @@ class PaneModel:
             cells = (cell(name, ORPHAN_STYLE, lead=False), link, _state_text(state, busy),
                      shared_cell(owner or "-"), shared_cell(profile or "-"))
             pane_row = PaneRow(name, name, "orphan_instance", cells, self.resolve_instance,
-                               natural_key(name))
+                               natural_key(name), phone=owner or None)
         return sig, pane_row
 
     def instance_rows(self, recon: Reconciliation, inflight: dict[str, str],
@@ -471,9 +448,11 @@ class PaneModel:
         busy = inflight.get(row.name)
         status = rec.status
         created = self._created(key, rec.created_at, now)
+        phone = rec.phone_number or None
         sig: tuple
         if isinstance(row, LinkedRow):
-            sig = (0, row.name, bool(row.drift), label, busy, status, created)
+            phone = phone or row.instance.owner_number or None
+            sig = (0, row.name, bool(row.drift), label, busy, status, created, phone)
             pane_row = self._reuse(key, sig)
             if pane_row is None:
                 if row.drift:
@@ -484,10 +463,10 @@ class PaneModel:
                 cells = (cell(row.name, lead=False), link, shared_cell(label),
                          _state_text(status or "-", busy), shared_cell(created))
                 pane_row = PaneRow(key, row.name, "linked", cells, self.resolve_record,
-                                   (natural_key(row.name), key))
+                                   (natural_key(row.name), key), phone=phone)
             return sig, pane_row
         probe = PROBING if self.probing and row.probe is OrphanProbe.UNKNOWN else row.probe.value
-        sig = (1, row.name, probe, label, busy, status, created)
+        sig = (1, row.name, probe, label, busy, status, created, phone)
         pane_row = self._reuse(key, sig)
         if pane_row is None:
             style = RESERVED_STYLE if row.probe is OrphanProbe.RESERVED else ORPHAN_STYLE
@@ -495,7 +474,8 @@ class PaneModel:
                      shared_cell(f"ORPHAN · {probe}", style), shared_cell(label),
                      _state_text(status or "-", busy), shared_cell(created))
             pane_row = PaneRow(key, row.name, "orphan_record", cells, self.resolve_record,
-                               (natural_key(row.name), key), probe=row.probe.value)
+                               (natural_key(row.name), key), probe=row.probe.value,
+                               phone=phone)
         return sig, pane_row
 
     def record_rows(self, recon: Reconciliation, inflight: dict[str, str], now: float,
@@ -563,12 +543,56 @@ def record_rows(recon: Reconciliation, inflight: dict[str, str], now: float) -> 
 
 
 def visible(rows: list[PaneRow], text: str, orphans_only: bool) -> list[PaneRow]:
-    """Rows that match the filter (case-insensitive substring) and the orphans-only switch."""
-    needle = text.strip().casefold()
+    """Rows that match the filter and the orphans-only switch. The filter is a substring of
+    the shown cells, accent- and case-insensitive (`fold`); a filter of only digits and
+    phone punctuation (`11 91111-0001`) also matches the digits of the row's phone number."""
+    needle = fold(text.strip())
     if not needle and not orphans_only:
         return rows
+    digits = "".join(c for c in needle if c.isdigit()) if _PHONE_LIKE.fullmatch(needle) else ""
     return [r for r in rows
-            if (not needle or needle in r.search) and (not orphans_only or r.is_orphan)]
+            if (not needle or needle in r.search or (digits and digits in r.digits))
+            and (not orphans_only or r.is_orphan)]
+
+
+#: The columns `o` cycles through, per pane, in order (after them: no sort, the default
+#: order by name). (column key, label in the pane title)
+SORT_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
+    "instances": (("name", "name"), ("state", "state"), ("link", "reseller"),
+                  ("owner", "owner number"), ("profile", "profile")),
+    "records": (("name", "name"), ("status", "status"), ("reseller", "reseller"),
+                ("link", "link"), ("created", "created")),
+}
+
+
+def next_sort(pane: str, column: str | None) -> str | None:
+    """The column after `column` in the pane's cycle (None: back to the default order)."""
+    keys = [k for k, _label in SORT_COLUMNS[pane]]
+    if column is None:
+        return keys[0]
+    index = keys.index(column) + 1 if column in keys else 0
+    return keys[index] if index < len(keys) else None
+
+
+def sort_label(pane: str, column: str) -> str:
+    return dict(SORT_COLUMNS[pane]).get(column, column)
+
+
+def sorted_rows(rows: list[PaneRow], columns: tuple[tuple[str, str, int], ...],
+                column: str | None, reverse: bool) -> list[PaneRow]:
+    """`rows` ordered by the shown text of `column` (digits as numbers, accent- and
+    case-insensitive), ties in the default order; `created` by the record's creation time.
+    No column: `rows` itself (the default order, by name)."""
+    if column is None:
+        return rows
+    if column == "created":
+        def when(r: PaneRow) -> tuple:
+            created = getattr(getattr(r.row, "record", None), "created_at", None)
+            return (created is None, -created.timestamp() if created else 0.0, r.sort_key)
+        return sorted(rows, key=when, reverse=reverse)  # newest first, then older
+    index = [key for key, _label, _w in columns].index(column) - 1  # (cells skip the mark)
+    return sorted(rows, key=lambda r: (natural_key(fold(r.cells[index].plain.strip())),
+                                       r.sort_key), reverse=reverse)
 
 
 def plan_lines(plan: Plan, first: int = 5) -> list[str]:

@@ -15,13 +15,21 @@ from typing import Any
 
 from rich.text import Text
 from textual import events, on
-from textual.widgets import DataTable, Input
+from textual.widgets import DataTable, Input, RichLog
 
 from tui.app.literal import has_hidden, shown
 from tui.app.screens.dashboard.base import DashboardBase
 from tui.app.screens.detail import DetailScreen
 from tui.app.screens.pickers import ALL, ResellerPicker
-from tui.app.view import ObservationDelta, PaneModel, reseller_label, visible
+from tui.app.view import (
+    ObservationDelta,
+    PaneModel,
+    next_sort,
+    reseller_label,
+    sort_label,
+    sorted_rows,
+    visible,
+)
 from tui.app.widgets.header import StatusHeader
 from tui.app.widgets.panes import KeyedTable
 from tui.reconcile.classify import scope as scope_reconciliation
@@ -56,7 +64,10 @@ class PaneView(DashboardBase):
         self.record_model = PaneModel()
         self._redraw_pending = False
         self._delta: ObservationDelta | None = None  # against the observation on screen
-        self._synced_view: tuple[object, ...] = ()  # (filter, orphans only) of the last sync
+        # pane -> (filter, orphans only, sort column, reversed) of its last sync
+        self._synced_view: dict[str, tuple[object, ...]] = {}
+        # pane -> (sort column or None for the default order by name, reversed)
+        self.sorts: dict[str, tuple[str | None, bool]] = {}
 
     # ------------------------------------------------------------------ tables and focus
     def tables(self) -> tuple[KeyedTable, KeyedTable]:
@@ -126,17 +137,23 @@ class PaneView(DashboardBase):
             delta = None  # another scope than the session's: no delta for it
         instances, records = self.tables()
         self.record_model.probing = bool(self.obs and self.obs.probes_pending)
-        filters = (self.filter_text.strip(), self.orphans_only)
         for table, (rows, changed) in (
                 (instances, self.instance_model.update_instances(view, self.inflight, delta)),
                 (records, self.record_model.update_records(view, self.inflight, now, delta))):
+            pane = table.id or ""
+            column, reverse = self.sorts.get(pane, (None, False))
+            filters = (self.filter_text.strip(), self.orphans_only, column, reverse)
             if changed is not None and not any(filters) and table.synced_rows is rows \
-                    and self._synced_view == filters:
-                table.sync_changed(changed)  # in place: only the changed rows are touched
+                    and self._synced_view.get(pane) == filters:
+                # in place: only the changed rows are touched (never while sorted: a changed
+                # value may move its row)
+                table.sync_changed(changed)
             else:
-                matching = visible(rows, self.filter_text, self.orphans_only)
+                matching = sorted_rows(visible(rows, self.filter_text, self.orphans_only),
+                                       table.columns_spec, column, reverse)
                 table.sync(matching, {r.key for r in rows} if table.marks else None)
                 table.synced_rows = rows if matching is rows else None
+            self._synced_view[pane] = filters
             shown_count = len(table.values)
             title = f"{table.pane_title} ({shown_count}"
             title += f"/{len(rows)})" if shown_count != len(rows) else ")"
@@ -144,19 +161,27 @@ class PaneView(DashboardBase):
                 title += f" · filter: {shown(self.filter_text)}"
             if self.orphans_only:
                 title += " · orphans only"
+            if column is not None:
+                title += f" · sorted by {sort_label(pane, column)} {'▼' if reverse else '▲'}"
             marks = len(table.marks)
-            if marks:
-                title += f" · {marks} marked"  # in the title: stacked panes have no bottom
-            table.set_title(Text(title))  # a Text: never parsed as markup
-        self._synced_view = filters
+            table.border_title = Text(title)  # a Text: never parsed as markup
+            table.border_subtitle = f"{marks} marked" if marks else ""
         self.refresh_bindings()
 
     # ------------------------------------------------------------------ filter
+    def box_focused(self) -> bool:
+        """The filter box has the focus. (`Screen.focused`, set at once by `set_focus`; a
+        widget's `has_focus` follows only when its Focus event is handled, after the keys
+        already queued.)"""
+        return self.is_mounted and self.focused is self.query_one("#filter", Input)
+
     def action_filter(self) -> None:
         box = self.query_one("#filter", Input)
         box.add_class("-visible")
         box.value = self.filter_text
-        box.focus()
+        # focused now, not after the queued messages: keys typed right after `/` (a paste,
+        # a fast typist, keys typed ahead while starting) go to the box
+        self.set_focus(box)
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
@@ -171,8 +196,13 @@ class PaneView(DashboardBase):
     @on(Input.Submitted, "#filter")
     def _filter_submitted(self, event: Input.Submitted) -> None:
         event.stop()
+        self.keep_filter()
+
+    def keep_filter(self) -> None:
+        """Close the box, keep its filter, give the focus back to the pane (at once: the
+        keys typed right after enter are the pane's)."""
         self.query_one("#filter", Input).remove_class("-visible")
-        self.query_one(f"#{self._last_pane}", KeyedTable).focus()
+        self.set_focus(self.query_one(f"#{self._last_pane}", KeyedTable))
 
     def set_filter(self, text: str) -> None:
         text = shown(text)
@@ -186,7 +216,7 @@ class PaneView(DashboardBase):
     def clear_filter(self) -> None:
         self.query_one("#filter", Input).remove_class("-visible")
         self.set_filter("")
-        self.query_one(f"#{self._last_pane}", KeyedTable).focus()
+        self.set_focus(self.query_one(f"#{self._last_pane}", KeyedTable))
 
     def action_toggle_orphans_only(self) -> None:
         self.orphans_only = not self.orphans_only
@@ -195,7 +225,98 @@ class PaneView(DashboardBase):
     # ------------------------------------------------------------------ panes, marks, detail
     def action_switch_pane(self) -> None:
         instances, records = self.tables()
-        (instances if records.has_focus else records).focus()
+        if self.focused not in (instances, records):
+            self.set_focus(self.active_table())  # (from the progress log: back to the panes)
+            return
+        self.set_focus(instances if self.focused is records else records)
+
+    # ------------------------------------------------------------------ vim motions
+    def progress_log(self) -> RichLog:
+        return self.query_one("#progress-log", RichLog)
+
+    def _log_focused(self) -> RichLog | None:
+        log = self.progress_log() if self.is_mounted else None
+        return log if log is not None and self.focused is log else None
+
+    def action_cursor_down(self) -> None:
+        log = self._log_focused()
+        if log is not None:
+            log.scroll_down(animate=False)
+        else:
+            self.active_table().action_cursor_down()
+
+    def action_cursor_up(self) -> None:
+        log = self._log_focused()
+        if log is not None:
+            log.scroll_up(animate=False)
+        else:
+            self.active_table().action_cursor_up()
+
+    def action_cursor_top(self) -> None:
+        log = self._log_focused()
+        if log is not None:
+            log.scroll_home(animate=False)
+        else:
+            table = self.active_table()
+            if table.row_count:
+                table.move_cursor(row=0, animate=False)
+
+    def action_cursor_bottom(self) -> None:
+        log = self._log_focused()
+        if log is not None:
+            log.scroll_end(animate=False)
+        else:
+            table = self.active_table()
+            if table.row_count:
+                table.move_cursor(row=table.row_count - 1, animate=False)
+
+    def action_focus_progress(self) -> None:
+        """The progress log takes the focus: j / k / pgup / pgdn / g / G scroll its
+        history; esc or tab go back to the panes."""
+        self.set_focus(self.progress_log())
+
+    # ------------------------------------------------------------------ sort
+    def action_sort(self) -> None:
+        """The focused pane's sort goes to the next column (then back to no sort)."""
+        pane = self._last_pane
+        column, _reverse = self.sorts.get(pane, (None, False))
+        self._set_sort(pane, next_sort(pane, column), False)  # (a new column: ascending)
+
+    def action_sort_reverse(self) -> None:
+        pane = self._last_pane
+        column, reverse = self.sorts.get(pane, (None, False))
+        self._set_sort(pane, column or next_sort(pane, None), not reverse)
+
+    def _set_sort(self, pane: str, column: str | None, reverse: bool) -> None:
+        self.sorts[pane] = (column, reverse)
+        table = self.query_one(f"#{pane}", KeyedTable)
+        table.show_sort(column, reverse)
+        self.redraw()
+        if column is None:
+            self.progress.write(f"{pane}: default order (by name)")
+        else:
+            arrow = "▼" if reverse else "▲"
+            self.progress.write(f"{pane}: sorted by {sort_label(pane, column)} {arrow}")
+
+    # ------------------------------------------------------------------ copy
+    def action_copy_name(self) -> None:
+        row = self.active_table().cursor_pane_row()
+        if row is None:
+            self.notify("nothing to copy: no row under the cursor", severity="warning")
+            return
+        self.app.copy_to_clipboard(row.name)
+        self.notify(f"copied {row.name}")
+
+    def action_copy_phone(self) -> None:
+        row = self.active_table().cursor_pane_row()
+        if row is None:
+            self.notify("nothing to copy: no row under the cursor", severity="warning")
+            return
+        if not row.phone:
+            self.notify(f"no phone number known for {row.name}", severity="warning")
+            return
+        self.app.copy_to_clipboard(row.phone)
+        self.notify(f"copied {row.phone} (phone of {row.name})")
 
     def action_mark(self) -> None:
         table = self.active_table()
@@ -211,7 +332,16 @@ class PaneView(DashboardBase):
         table.mark_keys(list(table.values))
         self.redraw()
 
+    def action_unmark_all(self) -> None:
+        table = self.active_table()
+        count = table.unmark_all()
+        self.redraw()
+        self.progress.write(f"{table.id}: unmarked {count} row{'s' if count != 1 else ''}")
+
     def action_detail(self) -> None:
+        if self.box_focused():
+            self.keep_filter()  # enter in the filter box (a priority binding: see bindings)
+            return
         row = self.active_table().cursor_pane_row()
         if row is None:
             return

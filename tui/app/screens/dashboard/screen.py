@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from textual import events
 from textual.app import ComposeResult
 from textual.containers import Container
 from textual.widgets import Footer, Input
@@ -21,7 +22,7 @@ from tui.app.info import DashboardInfo
 from tui.app.screens.dashboard.base import QuitApp, WatcherFactory
 from tui.app.screens.dashboard.mutations import MutatingActions, absent_orphan_record
 from tui.app.screens.help import HelpScreen
-from tui.app.view import INSTANCE_COLUMNS, RECORD_COLUMNS
+from tui.app.view import INSTANCE_COLUMNS, RECORD_COLUMNS, PaneRow
 from tui.app.widgets.header import StatusHeader
 from tui.app.widgets.panes import KeyedTable
 from tui.app.widgets.progress import ProgressPane
@@ -34,7 +35,7 @@ class DashboardScreen(MutatingActions):
     the screen through its MRO)."""
 
     BINDINGS = DASHBOARD_BINDINGS
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (150, "-wide")]  # stacked below 150
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
     AUTO_FOCUS = "#instances"
 
     def __init__(self, service: LifecycleService, info: DashboardInfo, *,
@@ -67,24 +68,75 @@ class DashboardScreen(MutatingActions):
 
     # ------------------------------------------------------------------ the gate
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """The one gate: read-only hides and blocks every mutation; context hides the rest."""
+        """The one gate: read-only hides and blocks every mutation; the context (the cursor
+        row, the marks) hides the keys that do not apply to it, so the footer shows the
+        keys of the current context. A key blocked here is not run: `on_key` says why."""
+        return self.blocked_reason(action) is None
+
+    def blocked_reason(self, action: str) -> str | None:
+        """Why `action` cannot run now (one line), or None when it can."""
         if action in MUTATING_ACTIONS and self.read_only:
-            return False
+            return f"read-only session: {_LABELS.get(action, action)} is disabled"
+        if action in MUTATING_ACTIONS and self.scope_unknown:
+            return (f"unknown reseller {self.service.scope.reseller_id!r}: "
+                    f"{_LABELS.get(action, action)} is disabled")
         if action in ADMIN_ACTIONS and not self.admin:
-            return False
-        if action == "forget":
-            rows = self.active_table().selection() if self.is_mounted else []
-            return bool(rows) and all(r.kind == "orphan_record" for r in rows)
-        if action == "adopt":
-            row = self.active_table().cursor_pane_row() if self.is_mounted else None
-            return row is not None and row.kind == "orphan_instance"
-        if action == "reprovision":
-            rows = self.active_table().selection() if self.is_mounted else []
-            return bool(rows) and all(absent_orphan_record(r) for r in rows)
+            return "the scope is fixed: this session sees one reseller only"
+        if not self.is_mounted:
+            return None
+        if action not in _BOX_KEYS and self.box_focused():
+            # the filter box's own key (enter keeps the filter, ctrl+d edits, `/` is typed:
+            # Textual does not know `slash` is printable, so it must be refused here)
+            return ""
+        if action in _ROW_ACTIONS:
+            table = self.active_table()
+            rows = table.selection()
+            cursor = table.cursor_pane_row()
+            label = _LABELS.get(action, action)
+            if not rows:
+                return f"{label}: no row under the cursor"
+            if action == "forget" and not (all(r.kind == "orphan_record" for r in rows)
+                                           and any(absent_orphan_record(r) for r in rows)):
+                return ("forget works on an orphan record whose name is absent on Evolution"
+                        f" ({_what(rows)})")
+            if action == "reprovision" and not all(absent_orphan_record(r) for r in rows):
+                return ("re-provision works on an orphan record whose name is absent on "
+                        f"Evolution ({_what(rows)})")
+            if action == "adopt" and (cursor is None or cursor.kind != "orphan_instance"):
+                return f"adopt works on an orphan instance ({_what([cursor] if cursor else [])})"
+        if action == "unmark_all" and not self.active_table().marks:
+            return "nothing is marked"
         if action == "escape":
-            return bool(self.bulk_ops() or self.filter_text or (
-                self.is_mounted and self.query_one("#filter", Input).has_focus))
-        return True
+            if not (self.bulk_ops() or self.filter_text or self.box_focused()
+                    or self.focused is self.progress_log()):
+                return ""  # (nothing to cancel: esc stays silent)
+        return None
+
+    def on_key(self, event: events.Key) -> None:
+        """A key bound (here) to an action the gate blocks says why, in one line: a
+        mutation in a read-only session, a contextual key on the wrong row. (Keys the
+        focused widget binds itself, e.g. ctrl+d in the filter box, are the widget's.)"""
+        for namespace, bindings in self._modal_binding_chain:
+            found = bindings.key_to_bindings.get(event.key)
+            if not found:
+                continue
+            if namespace is not self:
+                return  # a binding before ours takes the key
+            reason = self.blocked_reason(found[0].action)
+            if reason:
+                event.stop()
+                event.prevent_default()
+                self.notify(reason, severity="warning", timeout=4)
+            return
+
+    def action_escape(self) -> None:
+        if self.focused is self.progress_log():
+            self.set_focus(self.active_table())  # back from the progress log to the panes
+            return
+        if self.box_focused():
+            self.clear_filter()
+            return
+        super().action_escape()
 
     # ------------------------------------------------------------------ app-wide keys
     def action_help(self) -> None:
@@ -92,3 +144,33 @@ class DashboardScreen(MutatingActions):
 
     def action_command_palette(self) -> None:
         self.app.action_command_palette()
+
+
+#: The only actions of the dashboard while the filter box has the focus (every other key
+#: is the box's).
+_BOX_KEYS = frozenset({"escape", "switch_pane", "detail"})  # (enter: keep the filter)
+
+#: Actions on the selection (the marked rows, or else the cursor row).
+_ROW_ACTIONS = frozenset({"delete", "forget", "adopt", "reprovision", "copy_name",
+                          "copy_phone", "detail", "mark"})
+
+#: An action as the one-line reasons name it.
+_LABELS = {"create": "create", "delete": "delete", "forget": "forget", "adopt": "adopt",
+           "reprovision": "re-provision", "clear_all": "clear-all", "pair": "pairing",
+           "copy_name": "copy", "copy_phone": "copy", "detail": "detail", "mark": "mark"}
+
+_KINDS = {"linked": "is linked", "orphan_instance": "is an orphan instance",
+          "orphan_record": "is an orphan record"}
+
+
+def _what(rows: list[PaneRow]) -> str:
+    """`cursor: NAME is linked`, or how many marked rows are of another kind."""
+    if not rows:
+        return "no row under the cursor"
+    if len(rows) == 1:
+        row = rows[0]
+        kind = _KINDS.get(row.kind, row.kind)
+        if row.kind == "orphan_record" and row.probe:
+            kind += f" ({row.probe} on Evolution)"
+        return f"cursor: {row.name} {kind}"
+    return f"{len(rows)} marked rows, not all of that kind"
