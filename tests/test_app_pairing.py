@@ -3,8 +3,8 @@ the real simulator and Mongo-wire store: the QR code drawn in the modal is scann
 (zxing-cpp, `tests/qr_scan.py`) and must be the code the server serves now, also after the
 server rotated it; the pairing code for a phone number; `open` once the phone scanned it (the
 row then shows `open`); the one line of a terminal too small for the code (and the code once
-it is enlarged); read-only and the rows with nothing to pair; re-provision shows the same
-modal."""
+it is enlarged); read-only and the rows with nothing to pair; create with QR and re-provision
+show the same modal."""
 
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ from tests.test_app_support import (
 )
 from tui.app.screens import qr as qr_module
 from tui.app.screens.confirm import PlanConfirmScreen
+from tui.app.screens.pickers import CreateScreen
 from tui.app.screens.qr import PairingScreen
 
 
@@ -219,3 +220,25 @@ async def test_reprovision_opens_the_pairing_modal_on_the_new_instance(seeded):
                        and bool(scan(drawn(app))), timeout=20)
         assert app.screen.instance_name == ANA_5
         assert scan(drawn(app)) == [served(sim, ANA_5)]
+
+
+async def test_create_with_qr_opens_the_pairing_modal_and_keeps_its_code_fresh(seeded):
+    sim, store = seeded
+    app = make_app(make_service(sim, store))
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot)
+        await pilot.press("c")
+        assert isinstance(app.screen, CreateScreen)
+        await pilot.click("#yes")  # Ana Net, QR code on (the default)
+        await wait_for(pilot, lambda: isinstance(app.screen, PlanConfirmScreen))
+        await pilot.press("y")
+        await wait_for(pilot, lambda: isinstance(app.screen, PairingScreen)
+                       and bool(scan(drawn(app))), timeout=20)
+        screen = app.screen
+        assert isinstance(screen, PairingScreen)
+        first = scan(drawn(app))
+        assert first == [served(sim, screen.instance_name)]
+        sim.faults(qr_rotate_s=0.2)
+        await wait_for(pilot, lambda: scan(drawn(app)) not in ([], first))
+        sim.faults(qr_rotate_s=0)
+        await wait_for(pilot, lambda: scan(drawn(app)) == [served(sim, screen.instance_name)])
