@@ -56,8 +56,8 @@ def scan(screen: str, *, scale: int = 6) -> list[str]:
         modules.append([_TOP[ch] for ch in row])
         modules.append([_BOTTOM[ch] for ch in row])
     light = np.array(modules, dtype=bool)
-    pad = 4  # a light margin beyond the drawn quiet zone (the phone sees the screen around)
-    light = np.pad(light, pad, constant_values=True)
+    # around the drawing the phone sees the dialog (dark: the drawn quiet zone must do)
+    light = np.pad(light, 4, constant_values=False)
     image = np.where(light, 255, 0).astype(np.uint8)
     image = np.kron(image, np.ones((scale, scale), dtype=np.uint8))
     return [result.text for result in zxingcpp.read_barcodes(image)]

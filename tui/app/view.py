@@ -31,17 +31,62 @@ from tui.store.models import ConnectionRecord, Reseller
 if TYPE_CHECKING:
     from tui.lifecycle.observe import Observation
 
-# (key, label, width). Widths fit both panes side by side at 160 columns and one stacked
-# pane at 80 (77 cells each); cells are not padded by the table (cell_padding 0): every cell
-# after the name starts with one space, and a longer value ends in an ellipsis instead of
-# pushing the next columns off screen. The link column comes right after the name: ORPHAN
-# (and drift) must stay visible when a terminal is too narrow for every column.
+# (key, label, width). The widths are the first ones only: each pane then fits its columns
+# to its own width (`INSTANCE_FIT` / `RECORD_FIT`, `fit_widths`). Cells are not padded by
+# the table (cell_padding 0): every cell after the name starts with one space, and a longer
+# value ends in an ellipsis instead of pushing the next columns off screen. The link column
+# comes right after the name: ORPHAN (and drift) must stay visible when a terminal is too
+# narrow for every column.
 INSTANCE_COLUMNS = (("mark", "", 1), ("name", "Name", 24), ("link", " Reseller", 15),
                     ("state", " State", 11), ("owner", " Owner number", 14),
                     ("profile", " Profile", 12))
 RECORD_COLUMNS = (("mark", "", 1), ("name", "Instance name", 24), ("link", " Link", 18),
                   ("reseller", " Reseller", 12), ("status", " Status", 13),
                   ("created", " Created", 9))
+
+#: How a pane's columns share its width, most useful first: (key, least, want, most, keep).
+#: Every shown column gets at least `least` cells; while those do not fit, the droppable
+#: columns (`keep` False) go, the least useful (last) first; a kept column is never dropped
+#: (name, link, state, status, reseller: the table scrolls sideways instead, the mark and the
+#: name staying put). Room left over widens the shown columns to `want`, then to `most`,
+#: the most useful first. The instances pane always shows a whole orphan attribution such as
+#: `ORPHAN (Fabio Telecom?)` and leaves out Profile when that does not fit (side by side at
+#: 160, 77 cells a pane, and stacked at 80); the records pane leaves out Created before it
+#: cuts a reseller name under 13 characters (side by side at 160 it shows 20). Stacked at
+#: 100 every column shows.
+FitSpec = tuple[tuple[str, int, int, int, bool], ...]
+INSTANCE_FIT: FitSpec = (
+    ("mark", 1, 1, 1, True), ("name", 24, 24, 24, True), ("link", 24, 24, 32, True),
+    ("state", 11, 11, 11, True), ("owner", 14, 14, 14, False),
+    ("profile", 8, 12, 20, False))
+RECORD_FIT: FitSpec = (
+    ("mark", 1, 1, 1, True), ("name", 24, 24, 24, True), ("link", 18, 18, 18, True),
+    ("status", 13, 13, 13, True), ("reseller", 14, 17, 24, True),
+    ("created", 9, 9, 9, False))
+
+
+def fit_widths(fit: FitSpec, room: int) -> dict[str, int]:
+    """Each column's width (0: dropped) in a pane `room` cells wide (see `INSTANCE_FIT`).
+    O(columns): called on every resize, whatever the number of rows."""
+    widths = {key: least for key, least, _want, _most, _keep in fit}
+    used = sum(widths.values())
+    for key, least, _want, _most, keep in reversed(fit):
+        if used <= room:
+            break
+        if not keep:
+            widths[key] = 0
+            used -= least
+    left = room - used
+    for want_most in (False, True):  # up to `want`, then up to `most`
+        for key, _least, want, most, _keep in fit:
+            if left <= 0:
+                return widths
+            if widths[key]:
+                grow = min(max((most if want_most else want) - widths[key], 0), left)
+                widths[key] += grow
+                left -= grow
+    return widths
+
 
 ORPHAN_STYLE = "bold red"
 RESERVED_STYLE = "bold magenta"

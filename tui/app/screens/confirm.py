@@ -9,30 +9,79 @@ asks the service for a new plan. Every text from outside is shown as literal tex
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Checkbox, Input, Label, Static
+from textual.widgets import Button, Input, Label, Static
 
 from tui.app.literal import literal, literal_lines, one_line
 from tui.app.view import plan_lines
+from tui.app.widgets.checkbox import TextCheckbox
 from tui.lifecycle.plans import Plan
 
 Planner = Callable[[], Awaitable[Plan]]
 Replan = Callable[[bool], Awaitable[Plan]]  # include_attributed -> the new plan
 
+#: How many targets a plan modal lists (in its scrolling body); the rest are counted.
+PLAN_LINES = 500
+#: Keys that scroll a modal's body whatever has the focus (a button, the word's input).
+SCROLL_BINDINGS = [
+    Binding("up", "scroll_body(-1)", "Scroll up", show=False, id="dialog.scroll-up"),
+    Binding("down", "scroll_body(1)", "Scroll down", show=False, id="dialog.scroll-down"),
+    Binding("pageup", "scroll_body(-10)", "Page up", show=False, id="dialog.page-up"),
+    Binding("pagedown", "scroll_body(10)", "Page down", show=False, id="dialog.page-down"),
+]
+SCROLL_HINT = "↑↓ PgUp PgDn scroll"
 
-class ConfirmScreen(ModalScreen[bool]):
+
+ResultT = TypeVar("ResultT")
+
+
+class DialogScroll(VerticalScroll, can_focus=False):
+    """The body of a `ScrollingBody` modal; tells its screen when it (or what it holds)
+    changed size, so the scroll hint follows."""
+
+    def on_resize(self) -> None:
+        if isinstance(self.screen, ScrollingBody):
+            self.screen.show_scroll_hint()
+
+
+class ScrollingBody(ModalScreen[ResultT]):
+    """A modal that fits any screen (80x24 too): the title docked at the top, the answer
+    docked at the bottom, the body between them in a `.dialog-scroll` that the arrow and
+    page keys scroll; the dialog's bottom border says so while the body does not fit."""
+
+    def action_scroll_body(self, lines: int) -> None:
+        body = self.query_one(".dialog-scroll", DialogScroll)
+        if abs(lines) > 1:
+            lines = (1 if lines > 0 else -1) * max(body.size.height - 1, 1)
+        body.scroll_to(y=body.scroll_y + lines, animate=False)
+
+    def show_scroll_hint(self) -> None:
+        """Called after each layout: the hint is there only while the body scrolls."""
+        if not self.is_attached:
+            return
+        body = self.query_one(".dialog-scroll", DialogScroll)
+        dialog = self.query_one("#dialog")
+        dialog.border_subtitle = SCROLL_HINT if body.max_scroll_y > 0 else ""
+
+    def body_changed(self) -> None:
+        self.call_after_refresh(self.show_scroll_hint)
+
+
+class ConfirmScreen(ScrollingBody[bool]):
     """A yes/no question; `y` confirms, `n` / `esc` / the focused No button decline."""
 
     BINDINGS = [
         Binding("y", "answer(True)", "Yes", id="confirm.yes"),
         Binding("n", "answer(False)", "No", id="confirm.no"),
         Binding("escape", "answer(False)", "Cancel", id="confirm.cancel"),
+        *SCROLL_BINDINGS,
     ]
 
     def __init__(self, title: str, lines: list[str], *, yes_label: str = "Yes (y)",
@@ -44,9 +93,10 @@ class ConfirmScreen(ModalScreen[bool]):
         self.danger = danger
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="dialog", classes="dialog"):
+        with Vertical(id="dialog", classes="dialog fit"):
             yield Label(literal(self.title_text), classes="dialog-title")
-            yield Static(literal_lines(self.lines), classes="dialog-body", markup=False)
+            with DialogScroll(classes="dialog-scroll"):
+                yield Static(literal_lines(self.lines), classes="dialog-body", markup=False)
             with Horizontal(classes="dialog-buttons"):
                 yield Button(literal(self.yes_label), id="yes",
                              variant="error" if self.danger else "primary")
@@ -54,6 +104,7 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def on_mount(self) -> None:
         self.query_one("#no", Button).focus()  # default: No
+        self.body_changed()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
@@ -63,13 +114,15 @@ class ConfirmScreen(ModalScreen[bool]):
         self.dismiss(yes)
 
 
-class PlanConfirmScreen(ModalScreen[Plan | None]):
-    """Plans inside the modal, shows the plan, answers with it when confirmed (None: not)."""
+class PlanConfirmScreen(ScrollingBody[Plan | None]):
+    """Plans inside the modal, shows the plan (every target, in a scrolling body), answers
+    with it when confirmed (None: not)."""
 
     BINDINGS = [
         Binding("y", "answer(True)", "Yes", id="confirm.yes"),
         Binding("n", "answer(False)", "No", id="confirm.no"),
         Binding("escape", "answer(False)", "Cancel", id="confirm.cancel"),
+        *SCROLL_BINDINGS,
     ]
 
     def __init__(self, title: str, planner: Planner, *, context: list[str] | None = None,
@@ -84,10 +137,11 @@ class PlanConfirmScreen(ModalScreen[Plan | None]):
         self.wants_yes = False  # `y` pressed while planning
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="dialog", classes="dialog"):
+        with Vertical(id="dialog", classes="dialog fit"):
             yield Label(literal(self.title_text), classes="dialog-title", id="dialog-title")
-            yield Static(literal_lines([*self.context, "planning…"]), classes="dialog-body",
-                         markup=False, id="plan-body")
+            with DialogScroll(classes="dialog-scroll"):
+                yield Static(literal_lines([*self.context, "planning…"]),
+                             classes="dialog-body", markup=False, id="plan-body")
             with Horizontal(classes="dialog-buttons"):
                 yield Button(literal(self.yes_label), id="yes", disabled=True,
                              variant="error" if self.danger else "primary")
@@ -106,12 +160,13 @@ class PlanConfirmScreen(ModalScreen[Plan | None]):
             self.query_one("#plan-body", Static).update(Text(f"planning failed: {text}"))
             return
         self.plan = plan
-        lines = [*self.context, *plan.lines(8)]
+        lines = [*self.context, *plan.lines(PLAN_LINES)]
         lines += ["", *plan.notes] if plan.notes else []
         if not plan.runnable:
             lines += ["", "Nothing to do: every target is skipped."]
         self.query_one("#dialog-title", Label).update(literal(plan.title))
         self.query_one("#plan-body", Static).update(literal_lines(lines))
+        self.body_changed()
         self.query_one("#yes", Button).disabled = not plan.runnable
         if self.wants_yes and plan.runnable:
             self.dismiss(plan)
@@ -129,14 +184,15 @@ class PlanConfirmScreen(ModalScreen[Plan | None]):
             self.dismiss(self.plan)
 
 
-class ClearAllScreen(ModalScreen[Plan | None]):
+class ClearAllScreen(ScrollingBody[Plan | None]):
     """The plan of a clear-all (planned inside the modal); `Clear all` is enabled only when
     the input is one of the plan's confirmation words (the scope's id or name, without case
     or accents). Letters typed while it plans go into the input."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="clear-all.cancel"),
                 Binding("ctrl+t", "toggle_attributed", "Include attributed",
-                        id="clear-all.include-attributed")]
+                        id="clear-all.include-attributed"),
+                *SCROLL_BINDINGS]
 
     def __init__(self, planner: Planner, *, label: str, replan: Replan | None = None) -> None:
         super().__init__()
@@ -168,27 +224,30 @@ class ClearAllScreen(ModalScreen[Plan | None]):
         return literal_lines(self.body_lines())
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="dialog", classes="dialog"):
+        with Vertical(id="dialog", classes="dialog fit"):
             yield Label(literal(f"Clear all in scope {self.label}"), classes="dialog-title")
-            yield Static(self.body_text(), classes="dialog-body", id="plan-body",
-                         markup=False)
-            if self.replan is not None:
-                yield Checkbox("include attributed orphan instances (ctrl+t)",
-                               id="include-attributed",
-                               tooltip="orphan instances whose name carries this "
-                                       "reseller's prefix")
-            yield Label(literal(f"Type {self.word} to confirm:"), classes="dialog-prompt",
-                        id="confirm-prompt")
-            yield Input(id="confirm-word")
-            with Horizontal(classes="dialog-buttons"):
-                yield Button("Clear all", id="yes", variant="error", disabled=True)
-                yield Button("Cancel (esc)", id="no")
+            with DialogScroll(classes="dialog-scroll"):
+                yield Static(self.body_text(), classes="dialog-body", id="plan-body",
+                             markup=False)
+            with Vertical(classes="dialog-footer"):
+                if self.replan is not None:
+                    yield TextCheckbox("include attributed orphan instances (ctrl+t)",
+                                       id="include-attributed",
+                                       tooltip="orphan instances whose name carries this "
+                                               "reseller's prefix")
+                yield Label(literal(f"Type {self.word} to confirm:"),
+                            classes="dialog-prompt", id="confirm-prompt")
+                yield Input(id="confirm-word")
+                with Horizontal(classes="dialog-buttons"):
+                    yield Button("Clear all", id="yes", variant="error", disabled=True)
+                    yield Button("Cancel (esc)", id="no")
 
     def on_mount(self) -> None:
         box = self.query_one(Input)
         box.cursor_blink = getattr(self.app, "timers_on", True)  # snapshots: no blink
         box.focus()
         self.plan_worker()
+        self.body_changed()
 
     @work(group="clear-all-plan", exclusive=True, exit_on_error=False)
     async def plan_worker(self) -> None:
@@ -204,6 +263,7 @@ class ClearAllScreen(ModalScreen[Plan | None]):
         self.plan = plan
         self.planning = False
         self.query_one("#plan-body", Static).update(self.body_text())
+        self.body_changed()
         self.query_one("#confirm-prompt", Label).update(literal(f"Type {self.word} to confirm:"))
         self.query_one("#yes", Button).disabled = not self.armed
         if self.wants_submit and self.armed:
@@ -219,10 +279,10 @@ class ClearAllScreen(ModalScreen[Plan | None]):
 
     def action_toggle_attributed(self) -> None:
         if self.replan is not None:
-            box = self.query_one("#include-attributed", Checkbox)
+            box = self.query_one("#include-attributed", TextCheckbox)
             box.value = not box.value
 
-    def on_checkbox_changed(self, event: Checkbox.Changed) -> None:
+    def on_checkbox_changed(self, event: TextCheckbox.Changed) -> None:
         event.stop()
         if self.replan is None or event.value == self.include_attributed:
             return

@@ -13,7 +13,7 @@ from typing import Any
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
+from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
@@ -145,10 +145,17 @@ class DetailScreen(ModalScreen[None]):
         self.raw = False
 
     def compose(self) -> ComposeResult:
-        with VerticalScroll(id="dialog", classes="dialog detail"):
+        with Vertical(id="dialog", classes="dialog detail fit"):
             yield Label(literal(self.row.name), classes="dialog-title")
-            yield Static(detail_text(self.row, self.probe), id="detail-body", markup=False)
-            yield Label("j raw JSON · esc close", classes="dialog-prompt")
+            with Vertical(classes="dialog-footer"):
+                yield Label("j raw JSON · ↑↓ PgUp PgDn scroll · esc close",
+                            classes="dialog-prompt")
+            with VerticalScroll(classes="dialog-scroll", id="detail-scroll"):
+                yield Static(detail_text(self.row, self.probe), id="detail-body",
+                             markup=False)
+
+    def on_mount(self) -> None:
+        self.query_one("#detail-scroll", VerticalScroll).focus()  # arrows and pages scroll
 
     def action_toggle_raw(self) -> None:
         self.raw = not self.raw

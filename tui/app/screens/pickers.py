@@ -7,10 +7,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Checkbox, Label, OptionList
+from textual.widgets import Button, Label, OptionList
 from textual.widgets.option_list import Option
 
 from tui.app.literal import literal
+from tui.app.widgets.checkbox import TextCheckbox
 from tui.store.models import Reseller
 
 ALL = "__all__"
@@ -36,11 +37,12 @@ class ResellerPicker(ModalScreen[str | None]):
         self.suggested = suggested
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="dialog", classes="dialog"):
+        with Vertical(id="dialog", classes="dialog fit"):
             yield Label(literal(self.title_text), classes="dialog-title")
+            with Vertical(classes="dialog-footer"):
+                yield Label("enter choose · esc cancel", classes="dialog-prompt")
             yield OptionList(*_options(self.resellers, self.with_all), id="resellers",
                              markup=False)
-            yield Label("enter choose · esc cancel", classes="dialog-prompt")
 
     def on_mount(self) -> None:
         options = self.query_one(OptionList)
@@ -71,18 +73,19 @@ class CreateScreen(ModalScreen[tuple[str, bool] | None]):
         self.fixed = fixed
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="dialog", classes="dialog"):
+        with Vertical(id="dialog", classes="dialog fit"):
             yield Label("Create a connection", classes="dialog-title")
+            with Vertical(classes="dialog-footer"):
+                yield TextCheckbox("show the QR code in the terminal", value=True, id="qr")
+                with Horizontal(classes="dialog-buttons"):
+                    yield Button("Create", id="yes", variant="primary")
+                    yield Button("Cancel (esc)", id="no")
             if self.fixed is not None:
                 yield Label(literal(f"for reseller {self.fixed.name or self.fixed.id}"))
             else:
                 yield Label("for which reseller?")
                 yield OptionList(*_options(self.resellers, False), id="resellers",
                                  markup=False)
-            yield Checkbox("show the QR code in the terminal", value=True, id="qr")
-            with Horizontal(classes="dialog-buttons"):
-                yield Button("Create", id="yes", variant="primary")
-                yield Button("Cancel (esc)", id="no")
 
     def on_mount(self) -> None:
         if self.fixed is None:
@@ -102,7 +105,7 @@ class CreateScreen(ModalScreen[tuple[str, bool] | None]):
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
-        self.query_one("#qr", Checkbox).focus()
+        self.query_one("#qr", TextCheckbox).focus()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
@@ -113,7 +116,7 @@ class CreateScreen(ModalScreen[tuple[str, bool] | None]):
         if chosen is None:
             self.notify("choose a reseller first", severity="warning", markup=False)
             return
-        self.dismiss((chosen, self.query_one("#qr", Checkbox).value))
+        self.dismiss((chosen, self.query_one("#qr", TextCheckbox).value))
 
     def action_cancel(self) -> None:
         self.dismiss(None)

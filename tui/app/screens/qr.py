@@ -117,8 +117,7 @@ class PairingScreen(ModalScreen[None]):
                            id="pairing-number", restrict=r"[0-9+ ]*", max_length=20)
             number.display = False  # until `n`
             yield number
-            prompt = "esc close" if self.service is None else "esc close · n pairing code"
-            yield Label(prompt, classes="dialog-prompt", id="pairing-prompt")
+            yield Label("esc close", classes="dialog-prompt", id="pairing-prompt")
 
     def on_mount(self) -> None:
         self._draw()
@@ -218,6 +217,9 @@ class PairingScreen(ModalScreen[None]):
         status.set_class(self.error is not None, "error")
         status.set_class(self.paired, "paired")
         code_label.display = bool(self.pairing_code) and not self.paired
+        asks = self.service is not None and not self.paired and self.error is None
+        self.query_one("#pairing-prompt", Label).update(
+            "esc close · n pairing code" if asks else "esc close")
         code_label.update(literal(f"pairing code: {self.pairing_code or ''}"))
 
     def _status_text(self) -> Text:

@@ -15,25 +15,50 @@ from collections.abc import Iterable
 from itertools import zip_longest
 
 from rich.text import Text
+from textual import events
 from textual._two_way_dict import TwoWayDict
 from textual.coordinate import Coordinate
+from textual.strip import Strip
 from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey, Row, RowKey
 
-from tui.app.view import MARK, PaneRow
+from tui.app.view import (
+    INSTANCE_COLUMNS,
+    INSTANCE_FIT,
+    MARK,
+    RECORD_COLUMNS,
+    RECORD_FIT,
+    FitSpec,
+    PaneRow,
+    fit_widths,
+)
 
 
 MARKED = Text(MARK, style="bold", end="")
 UNMARKED = Text(" ", end="")
+#: Each pane's column fit (`tui.app.view.fit_widths`), by its column specs.
+FITS: dict[tuple[tuple[str, str, int], ...], FitSpec] = {
+    INSTANCE_COLUMNS: INSTANCE_FIT, RECORD_COLUMNS: RECORD_FIT}
+#: The mark and the name stay put when the table scrolls sideways.
+FIXED_COLUMNS = 2
+FOCUS_MARK = "▶ "  # before the title of the pane that has the focus (not only a colour)
 
 
 class KeyedTable(DataTable):
-    """One pane's table; `pane_title` is its base title (the filter is appended)."""
+    """One pane's table; `pane_title` is its base title (the filter is appended). Its
+    columns fit its own width on every resize (`fit`, `tui.app.view.fit_widths`: the least
+    useful are dropped first); the mark and name columns stay when it scrolls sideways.
+    The title of the focused pane starts with `FOCUS_MARK` (text, not only a colour)."""
 
     def __init__(self, columns: tuple[tuple[str, str, int], ...], pane_title: str, *,
-                 id: str | None = None) -> None:
-        super().__init__(id=id, cursor_type="row", zebra_stripes=False, cell_padding=0)
+                 id: str | None = None, fit: FitSpec | None = None) -> None:
+        super().__init__(id=id, cursor_type="row", zebra_stripes=False, cell_padding=0,
+                         fixed_columns=FIXED_COLUMNS)
         self.columns_spec = columns
+        self.fit = fit if fit is not None else FITS.get(columns)
+        self.fitted_room = -1  # the width the columns were last fitted to
+        self.dropped = False  # a column is dropped (0 wide) at this width
+        self._title: Text | str = pane_title
         self.pane_title = pane_title
         self.values: dict[str, tuple[Text, ...]] = {}  # key -> (mark, *cells) as shown
         self.rows_by_key: dict[str, PaneRow] = {}
@@ -47,6 +72,54 @@ class KeyedTable(DataTable):
         for key, label, width in self.columns_spec:
             self.add_column(Text(label, no_wrap=True, overflow="ellipsis"), key=key,
                             width=width)
+        self.fit_columns()
+
+    # ------------------------------------------------------------------ fit and title
+    def on_resize(self, event: events.Resize) -> None:
+        self.fit_columns()
+
+    def fit_columns(self) -> None:
+        """Fit the columns to the pane's width (O(columns), whatever the rows)."""
+        room = self.size.width - self.styles.scrollbar_size_vertical
+        if self.fit is None or room <= 0 or room == self.fitted_room or not self.columns:
+            return
+        self.fitted_room = room
+        widths = fit_widths(self.fit, room)
+        for key, width in widths.items():
+            column = self.columns.get(ColumnKey(key))
+            if column is not None:
+                column.width, column.auto_width = width, False
+        self.dropped = any(width == 0 for width in widths.values())
+        self._clear_caches()
+        super()._update_dimensions(())  # the virtual width, from the column widths only
+        self.refresh()
+
+    def render_line(self, y: int) -> Strip:
+        """A dropped (0-wide) column leaves an empty segment without a style, which the
+        NO_COLOR filter cannot take: such segments are left out (visible lines only)."""
+        strip = super().render_line(y)
+        if self.dropped:
+            strip = Strip([seg for seg in strip if seg.text or seg.style is not None],
+                          strip.cell_length)
+        return strip
+
+    def column_width(self, key: str) -> int:
+        return self.columns[ColumnKey(key)].width
+
+    def set_title(self, title: Text | str) -> None:
+        """The pane's title; shown after `FOCUS_MARK` while the pane has the focus."""
+        self._title = title
+        self._show_title(self.has_focus)
+
+    def _show_title(self, focused: bool) -> None:
+        mark = FOCUS_MARK if focused else ""
+        self.border_title = Text.assemble(mark, self._title)  # a Text: never markup
+
+    def on_focus(self) -> None:
+        self._show_title(True)
+
+    def on_blur(self) -> None:
+        self._show_title(False)  # (runs before Textual's own handler clears has_focus)
 
     def _update_dimensions(self, new_rows: Iterable) -> None:
         """DataTable measures every cell of every new row to size auto-width columns and

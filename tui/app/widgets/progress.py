@@ -1,5 +1,7 @@
 """`ProgressPane`: one line per lifecycle step as it happens, a bar for bulk work, the
-summary of each operation. Keeps the session's history (bounded)."""
+summary of each operation. Keeps the session's history (bounded), which scrolls from the
+keyboard once the pane has the focus (its title then starts with `▶`; toasts show just
+above the pane, never over it: `ToastRack` in evodash.tcss)."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ import time
 from collections.abc import Callable
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import RichLog, Static
@@ -16,6 +19,8 @@ from tui.lifecycle.events import Step, StepEvent, StepOutcome, Summary
 
 _FAILED = {StepOutcome.FAILED, StepOutcome.RESERVED}
 HISTORY = 2000
+TITLE = "Progress"
+FOCUS_TITLE = "▶ Progress · ↑↓ PgUp PgDn scroll"  # focused: said in text, not only colour
 
 
 def bar_text(label: str, total: int, done: int, width: int = 30) -> Text:
@@ -38,7 +43,18 @@ class ProgressPane(Vertical):
         super().__init__(id=id)
         self.clock = clock
         self.lines: list[str] = []  # plain history, also for tests
-        self.border_title = "Progress"
+        self.border_title = TITLE
+
+    def focus(self, scroll_visible: bool = True) -> ProgressPane:
+        """The focus goes to the history (a RichLog: arrows, pages, home/end scroll it)."""
+        self.query_one(RichLog).focus(scroll_visible)
+        return self
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        self.border_title = FOCUS_TITLE
+
+    def on_descendant_blur(self, event: events.DescendantBlur) -> None:
+        self.border_title = TITLE
 
     def compose(self) -> ComposeResult:
         yield RichLog(id="progress-log", wrap=False, markup=False, max_lines=HISTORY,

@@ -164,8 +164,9 @@ class PaneView(DashboardBase):
             if column is not None:
                 title += f" · sorted by {sort_label(pane, column)} {'▼' if reverse else '▲'}"
             marks = len(table.marks)
-            table.border_title = Text(title)  # a Text: never parsed as markup
-            table.border_subtitle = f"{marks} marked" if marks else ""
+            if marks:
+                title += f" · {marks} marked"  # in the title: stacked panes have no bottom
+            table.set_title(Text(title))  # a Text: never parsed as markup
         self.refresh_bindings()
 
     # ------------------------------------------------------------------ filter

@@ -35,7 +35,7 @@ class DashboardScreen(MutatingActions):
     the screen through its MRO)."""
 
     BINDINGS = DASHBOARD_BINDINGS
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (150, "-wide")]  # stacked below 150
     AUTO_FOCUS = "#instances"
 
     def __init__(self, service: LifecycleService, info: DashboardInfo, *,
