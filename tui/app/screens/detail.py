@@ -18,6 +18,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
 from tui.app.literal import Redactor, json_text, literal, literal_lines
+from tui.app.times import human_time
 from tui.app.view import reseller_label, row_kind_text
 from tui.evolution.models import Instance, ProbeResult
 from tui.reconcile.models import LinkedRow, OrphanInstanceRow, OrphanRecordRow, Row
@@ -69,11 +70,21 @@ def record_fields(record: ConnectionRecord,
         ("phone number", record.phone_number or "-"),
         ("status", record.status or "-"),
         ("daily limit", "-" if record.daily_limit is None else str(record.daily_limit)),
-        ("created at", record.created_at.isoformat() if record.created_at else "-"),
+        ("created at", human_time(record.created_at) or "-"),
     ]
     masked = secrets.redact(record.extra)  # (masked before it is cut short)
-    fields += [(key, _short(value)) for key, value in sorted(masked.items())]
+    fields += [(key, _field_value(key, value)) for key, value in sorted(masked.items())]
     return fields
+
+
+def _field_value(key: str, value: Any) -> str:
+    """A record field as shown: a time field (`..._at`, e.g. `evodash_marked_at`, an ISO
+    string or Unix seconds) as a human time, anything else as itself (cut short)."""
+    if key.endswith("_at"):
+        when = human_time(value)
+        if when is not None:
+            return when
+    return _short(value)
 
 
 def _short(value: Any) -> str:
