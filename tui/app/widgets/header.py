@@ -61,17 +61,19 @@ def header_text(state: HeaderState, now: float, compact: bool = False) -> Text:
         text.append(" · loading…")
     c = state.counts
     text.append("\n")
+    if state.marked:  # first: what the next delete or clear acts on
+        text.append(f"{state.marked} marked", style="bold")
+        text.append(" · ")
     if state.warning is not None:
         text.append(one_line(state.warning), style="bold yellow reverse")
     elif c is None:
         text.append("no data yet")
     else:
         if compact:  # fits 78 cells with the marked count
-            text.append(f"inst {c.instances} (")
-            text.append(f"{c.orphan_instances} orphan", style="red" if c.orphan_instances else "")
-            text.append(f") · rec {c.records} (")
-            text.append(f"{c.orphan_records} orphan", style="red" if c.orphan_records else "")
-            text.append(")")
+            text.append(f"inst {c.instances} · rec {c.records} · orphan ")
+            text.append(f"{c.orphan_instances} inst", style="red" if c.orphan_instances else "")
+            text.append(", ")
+            text.append(f"{c.orphan_records} rec", style="red" if c.orphan_records else "")
         else:
             text.append(f"instances {c.instances} · records {c.records} · linked {c.linked} · ")
             text.append(f"orphan instances {c.orphan_instances}",
@@ -82,9 +84,6 @@ def header_text(state: HeaderState, now: float, compact: bool = False) -> Text:
         text.append(f" · reserved {c.reserved}", style="magenta" if c.reserved else "")
         if c.drifted:
             text.append(f" · drift {c.drifted}", style="yellow")
-    if state.marked:
-        text.append(" · ")
-        text.append(f"{state.marked} marked", style="bold")
     return text
 
 
