@@ -417,6 +417,10 @@ async def test_keys_typed_at_once_after_start_reach_the_filter(seeded):
         assert app.dashboard.filter_text == "bob"
         assert app.dashboard.sorts == {}  # `o` was typed into the box, not a sort
         assert {r.name for r in tables(app)[0].rows_by_key.values()} == {BOB_1}
+        # an Enter typed while the terminal was still in line mode arrives as a line feed
+        type_keys(app, [("ctrl+j", None), ("y", "y")])
+        await settle(pilot)
+        assert tables(app)[0].has_focus and app.clipboard == BOB_1
 
 
 async def test_keys_typed_ahead_of_a_modal_go_to_the_modal(seeded):

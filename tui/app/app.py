@@ -51,7 +51,12 @@ class EvodashApp(App[int]):
 
     async def on_event(self, event: events.Event) -> None:
         """Keys the terminal sends before the dashboard is mounted are held, then handled
-        in order once it is (its bindings need its widgets)."""
+        in order once it is (its bindings need its widgets); a typed-ahead Enter is Enter."""
+        if isinstance(event, events.Key) and not event.is_forwarded \
+                and event.key == "ctrl+j":
+            # Enter typed ahead while the terminal was still in line mode arrives as a line
+            # feed (ICRNL turned its CR into LF): it is Enter (nothing binds ctrl+j)
+            event = events.Key("enter", "\r")
         if isinstance(event, events.Key) and not event.is_forwarded \
                 and self._held_keys is not None:
             if not self.dashboard.is_mounted:

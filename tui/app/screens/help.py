@@ -43,8 +43,8 @@ def help_lines(keys: dict[str, str], read_only: bool) -> list[str]:
     for group, rows in help_groups():
         lines.append(group)
         for binding_id, default, description in rows:
-            lines.append(f"  {typed(keys.get(binding_id, default)):>8}  "
-                         f"{description:<20} ({binding_id})")
+            lines.append(f"  {typed(keys.get(binding_id, default)):>11}  "
+                         f"{description:<18} ({binding_id})")
         if group == "Navigation":
             for key, description in WIDGET_KEYS:
                 lines.append(f"  {key:>11}  {description}")
