@@ -16,7 +16,7 @@ from textual.widgets._toast import Toast, ToastRack
 from tests.test_app_support import make_app, make_service, move_to, settle, wait_for
 from tui.app.screens.confirm import SCROLL_HINT, ClearAllScreen, PlanConfirmScreen
 from tui.app.screens.detail import DetailScreen
-from tui.app.screens.pickers import CreateScreen
+from tui.app.screens.pickers import CreateScreen, ResellerPicker
 from tui.app.view import INSTANCE_FIT, RECORD_FIT, fit_widths
 from tui.app.widgets.checkbox import TextCheckbox
 from tui.app.widgets.header import StatusHeader
@@ -237,6 +237,28 @@ async def test_80x24_create_picker_fits(fit_seeded):
         await pilot.press("escape")
 
 
+async def test_80x24_scope_picker_of_many_resellers_fits(fit_seeded):
+    sim, store = fit_seeded
+    await store._resellers.insert_many([{"id": f"r-{n:02d}", "name": f"Reseller {n}"}
+                                        for n in range(30)])
+    app = make_app(make_service(sim, store))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("s")
+        await wait_for(pilot, lambda: isinstance(app.screen, ResellerPicker))
+        await pilot.pause()
+        screen = app.screen
+        options = screen.query_one("#resellers")
+        for widget in (screen.query_one(".dialog-title"), screen.query_one(".dialog-prompt"),
+                       options):
+            assert on_screen(widget, SCREEN_80), widget
+        assert options.max_scroll_y > 0  # 33 choices: the list scrolls
+        await pilot.press("end")
+        await pilot.pause()
+        assert options.scroll_y == options.max_scroll_y
+        await pilot.press("escape")
+
+
 # -- 100x30 -----------------------------------------------------------------------------------
 async def test_100x30_stacks_the_panes_and_shows_state_reseller_and_status(fit_seeded):
     sim, store = fit_seeded
@@ -362,7 +384,7 @@ async def test_the_progress_history_takes_the_focus_shows_it_and_scrolls(fit_see
         await pilot.pause()
         log = pane.query_one(RichLog)
         assert not title(pane).startswith("▶")
-        pane.focus()
+        await pilot.press("l")  # the dashboard's key for the progress log
         await pilot.pause()
         assert log.has_focus and title(pane).startswith("▶ Progress")
         for table in tables(app):
@@ -374,9 +396,13 @@ async def test_the_progress_history_takes_the_focus_shows_it_and_scrolls(fit_see
         await pilot.press("home")
         await pilot.pause()
         assert log.scroll_y == 0
-        await pilot.press("tab")
+        await pilot.press("escape")  # back to the panes
         await pilot.pause()
         assert title(pane) == "Progress"
+        assert title(tables(app)[0]).startswith(FOCUS_MARK)
+        pane.focus()  # (the widget's own focus goes to its history too)
+        await pilot.pause()
+        assert log.has_focus and title(pane).startswith("▶ Progress")
 
 
 @pytest.mark.parametrize("size", [(80, 24), (100, 30), (160, 45)])

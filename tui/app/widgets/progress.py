@@ -20,7 +20,8 @@ from tui.lifecycle.events import Step, StepEvent, StepOutcome, Summary
 _FAILED = {StepOutcome.FAILED, StepOutcome.RESERVED}
 HISTORY = 2000
 TITLE = "Progress"
-FOCUS_TITLE = "▶ Progress · ↑↓ PgUp PgDn scroll"  # focused: said in text, not only colour
+#: The title while the history has the focus: said in text, not only by the border's colour.
+FOCUS_TITLE = "▶ Progress · ↑↓ PgUp PgDn scroll · esc back"
 
 
 def bar_text(label: str, total: int, done: int, width: int = 30) -> Text:
