@@ -31,7 +31,7 @@ _SPEC: tuple[tuple[str, str, str, str, bool, str], ...] = (
     ("cursor_bottom", "bottom", "G", "Bottom", False, "Navigation"),
     ("switch_pane", "switch-pane", "tab", "Other pane", False, "Navigation"),
     ("detail", "detail", "enter", "Detail", False, "Navigation"),
-    ("focus_progress", "progress", "l", "Progress log", False, "Navigation"),
+    ("focus_progress", "progress", "l", "Progress log", False, "Other"),
     ("sort_reverse", "sort-reverse", "O", "Reverse the sort", False, "View"),
     ("toggle_pause", "pause", "p", "Pause refresh", False, "View"),
     ("choose_scope", "scope", "s", "Scope", True, "View"),
