@@ -473,3 +473,32 @@ async def test_mark_all_and_delete_with_confirm_by_keys(seeded):
         await settle(pilot)
         assert STRAY not in {i["name"] for i in sim.state()["instances"] if i["in_memory"]}
         assert ANA_9 in instances.rows_by_key or True
+
+
+async def test_a_remapped_key_refused_on_the_wrong_row_still_says_why(seeded):
+    sim, store = seeded
+    app = make_app(make_service(sim, store))
+    app.set_keymap({"adopt": "ctrl+o"})
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot)
+        move_to(tables(app)[0], ANA_2)
+        await pilot.press("a")  # no longer bound: nothing, and no reason
+        await pilot.press("ctrl+o")
+        await pilot.pause()
+        assert app.screen is app.dashboard
+        assert toasts(app) == [f"adopt works on an orphan instance (cursor: {ANA_2} is linked)"]
+        move_to(tables(app)[0], ANA_9)
+        await pilot.press("ctrl+o")
+        await wait_for(pilot, lambda: app.screen is not app.dashboard)  # the reseller picker
+
+
+async def test_copy_says_so_literally_and_copies_the_name_as_it_is(sim, store):
+    name = "evil\x1b]0;pwned\x07_1"
+    sim.seed([{"name": name, "state": "close"}])
+    app = make_app(make_service(sim, store))
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot)
+        await pilot.press("y")
+        await pilot.pause()
+        assert app.clipboard == name  # the data itself (OSC 52 sends it base64-encoded)
+        assert toasts(app)[-1] == "copied evil\\x1b]0;pwned\\x07_1"
