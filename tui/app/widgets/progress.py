@@ -21,7 +21,7 @@ _FAILED = {StepOutcome.FAILED, StepOutcome.RESERVED}
 HISTORY = 2000
 TITLE = "Progress"
 #: The title while the history has the focus: said in text, not only by the border's colour.
-FOCUS_TITLE = "▶ Progress · ↑↓ PgUp PgDn scroll · esc back"
+FOCUS_TITLE = "▶ Progress · j k PgUp PgDn g G scroll · esc back"
 
 
 def bar_text(label: str, total: int, done: int, width: int = 30) -> Text:
