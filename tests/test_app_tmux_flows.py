@@ -7,79 +7,22 @@ wrong-row key that says why, keys typed before the dashboard is up, and a clean 
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import subprocess
-import sys
-import time
-import uuid
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).parent.parent
+from tests.tmux_support import Tmux, tmux_terminals
+
 FIRST = "fabiotelec_1_1761316762"  # the demo's rows, in their default order
 SECOND = "fabiotelec_2_1761316859"
 THIRD = "fabiotelec_3_1761316956"
 LOADED = r"inst(ances)? 36\b.*rec(ords)? 34\b"
 
 
-class Tmux:
-    """One detached tmux server running `evodash --demo` in a window of the given size."""
-
-    def __init__(self, tmp_path: Path, width: int, height: int) -> None:
-        self.socket = f"evodash-keys-{uuid.uuid4().hex[:8]}"
-        self.session = "keys"
-        env = {**os.environ, "HOME": str(tmp_path)}
-        self.run("-f", "/dev/null", "new-session", "-d", "-s", self.session,
-                 "-x", str(width), "-y", str(height),
-                 f"TERM=xterm-256color {sys.executable} -m tui --demo; "
-                 "echo EVODASH-EXITED $?; sleep 30", env=env)
-
-    def run(self, *args: str, env: dict | None = None) -> str:
-        return subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True,
-                              text=True, check=True, env=env, cwd=ROOT, timeout=30).stdout
-
-    def screen(self) -> str:
-        return self.run("capture-pane", "-p", "-t", self.session)
-
-    def keys(self, *keys: str, literal: bool = False) -> None:
-        self.run("send-keys", "-t", self.session, *(["-l"] if literal else []), *keys)
-
-    def wait_for(self, pattern: str | Callable[[str], bool], timeout: float = 15) -> str:
-        deadline = time.monotonic() + timeout
-        test = pattern if callable(pattern) else (lambda s: re.search(pattern, s) is not None)
-        while True:
-            screen = self.screen()
-            if test(screen):
-                return screen
-            if time.monotonic() > deadline:
-                raise AssertionError(f"timed out waiting for {pattern!r}; screen was:\n{screen}")
-            time.sleep(0.15)
-
-    def kill(self) -> None:
-        subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True)
-
-
 @pytest.fixture
 def tmux(tmp_path) -> Iterator[Callable[[int, int], Tmux]]:
-    if shutil.which("tmux") is None:
-        # as tests/test_app_tmux.py: skipped without tmux on a developer machine; CI installs
-        # tmux and sets REQUIRE_TMUX_SMOKE, so there it runs or fails, never skips
-        if os.environ.get("REQUIRE_TMUX_SMOKE"):
-            pytest.fail("tmux is required here (REQUIRE_TMUX_SMOKE) but not installed")
-        pytest.skip("tmux is not installed (apt install tmux); CI always runs this test")
-    started: list[Tmux] = []
-
-    def start(width: int, height: int) -> Tmux:
-        started.append(Tmux(tmp_path, width, height))
-        return started[-1]
-
-    yield start
-    for term in started:
-        term.kill()
+    yield from tmux_terminals(tmp_path, "keys")
 
 
 def title(screen: str) -> str:

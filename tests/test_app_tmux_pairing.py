@@ -7,82 +7,24 @@ window is enlarged the QR code is drawn and scans."""
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import subprocess
-import sys
 import time
-import uuid
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.qr_scan import scan
+from tests.tmux_support import Tmux, tmux_terminals
 from tui.demo.runtime import DEMO_API_KEY
 
-ROOT = Path(__file__).parent.parent
 NAME = "fabiotelec_1_1761316762"  # the demo's first row: `close`
 PAIR_EVERY_S = 1.5  # tui.app.screens.qr.PAIR_EVERY_S (the real app's interval)
 
 
-class Tmux:
-    def __init__(self, tmp_path: Path, width: int, height: int) -> None:
-        self.socket = f"evodash-pair-{uuid.uuid4().hex[:8]}"
-        self.session = "pair"
-        env = {**os.environ, "HOME": str(tmp_path)}
-        self.run("-f", "/dev/null", "new-session", "-d", "-s", self.session,
-                 "-x", str(width), "-y", str(height),
-                 f"TERM=xterm-256color {sys.executable} -m tui --demo; "
-                 "echo EVODASH-EXITED $?; sleep 30", env=env)
-
-    def run(self, *args: str, env: dict | None = None) -> str:
-        return subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True,
-                              text=True, check=True, env=env, cwd=ROOT, timeout=30).stdout
-
-    def screen(self) -> str:
-        return self.run("capture-pane", "-p", "-t", self.session)
-
-    def keys(self, *keys: str, literal: bool = False) -> None:
-        self.run("send-keys", "-t", self.session, *(["-l"] if literal else []), *keys)
-
-    def resize(self, width: int, height: int) -> None:
-        self.run("resize-window", "-t", self.session, "-x", str(width), "-y", str(height))
-
-    def wait_for(self, pattern: str | Callable[[str], bool], timeout: float = 20) -> str:
-        deadline = time.monotonic() + timeout
-        test = pattern if callable(pattern) else (lambda s: re.search(pattern, s) is not None)
-        while True:
-            screen = self.screen()
-            if test(screen):
-                return screen
-            if time.monotonic() > deadline:
-                raise AssertionError(f"timed out waiting for {pattern!r}; screen was:\n{screen}")
-            time.sleep(0.2)
-
-    def kill(self) -> None:
-        subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True)
-
-
 @pytest.fixture
 def tmux(tmp_path) -> Iterator[Callable[[int, int], Tmux]]:
-    if shutil.which("tmux") is None:
-        # as tests/test_app_tmux.py: skipped without tmux on a developer machine; CI installs
-        # tmux and sets REQUIRE_TMUX_SMOKE, so there it runs or fails, never skips
-        if os.environ.get("REQUIRE_TMUX_SMOKE"):
-            pytest.fail("tmux is required here (REQUIRE_TMUX_SMOKE) but not installed")
-        pytest.skip("tmux is not installed (apt install tmux); CI always runs this test")
-    started: list[Tmux] = []
-
-    def start(width: int, height: int) -> Tmux:
-        started.append(Tmux(tmp_path, width, height))
-        return started[-1]
-
-    yield start
-    for session in started:
-        session.kill()
+    yield from tmux_terminals(tmp_path, "pair")
 
 
 def served(base_url: str) -> str:
