@@ -1,11 +1,14 @@
-"""Pydantic models of the platform's MongoDB documents.
+"""Pydantic models of the platform's MongoDB documents, and the snapshot of a load.
 
 A connection record is the database half of a WhatsApp connection; its `instance_name`
 must match an Evolution instance. Unknown extra fields are kept in `extra`.
+`StoreSnapshot` is what one `ConnectionStore.load()` returns; it lives here, with no motor
+import, so that code depending on the store's results need not depend on the adapter.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -45,3 +48,12 @@ class InvalidRow(BaseModel):
     doc_id: str
     reason: str
     reseller_id: str | None = None
+
+
+@dataclass(frozen=True)
+class StoreSnapshot:
+    """Everything the dashboard shows from MongoDB, read in one go."""
+
+    records: list[ConnectionRecord] = field(default_factory=list)
+    invalid: list[InvalidRow] = field(default_factory=list)
+    resellers: list[Reseller] = field(default_factory=list)

@@ -14,7 +14,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,19 +27,14 @@ from tui.secrets import mask_uri
 from tui.store.errors import AUTH_FAILED, StoreError, StoreScopeError, from_pymongo
 from tui.store.models import ConnectionRecord, InvalidRow, Reseller
 
+# StoreSnapshot lives in models.py (the lifecycle's ports must not depend on this motor
+# adapter); re-exported here (explicitly, for mypy) for callers still importing it from here
+from tui.store.models import StoreSnapshot as StoreSnapshot
+
 _STRING_FIELDS = ("id", "reseller_id", "phone_number", "status")
 _KNOWN_FIELDS = {"_id", "instance_name", "daily_limit", "created_at", *_STRING_FIELDS}
 _IDENTITY_FIELDS = {"_id", "id", "instance_name", "reseller_id"}
 _MISSING = object()
-
-
-@dataclass(frozen=True)
-class StoreSnapshot:
-    """Everything the dashboard shows from MongoDB, read in one go."""
-
-    records: list[ConnectionRecord] = field(default_factory=list)
-    invalid: list[InvalidRow] = field(default_factory=list)
-    resellers: list[Reseller] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
