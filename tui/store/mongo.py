@@ -20,7 +20,7 @@ from typing import Any
 
 from bson import ObjectId
 from bson.errors import BSONError
-from motor.motor_asyncio import AsyncIOMotorClient
+from motor.motor_asyncio import AsyncIOMotorChangeStream, AsyncIOMotorClient
 from pymongo.errors import DuplicateKeyError, OperationFailure, PyMongoError
 
 from tui.secrets import mask_uri
@@ -165,12 +165,16 @@ _INT64 = 2 ** 63
 CLAIMS_COLLECTION = "evodash_claims"
 
 
-def reseller_filter(reseller_id: str) -> Any:
+#: A value `reseller_id` may be stored as (see `reseller_filter`).
+ResellerIdValue = str | ObjectId | int
+
+
+def reseller_filter(reseller_id: str) -> ResellerIdValue | dict[str, list[ResellerIdValue]]:
     """Match `reseller_id` whatever type the platform stored it as: the string, and the
     ObjectId or the integer that string spells (real MongoDB compares by type: an ObjectId
     never equals its hex string, an int never equals a string). Records are read with
     `reseller_id` as a string, so every read, count and delete must use this filter."""
-    values: list[Any] = [reseller_id]
+    values: list[ResellerIdValue] = [reseller_id]
     if ObjectId.is_valid(reseller_id):
         values.append(ObjectId(reseller_id))
     text = reseller_id.strip()
@@ -208,7 +212,7 @@ class ConnectionStore:
         self.database_name = database
         self.timeout_ms = timeout_ms
         try:
-            self._client: AsyncIOMotorClient = AsyncIOMotorClient(
+            self._client: AsyncIOMotorClient[dict[str, Any]] = AsyncIOMotorClient(
                 uri,
                 serverSelectionTimeoutMS=timeout_ms,
                 connectTimeoutMS=timeout_ms,
@@ -516,13 +520,16 @@ class ChangeStream:
 
     _IDLE_S = 0.05  # MongoDB waits max_await_ms inside getMore; nx-27017 answers at once
 
-    def __init__(self, store: ConnectionStore, stream: Any) -> None:
+    def __init__(
+        self, store: ConnectionStore, stream: AsyncIOMotorChangeStream[dict[str, Any]]
+    ) -> None:
         self._store = store
         self._stream = stream
 
     async def next(self) -> ChangeEvent:
         with self._store.errors("watching connections"):
-            while self._stream.alive:
+            # motor 3.7's stub declares `alive` a method; at run time it is a bool property
+            while self._stream.alive:  # type: ignore[truthy-function]
                 change = await self._stream.try_next()
                 if change is not None:
                     return ChangeEvent.from_change(change)

@@ -17,6 +17,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from pymongo import MongoClient
 from pymongo.errors import PyMongoError
@@ -36,7 +37,7 @@ class _Exited(Exception):
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        return int(sock.getsockname()[1])  # (host, port) for AF_INET, typed Any by typeshed
 
 
 def server_command() -> list[str]:
@@ -144,7 +145,7 @@ class MongoWireServer:
 
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + self.start_timeout_s
-        client: MongoClient = MongoClient(
+        client: MongoClient[dict[str, Any]] = MongoClient(
             self.uri, serverSelectionTimeoutMS=200, connectTimeoutMS=200, directConnection=True
         )
         try:
