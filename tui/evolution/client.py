@@ -30,6 +30,10 @@ backoff_base_s * 2**n)); at most `retries` retries, i.e. `retries + 1` attempts)
 
 Stats: `client.stats` counts requests, bytes in/out, retries and failed attempts;
 `on_request` (optional callable) receives a `RequestEvent` after every attempt.
+
+Types: a body comes back from `_call` as a `parse.JSONValue` and is turned into a model by a
+`parse` function through `_parsed`, which keeps that function's return type, so every public
+method's return type is checked by mypy from the JSON up.
 """
 
 from __future__ import annotations
@@ -40,13 +44,15 @@ import itertools
 import logging
 import random
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields
-from typing import Any, Callable, TypedDict
+from typing import Any, ParamSpec, TypedDict, TypeVar
 from urllib.parse import quote
 
 import httpx
 
 from tui.evolution import parse
+from tui.evolution.parse import JSONValue
 from tui.evolution.errors import (
     BadRequestError,
     EvolutionError,
@@ -76,6 +82,9 @@ log = logging.getLogger(__name__)
 ERROR_BODY_CAP = 64 * 1024  # bytes of an error body read to build a message
 MAX_BODY_BYTES = 64 * 1024 * 1024  # a success body larger than this is refused
 _MAX_KNOWN_TOKENS = 1_000_000  # a bound on memory, far above any real server's instance count
+
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
 
 
 def encode_name(name: str) -> str:
@@ -258,7 +267,7 @@ class EvolutionClient:
         after the request may have reached the server (see module docstring)."""
         if not isinstance(name, str) or name == "":
             raise ValueError("instance name must be a non-empty string")
-        payload: dict[str, Any] = {"instanceName": name, "qrcode": bool(qrcode)}
+        payload: dict[str, JSONValue] = {"instanceName": name, "qrcode": bool(qrcode)}
         if token is not None:
             payload["token"] = token
         if number is not None:
@@ -269,7 +278,7 @@ class EvolutionClient:
         _, body = await self._call(
             "create", "POST", "/instance/create", json=payload, idempotent=False, secrets=[token]
         )
-        result = self._parsed(route, lambda b: parse.parse_create(b, requested_name=name), body)
+        result = self._parsed(route, parse.parse_create, body, requested_name=name)
         if result.token:
             self._remember([result.token.get_secret_value()])
         return result
@@ -307,7 +316,7 @@ class EvolutionClient:
     def _secrets(self, extra: list[str | None] | None = None) -> SecretIndex:
         return self._known_tokens.with_extra([self._api_key, *(extra or [])])
 
-    def _remember(self, tokens: Any) -> None:
+    def _remember(self, tokens: Iterable[str]) -> None:
         room = _MAX_KNOWN_TOKENS - len(self._known_tokens)
         if room > 0:
             self._known_tokens.update(itertools.islice(tokens, room))
@@ -317,9 +326,12 @@ class EvolutionClient:
             f"malformed response: {scrub(reason, self._secrets())}", route=route
         )
 
-    def _parsed(self, route: str, fn: Callable[..., Any], *args: Any) -> Any:
+    def _parsed(
+        self, route: str, fn: Callable[_P, _T], /, *args: _P.args, **kwargs: _P.kwargs
+    ) -> _T:
+        """`fn(*args, **kwargs)` (a `parse` function), its ParseError as MalformedResponseError."""
         try:
-            return fn(*args)
+            return fn(*args, **kwargs)
         except parse.ParseError as exc:
             raise self._malformed(route, str(exc)) from None
 
@@ -330,10 +342,10 @@ class EvolutionClient:
         path: str,
         *,
         route: str | None = None,
-        json: Any = None,
+        json: JSONValue = None,
         idempotent: bool = True,
         secrets: list[str | None] | None = None,
-    ) -> tuple[int, Any]:
+    ) -> tuple[int, JSONValue]:
         """Send with retries; return (status, decoded JSON or None for an empty body)."""
         route = route or f"{method} {path}"
         url = self.base_url + path
@@ -369,7 +381,7 @@ class EvolutionClient:
         return parsed
 
     def _backoff(self, attempt: int, error: EvolutionError) -> float:
-        retry_after = getattr(error, "retry_after", None)
+        retry_after = error.retry_after if isinstance(error, RateLimitedError) else None
         if retry_after is not None:
             return min(max(0.0, retry_after), self.backoff_max_s)
         ceiling = min(self.backoff_max_s, self.backoff_base_s * (2 ** (attempt - 1)))
@@ -382,9 +394,9 @@ class EvolutionClient:
         url: str,
         route: str,
         attempt: int,
-        json: Any,
+        json: JSONValue,
         secrets: list[str | None] | None,
-    ) -> tuple[int, Any]:
+    ) -> tuple[int, JSONValue]:
         request = self._http.build_request(method, self._parsed_url(url), json=json)
         bytes_out = len(request.content)
         started = time.monotonic()

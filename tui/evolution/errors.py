@@ -51,7 +51,7 @@ class RateLimitedError(EvolutionError):
 
     transient = True
     # seconds asked by `Retry-After` (None: no usable header); set by `error_from_response`
-    retry_after: float | None
+    retry_after: float | None = None
 
 
 class ServerError(EvolutionError):

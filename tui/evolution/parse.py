@@ -5,12 +5,15 @@ and either returns a model or raises `ParseError` with a short reason; the clien
 reason into a `MalformedResponseError` naming the route. Shapes come from the contract
 (`shared/evolution-api/v1.8-contract.md` §1, §3, §10); a few v2 spellings are accepted
 defensively (flat items, `connectionStatus`, `hash` as a plain string).
+
+Types: a decoded body is a `JSONValue` (what `json.loads` can return), so every function
+here has to narrow it (`isinstance`) before reading it, and mypy checks that it does.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, TypeAlias, overload
 
 from pydantic import SecretStr
 
@@ -30,6 +33,18 @@ from tui.secrets import mask_token
 SECRET_KEYS = frozenset({"apikey", "token", "jwt", "access_token_wa_business", "hash"})
 MAX_MESSAGE_CHARS = 300
 
+#: Any value `json.loads` returns (a decoded body, or a part of one).
+JSONValue: TypeAlias = "dict[str, JSONValue] | list[JSONValue] | str | int | float | bool | None"
+JSONObject: TypeAlias = "dict[str, JSONValue]"
+
+
+if TYPE_CHECKING:
+    # mypy checks every field passed to `_trusted_instance` against `Instance`'s own fields
+    _trusted_instance = Instance
+else:
+    # at run time the values (all checked by the parser) skip pydantic's second validation
+    _trusted_instance = Instance.model_construct
+
 
 class ParseError(ValueError):
     """The body does not have the shape the contract describes. `str()` is a short reason."""
@@ -38,10 +53,11 @@ class ParseError(ValueError):
 # ---------------------------------------------------------------- generic helpers
 
 
-def decode_json(body: bytes, content_type: str) -> Any:
+def decode_json(body: bytes, content_type: str) -> JSONValue:
     """Decode a JSON body; raise ParseError with a one-line reason (never the body itself)."""
     try:
-        return json.loads(body)
+        value: JSONValue = json.loads(body)  # json.loads is typed Any; this is what it returns
+        return value
     except (ValueError, UnicodeDecodeError) as exc:
         ctype = (content_type or "no content-type").split(";", 1)[0].strip()
         if "json" not in ctype:
@@ -50,15 +66,24 @@ def decode_json(body: bytes, content_type: str) -> Any:
         raise ParseError(f"invalid JSON ({reason}, {len(body)} bytes)") from None
 
 
-def mask_secrets(value: Any) -> Any:
+@overload
+def mask_secrets(value: JSONObject) -> JSONObject: ...
+
+
+@overload
+def mask_secrets(value: JSONValue) -> JSONValue: ...
+
+
+def mask_secrets(value: JSONValue) -> JSONValue:
     """A JSON value with every credential-looking key masked (`****5E35`).
 
     Copy-on-write: only the dicts and lists on the way to a secret are copied, the rest is
     shared with `value` (a 10,000-instance list is masked without copying every item), so
     neither `value` nor the result may be mutated afterwards."""
     if isinstance(value, dict):
-        out: dict[str, Any] | None = None
+        out: JSONObject | None = None
         for key, item in value.items():
+            new: JSONValue
             if key in SECRET_KEYS and isinstance(item, str):
                 new = mask_token(item)
             elif isinstance(item, (dict, list)):
@@ -76,11 +101,11 @@ def mask_secrets(value: Any) -> Any:
     return value
 
 
-def flatten_message(message: Any) -> str:
+def flatten_message(message: JSONValue) -> str:
     """Flatten an envelope `message` (str, list of str, list of list of str) into one line."""
     parts: list[str] = []
 
-    def walk(value: Any) -> None:
+    def walk(value: JSONValue) -> None:
         if isinstance(value, list):
             for item in value:
                 walk(item)
@@ -94,7 +119,7 @@ def flatten_message(message: Any) -> str:
     return text
 
 
-def error_message(body: Any) -> str:
+def error_message(body: JSONValue) -> str:
     """The human message of an error body: the standard envelope
     `{"status","error","response":{"message":...}}` or fetchInstances' `{"error":true,"message":...}`."""
     if not isinstance(body, dict):
@@ -109,7 +134,7 @@ def error_message(body: Any) -> str:
     return ""
 
 
-def _unwrap(item: Any) -> dict[str, Any]:
+def _unwrap(item: JSONValue) -> JSONObject:
     """`{"instance": {...}}` -> the inner dict; a flat dict is returned as is."""
     if not isinstance(item, dict):
         raise ParseError(f"expected an object, got {_type_name(item)}")
@@ -119,7 +144,7 @@ def _unwrap(item: Any) -> dict[str, Any]:
     return item
 
 
-def _type_name(value: Any) -> str:
+def _type_name(value: JSONValue) -> str:
     if value is None:
         return "null"
     return {dict: "object", list: "array", str: "string", bool: "boolean"}.get(
@@ -127,11 +152,11 @@ def _type_name(value: Any) -> str:
     )
 
 
-def _str(value: Any) -> str | None:
+def _str(value: JSONValue) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def parse_state(value: Any) -> InstanceState | None:
+def parse_state(value: JSONValue) -> InstanceState | None:
     """`open|connecting|close` -> InstanceState; anything else (missing, `refused`, ...) -> None."""
     try:
         return InstanceState(value) if isinstance(value, str) else None
@@ -142,7 +167,7 @@ def parse_state(value: Any) -> InstanceState | None:
 # ---------------------------------------------------------------- instances
 
 
-def parse_instance(item: Any) -> Instance:
+def parse_instance(item: JSONValue) -> Instance:
     """One fetchInstances item (wrapped or flat, v1.8 or v2 spelling) -> Instance."""
     data = _unwrap(item)
     name = data.get("instanceName", data.get("name"))
@@ -154,7 +179,7 @@ def parse_instance(item: Any) -> Instance:
     token = _str(data.get("apikey")) or _str(data.get("token"))
     # every value is checked above (`_str`, `parse_state`): no second validation by pydantic
     # (`model_construct` halves the parse time of a 10,000-instance list)
-    return Instance.model_construct(
+    return _trusted_instance(
         name=name,
         id=_str(data.get("instanceId")) or _str(data.get("id")),
         state=parse_state(data.get("status", data.get("connectionStatus", data.get("state")))),
@@ -169,7 +194,7 @@ def parse_instance(item: Any) -> Instance:
     )
 
 
-def parse_instance_list(body: Any) -> tuple[list[Instance], list[str]]:
+def parse_instance_list(body: JSONValue) -> tuple[list[Instance], list[str]]:
     """fetchInstances body -> (instances, problems).
 
     Accepts an array or a single object (the `?instanceName=` shape). Items that are not usable
@@ -177,7 +202,7 @@ def parse_instance_list(body: Any) -> tuple[list[Instance], list[str]]:
     does not hide the others. A body that is neither array nor object raises ParseError.
     """
     if isinstance(body, dict):
-        items: list[Any] = [body]
+        items: list[JSONValue] = [body]
     elif isinstance(body, list):
         items = body
     else:
@@ -195,7 +220,7 @@ def parse_instance_list(body: Any) -> tuple[list[Instance], list[str]]:
 # ---------------------------------------------------------------- other routes
 
 
-def parse_server_info(body: Any) -> ServerInfo:
+def parse_server_info(body: JSONValue) -> ServerInfo:
     """`GET /` welcome body."""
     if not isinstance(body, dict):
         raise ParseError(f"expected an object, got {_type_name(body)}")
@@ -209,7 +234,7 @@ def parse_server_info(body: Any) -> ServerInfo:
     )
 
 
-def parse_probe(name: str, body: Any) -> ProbeResult:
+def parse_probe(name: str, body: JSONValue) -> ProbeResult:
     """connectionState / restart 200 body: with `state` -> PRESENT, without -> RESERVED (ghost).
 
     An unknown state value (e.g. v2 `refused`) still means the instance is loaded: PRESENT
@@ -221,7 +246,7 @@ def parse_probe(name: str, body: Any) -> ProbeResult:
     return ProbeResult(name=name, state=ProbeState.RESERVED)
 
 
-def parse_qrcode(data: Any) -> QRCode:
+def parse_qrcode(data: JSONValue) -> QRCode:
     """`{pairingCode, code, base64, count}` with any key missing."""
     if not isinstance(data, dict):
         raise ParseError(f"expected a QR object, got {_type_name(data)}")
@@ -234,18 +259,19 @@ def parse_qrcode(data: Any) -> QRCode:
     )
 
 
-def parse_connect(name: str, body: Any) -> ConnectResult:
+def parse_connect(name: str, body: JSONValue) -> ConnectResult:
     """`GET /instance/connect/{name}`: None (empty body, a ghost) / state body / QR object."""
     if body is None:
         return ConnectResult(name=name, empty=True)
     if not isinstance(body, dict):
         raise ParseError(f"expected an object, got {_type_name(body)}")
-    if isinstance(body.get("instance"), dict):
-        return ConnectResult(name=name, state=parse_state(body["instance"].get("state")))
+    inner = body.get("instance")
+    if isinstance(inner, dict):
+        return ConnectResult(name=name, state=parse_state(inner.get("state")))
     return ConnectResult(name=name, qrcode=parse_qrcode(body))
 
 
-def parse_create(body: Any, *, requested_name: str) -> CreateResult:
+def parse_create(body: JSONValue, *, requested_name: str) -> CreateResult:
     """`POST /instance/create` 201 body. `hash` is `{"apikey": ...}` in v1.8 (a string in v2,
     `{"jwt": ...}` in JWT mode). `instance.status` is the literal "created", not a state."""
     if not isinstance(body, dict):
@@ -282,7 +308,7 @@ def parse_create(body: Any, *, requested_name: str) -> CreateResult:
     )
 
 
-def parse_ack(body: Any) -> None:
+def parse_ack(body: JSONValue) -> None:
     """logout/delete 200 body `{"status":"SUCCESS","error":false,...}`: any JSON object is fine,
     but not an explicit `"error": true`."""
     if not isinstance(body, dict):
