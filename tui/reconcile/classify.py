@@ -34,12 +34,13 @@ from __future__ import annotations
 import gc
 import re
 from collections import Counter
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import compress, count, filterfalse, repeat
 from operator import attrgetter, gt, is_, itemgetter, not_
+from typing import TYPE_CHECKING, TypeVar
 
 from tui.evolution.models import Instance, InstanceState, ProbeResult, ProbeState
 from tui.reconcile.models import (
@@ -51,6 +52,7 @@ from tui.reconcile.models import (
     OrphanProbe,
     OrphanRecordRow,
     Reconciliation,
+    Row,
 )
 from tui.reconcile.naming import PLATFORM_NAME_RE, name_base, suspicious_name_reasons
 from tui.store.models import ConnectionRecord, InvalidRow, Reseller
@@ -92,6 +94,17 @@ _reseller_of_orphan_record = itemgetter(OrphanRecordRow._fields.index("reseller"
 _reseller_of_orphan_instance = itemgetter(OrphanInstanceRow._fields.index("attributed_reseller"))
 _get_probe = itemgetter(OrphanRecordRow._fields.index("probe"))
 _JID_SUFFIX = "@s.whatsapp.net"
+
+_T = TypeVar("_T")
+# one of the three row types (each list of rows holds only one of them)
+_RowT = TypeVar("_RowT", LinkedRow, OrphanInstanceRow, OrphanRecordRow)
+
+if TYPE_CHECKING:
+    # mypy checks the lists passed to `_trusted_reconciliation` against the model's fields
+    _trusted_reconciliation = Reconciliation
+else:
+    # at run time the lists (built typed here) skip pydantic's validation of ~200k rows
+    _trusted_reconciliation = Reconciliation.model_construct
 
 
 def reconcile(
@@ -135,7 +148,8 @@ def scope(recon: Reconciliation, reseller_id: str | None) -> Reconciliation:
 
     collisions = []
     if recon.case_collisions:
-        visible = {row.name for row in (*linked, *orphan_instances, *orphan_records)}
+        every: tuple[Row, ...] = (*linked, *orphan_instances, *orphan_records)
+        visible = {row.name for row in every}
         for col in recon.case_collisions:
             names = [name for name in col.names if name in visible]
             if names:
@@ -202,13 +216,16 @@ def drift_reasons(
 class _Context:
     """What every row needs to know, computed once per reconciliation."""
 
-    resellers_by_id: dict[str, Reseller]
+    # looked up with a record's reseller_id, which may be None (never a key: no reseller)
+    resellers_by_id: dict[str | None, Reseller]
     attribution: dict[str, tuple[Reseller | None, str]]
     probes: Mapping[str, ProbeResult]
     probe_of: dict[str, OrphanProbe]  # what the probe of each probed name says
 
 
-def _reconcile(instances, records, resellers, probes, invalid_rows) -> Reconciliation:
+def _reconcile(instances: Sequence[Instance], records: Sequence[ConnectionRecord],
+               resellers: Sequence[Reseller], probes: Mapping[str, ProbeResult],
+               invalid_rows: Sequence[InvalidRow]) -> Reconciliation:
     """`reconcile` without the GC pause: rows of the names carried once, then of the
     repeated names, then the reports."""
     inst_names = list(map(_get_name, instances))
@@ -260,8 +277,9 @@ def _reconcile(instances, records, resellers, probes, invalid_rows) -> Reconcili
     # Every record name is an instance name or the name of an orphan record row.
     all_names = [*inst_names, *map(_by_name, orphan_records)]
     suspicious = _suspicious(all_names)
-    for rows in (linked, orphan_instances, orphan_records):
-        _mark_suspicious(rows, suspicious)
+    _mark_suspicious(linked, suspicious)
+    _mark_suspicious(orphan_instances, suspicious)
+    _mark_suspicious(orphan_records, suspicious)
 
     collisions = _case_collisions(all_names, inst_names, rec_names)
     invalid = sorted(invalid_rows, key=lambda row: (row.doc_id, row.reseller_id or "", row.reason))
@@ -271,7 +289,14 @@ def _reconcile(instances, records, resellers, probes, invalid_rows) -> Reconcili
     )
 
 
-def _record_rows(names, records, inst_by_name, ctx: _Context, linked, orphan_records) -> None:
+def _record_rows(
+    names: Sequence[str],
+    records: Sequence[ConnectionRecord],
+    inst_by_name: Mapping[str, Instance],
+    ctx: _Context,
+    linked: list[LinkedRow],
+    orphan_records: list[OrphanRecordRow],
+) -> None:
     """One row per record (`names[i]` is the name of `records[i]`): linked when the name is
     an instance, else orphan record.
 
@@ -309,7 +334,9 @@ def _record_rows(names, records, inst_by_name, ctx: _Context, linked, orphan_rec
         _orphan_record_rows(orphan_names, orphans, ctx, orphan_records)
 
 
-def _orphan_record_rows(names, records, ctx: _Context, rows) -> None:
+def _orphan_record_rows(
+    names: list[str], records: list[ConnectionRecord], ctx: _Context, rows: list[OrphanRecordRow]
+) -> None:
     """One row per record whose name is no instance, with what the probe says of the name."""
     probes = list(map(ctx.probe_of.get, names, repeat(OrphanProbe.UNKNOWN)))
     resellers = map(ctx.resellers_by_id.get, map(_get_reseller_id, records))
@@ -318,7 +345,9 @@ def _orphan_record_rows(names, records, ctx: _Context, rows) -> None:
     rows.extend(map(_tuple_new, repeat(OrphanRecordRow), fields))
 
 
-def _orphan_instance_rows(names, instances, ctx: _Context, rows) -> None:
+def _orphan_instance_rows(
+    names: list[str], instances: list[Instance], ctx: _Context, rows: list[OrphanInstanceRow]
+) -> None:
     """One row per instance without a record, attributed by the base of its name.
 
     The pattern is matched per name in C; the attribution is computed once per base.
@@ -335,7 +364,7 @@ def _orphan_instance_rows(names, instances, ctx: _Context, rows) -> None:
     rows.extend(map(_tuple_new, repeat(OrphanInstanceRow), fields))
 
 
-def _mark_suspicious(rows: list, suspicious: dict[str, tuple[str, ...]]) -> None:
+def _mark_suspicious(rows: list[_RowT], suspicious: dict[str, tuple[str, ...]]) -> None:
     """Fill in the `suspicious` field of the (rare) rows whose name has reasons.
 
     Rows are built with `suspicious=()`; finding the few others is one pass in C.
@@ -404,7 +433,9 @@ def _probe_of(probes: Mapping[str, ProbeResult]) -> dict[str, OrphanProbe]:
     return dict(zip(probes.keys(), map(_PROBE_OF_STATE.__getitem__, states)))
 
 
-def _without(excluded: Collection[str], names: list[str], items: list) -> tuple[list, list]:
+def _without(
+    excluded: Collection[str], names: list[str], items: Sequence[_T]
+) -> tuple[list[str], Sequence[_T]]:
     """`(names, items)` without the items whose name is in `excluded`, in order (in C)."""
     if not excluded:
         return names, items
@@ -412,7 +443,12 @@ def _without(excluded: Collection[str], names: list[str], items: list) -> tuple[
     return list(compress(names, keep)), list(compress(items, keep))
 
 
-def _owned(rows: list, reseller_of, owner_of_unknown, reseller_id: str | None) -> list:
+def _owned(
+    rows: list[_RowT],
+    reseller_of: Callable[[_RowT], Reseller | None],
+    owner_of_unknown: Callable[[_RowT], str | None],
+    reseller_id: str | None,
+) -> list[_RowT]:
     """The rows owned by `reseller_id`, in order.
 
     A row's Reseller (`reseller_of(row)`, the attributed one for an orphan instance) was looked
@@ -445,13 +481,15 @@ def _record_key(record: ConnectionRecord) -> tuple[object, ...]:
     return (record.reseller_id or "", record.reseller_id is not None, record.doc_id, record.id or "")
 
 
-def _groups(items, names, n_distinct: int, key) -> dict[str, list]:
+def _groups(
+    items: Sequence[_T], names: list[str], n_distinct: int, key: Callable[[_T], tuple[object, ...]]
+) -> dict[str, list[_T]]:
     """`{name: items sorted by key}` for the names carried by several items (usually {})."""
     if n_distinct == len(names):
         return {}
     counts = Counter(names)
     repeated = set(compress(counts.keys(), map(gt, counts.values(), repeat(1))))
-    groups: dict[str, list] = {}
+    groups: dict[str, list[_T]] = {}
     for name, item in compress(zip(names, items), map(repeated.__contains__, names)):
         groups.setdefault(name, []).append(item)
     for members in groups.values():
@@ -459,21 +497,23 @@ def _groups(items, names, n_distinct: int, key) -> dict[str, list]:
     return groups
 
 
-def _records_named(records, rec_names, wanted: set[str]) -> dict[str, list[ConnectionRecord]]:
+def _records_named(
+    records: Sequence[ConnectionRecord], rec_names: list[str], wanted: set[str]
+) -> dict[str, list[ConnectionRecord]]:
     if not wanted:
         return {}
     return {name: [rec] for rec, name in zip(records, rec_names) if name in wanted}
 
 
-def _resellers_by_id(resellers: Iterable[Reseller]) -> dict[str, Reseller]:
-    by_id: dict[str, Reseller] = {}
+def _resellers_by_id(resellers: Iterable[Reseller]) -> dict[str | None, Reseller]:
+    by_id: dict[str | None, Reseller] = {}
     for reseller in sorted(resellers, key=lambda r: (r.id, r.name)):
         by_id.setdefault(reseller.id, reseller)
     return by_id
 
 
 def _attribution_by_base(
-    resellers_by_id: dict[str, Reseller],
+    resellers_by_id: Mapping[str | None, Reseller],
 ) -> dict[str, tuple[Reseller | None, str]]:
     """`{base: (reseller or None, note)}`: the one reseller of a base, or None when ambiguous."""
     by_base: dict[str, dict[str, Reseller]] = {}
@@ -543,8 +583,18 @@ def _case_collisions(
     return collisions
 
 
-def _build(linked, orphan_instances, orphan_records, invalid, duplicates, collisions,
-           *, n_instances: int, n_records: int, sort_rows: bool = False) -> Reconciliation:
+def _build(
+    linked: list[LinkedRow],
+    orphan_instances: list[OrphanInstanceRow],
+    orphan_records: list[OrphanRecordRow],
+    invalid: Sequence[InvalidRow],
+    duplicates: list[DuplicateName],
+    collisions: list[CaseCollision],
+    *,
+    n_instances: int,
+    n_records: int,
+    sort_rows: bool = False,
+) -> Reconciliation:
     """The `Reconciliation` of these lists; with `sort_rows`, the row lists are sorted by name
     in place after counting (counting walks the rows while they are still in input order)."""
     probes = Counter(map(_get_probe, orphan_records))
@@ -566,7 +616,7 @@ def _build(linked, orphan_instances, orphan_records, invalid, duplicates, collis
     if sort_rows:
         for rows in (linked, orphan_instances, orphan_records):
             rows.sort(key=_by_name)
-    return Reconciliation.model_construct(
+    return _trusted_reconciliation(
         linked=linked,
         orphan_instances=orphan_instances,
         orphan_records=orphan_records,
