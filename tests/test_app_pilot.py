@@ -9,6 +9,7 @@ import asyncio
 import pytest
 from textual.command import CommandList, CommandPalette
 
+from tests import ops
 from tests.test_app_support import (
     ANA_1,
     ANA_2,
@@ -605,8 +606,7 @@ async def test_esc_cancels_a_running_clear_all_after_asking(seeded):
     sim, store = seeded
     sim.faults(latency_ms=400)  # Pilot.press waits for idle: keep the run long enough
     rec = Recorder()
-    service = make_service(sim, store)
-    service.concurrency = 1
+    service = make_service(sim, store, concurrency=1)
     app = make_app(service)
     async with app.run_test(size=(160, 45), message_hook=rec) as pilot:
         await settle(pilot)
@@ -697,8 +697,7 @@ async def test_sigterm_mid_clear_all_lets_started_targets_finish_and_exits_non_z
     sim, store = seeded
     sim.faults(latency_ms=150)
     rec = Recorder()
-    service = make_service(sim, store)
-    service.concurrency = 1
+    service = make_service(sim, store, concurrency=1)
     app = make_app(service)
     async with app.run_test(size=(160, 45), message_hook=rec) as pilot:
         await settle(pilot)
@@ -739,7 +738,7 @@ async def test_read_only_hides_and_blocks_every_mutation(seeded):
         assert "clear-all" not in titles and "filter" in titles
         assert not await app.dashboard.run_action("clear_all")
         with pytest.raises(ReadOnlyError):  # and the service refuses on its own
-            await service.delete([ANA_9])
+            await ops.delete(service, [ANA_9])
         assert ANA_9 in sim_names(sim)
 
 
@@ -766,7 +765,7 @@ async def test_refused_operation_is_one_line_not_a_crash(seeded):
         service.read_only = True  # e.g. flipped by an operator: the service still refuses
         move_to(tables(app)[0], ANA_9)
         app.dashboard.start_operation(
-            "delete", [ANA_9], lambda sink, cancel: service.delete([ANA_9], sink=sink),
+            "delete", [ANA_9], lambda sink, cancel: ops.delete(service, [ANA_9], sink=sink),
             bulk=False)
         await settle(pilot)
         [failed] = rec.of(OperationFailed)

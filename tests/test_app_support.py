@@ -19,7 +19,7 @@ from textual.pilot import Pilot
 from tui.app.app import EvodashApp
 from tui.app.info import DashboardInfo
 from tui.evolution.client import EvolutionClient
-from tui.lifecycle.delete import DeletePolicy
+from tui.lifecycle.removal import DeletePolicy
 from tui.lifecycle.scope import Scope
 from tui.lifecycle.service import LifecycleService
 from tui.reconcile.naming import instance_name
@@ -58,12 +58,13 @@ async def seed(sim, store) -> None:
 
 
 def make_service(sim, store, *, scope: Scope | None = None, read_only: bool = False,
-                 client: EvolutionClient | None = None) -> LifecycleService:
+                 client: EvolutionClient | None = None, concurrency: int = 4
+                 ) -> LifecycleService:
     client = client or EvolutionClient(sim.url, sim.api_key, timeout_s=5, retries=0)
     return LifecycleService(client, store, scope=scope or Scope.all(),
                             policy=DeletePolicy(verify_timeout_s=2, max_attempts=2, free_hold_s=0.4,
                                                 quiet_logout_s=0.05),
-                            concurrency=4, read_only=read_only, orphan_grace_s=0.0)
+                            concurrency=concurrency, read_only=read_only, orphan_grace_s=0.0)
 
 
 def make_app(service: LifecycleService, *, read_only: bool | None = None,

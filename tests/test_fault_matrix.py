@@ -37,6 +37,7 @@ from typing import Any, Callable
 import pytest
 from pymongo import MongoClient
 
+from tests import ops
 from tests.fixtures.mongo import CONNECTIONS
 from tests.fixtures.sim import API_KEY, SimHandle
 from tests.fixtures.mongo import CONNECTIONS
@@ -52,7 +53,7 @@ from tests.test_lifecycle_support import (
 )
 from tui.evolution.client import EvolutionClient
 from tui.lifecycle.audit import AuditError
-from tui.lifecycle.delete import DeletePolicy
+from tui.lifecycle.removal import DeletePolicy
 from tui.lifecycle.events import NAME_FREED, Step, StepEvent, StepOutcome, Summary, TargetOutcome
 from tui.lifecycle.scope import Scope
 from tui.reconcile.naming import instance_name
@@ -527,15 +528,15 @@ async def run_op(ctx: Ctx, service, sink) -> Run:
 async def _run_op(ctx: Ctx, service, sink) -> Run:
     if ctx.op in ("delete_one", "delete_marked"):
         names = delete_names(ctx)
-        return Run(names, await service.delete(names, sink=sink, cancel=ctx.cancel), Scope.all())
+        return Run(names, await ops.delete(service, names, sink=sink, cancel=ctx.cancel), Scope.all())
     if ctx.op in ("clear_reseller", "clear_all"):
         scope = Scope.reseller("r1") if ctx.op == "clear_reseller" else Scope.all()
-        plan = await service.plan_clear_all(scope)
-        summary = await service.clear_all(scope, plan=plan, sink=sink, cancel=ctx.cancel)
+        plan = await ops.plan_clear_all(service, scope)
+        summary = await ops.clear_all(service, scope, plan=plan, sink=sink, cancel=ctx.cancel)
         return Run([t.name for t in plan.targets], summary, scope)
     ctx.task = asyncio.current_task()
     try:
-        return Run([], await service.create("r1", sink=sink), Scope.reseller("r1"))
+        return Run([], await ops.create(service, "r1", sink=sink), Scope.reseller("r1"))
     except asyncio.CancelledError:
         asyncio.current_task().uncancel()
         return Run([], None, Scope.reseller("r1"), cancelled_task=True)
@@ -621,7 +622,7 @@ def check_create_cell(ctx: Ctx, fault: Fault, before: dict, run: Run) -> None:
 
 async def check_convergence(ctx: Ctx, fault: Fault, service, run: Run) -> None:
     if ctx.op == "create":
-        again = await service.create("r1")
+        again = await ops.create(service, "r1")
         [target] = again.targets
         assert target.outcome is O.CREATED, target.reason
         await assert_rerun_converges(service, ctx.sim, ctx.db, Scope.all())
@@ -629,14 +630,14 @@ async def check_convergence(ctx: Ctx, fault: Fault, service, run: Run) -> None:
     if ctx.op in ("delete_one", "delete_marked"):
         before = snapshot(ctx.sim, ctx.db)
         names = run.planned
-        again = await service.delete(names)
+        again = await ops.delete(service, names)
         assert_invariants(ctx.sim, ctx.db, before, again, names)
         for target in again.targets:  # freed now, or nothing of it is left at all
             assert target.outcome in (*NAME_FREED, O.NOT_FOUND), target
             assert target.record_error is None, target
         return
     await assert_rerun_converges(service, ctx.sim, ctx.db, run.scope)
-    assert (await service.plan_clear_all(run.scope)).actionable == []
+    assert (await ops.plan_clear_all(service, run.scope)).actionable == []
 
 
 # ---------------------------------------------------------------------------- the cells

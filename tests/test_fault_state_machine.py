@@ -23,6 +23,7 @@ from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, rule, run_state_machine_as_test
 
+from tests import ops
 from tests.fixtures.mongo import CONNECTIONS
 from tests.fixtures.sim import API_KEY
 from tests.test_lifecycle_support import (
@@ -36,7 +37,7 @@ from tests.test_lifecycle_support import (
 )
 from tui.evolution.client import EvolutionClient
 from tui.evolution.errors import EvolutionError
-from tui.lifecycle.delete import DeletePolicy
+from tui.lifecycle.removal import DeletePolicy
 from tui.lifecycle.events import TargetOutcome
 from tui.lifecycle.scope import Scope
 from tui.store.errors import StoreError
@@ -181,7 +182,7 @@ class FaultMachine(RuleBasedStateMachine):
         self.with_fault(fault, name)
 
         async def go(_before):
-            return await self.service.delete([name])
+            return await ops.delete(self.service, [name])
 
         self.checked(lambda s: [name], go)
 
@@ -199,9 +200,9 @@ class FaultMachine(RuleBasedStateMachine):
         plan_names: list[str] = []
 
         async def go(_before):
-            plan = await self.service.plan_clear_all(scope, orphans_only=orphans_only)
+            plan = await ops.plan_clear_all(self.service, scope, orphans_only=orphans_only)
             plan_names.extend(t.name for t in plan.targets)
-            return await self.service.clear_all(scope, plan=plan)
+            return await ops.clear_all(self.service, scope, plan=plan)
 
         self.checked(lambda s: plan_names, go)
         if scope.reseller_id is not None:  # other tenants' records untouched
@@ -212,7 +213,7 @@ class FaultMachine(RuleBasedStateMachine):
     def create(self, reseller: str) -> None:
         self.clock += 1
         before = snapshot(self.sim, self.db)
-        summary = self.guarded(self.service.create(reseller))
+        summary = self.guarded(ops.create(self.service, reseller))
         if summary is None:
             return
         after = snapshot(self.sim, self.db)

@@ -12,6 +12,7 @@ import asyncio
 import pytest
 from pymongo import MongoClient
 
+from tests import ops
 from tests.fixtures.mongo import CONNECTIONS, RESELLERS, insert_raw
 from tests.test_lifecycle_support import (  # noqa: F401 - client is a fixture
     assert_invariants,
@@ -28,7 +29,7 @@ from tests.test_lifecycle_support import (  # noqa: F401 - client is a fixture
 )
 from tui.evolution.client import EvolutionClient
 from tui.lifecycle.events import NAME_FREED, Step, StepOutcome, TargetOutcome
-from tui.lifecycle.planner import UnknownResellerError
+from tui.lifecycle.planning import UnknownResellerError
 from tui.lifecycle.scope import Scope
 from tui.store.mongo import ConnectionStore
 from tui.store.wire_server import MongoWireServer
@@ -39,9 +40,9 @@ def planned(plan) -> list[str]:
 
 
 async def run_clear(service, scope, **kw):
-    plan = await service.plan_clear_all(scope, **{k: v for k, v in kw.items()
+    plan = await ops.plan_clear_all(service, scope, **{k: v for k, v in kw.items()
                                                   if k in ("orphans_only", "include_attributed")})
-    summary = await service.clear_all(scope, plan=plan, **kw)
+    summary = await ops.clear_all(service, scope, plan=plan, **kw)
     return plan, summary
 
 
@@ -60,7 +61,7 @@ async def test_reseller_without_records_touches_nothing(sim, store, mongo_db, cl
     # in an admin session and in that reseller's own
     for session in (service, make_service(client, store, tmp_path, scope=Scope.reseller("nobody"))):
         with pytest.raises(UnknownResellerError, match="unknown reseller 'nobody'"):
-            await session.plan_clear_all(Scope.reseller("nobody"))
+            await ops.plan_clear_all(session, Scope.reseller("nobody"))
     assert snapshot(sim, mongo_db) == before
 
 
@@ -246,8 +247,8 @@ async def test_concurrency_is_bounded(sim, store, mongo_db, tmp_path, concurrenc
     sim.faults(latency_ms=25)
     async with CountingClient(sim.url, sim.api_key, timeout_s=2, retries=0) as client:
         service = make_service(client, store, tmp_path, concurrency=8)
-        plan = await service.plan_clear_all(Scope.all())
-        summary = await service.clear_all(Scope.all(), plan=plan, concurrency=concurrency)
+        plan = await ops.plan_clear_all(service, Scope.all())
+        summary = await ops.clear_all(service, Scope.all(), plan=plan, concurrency=concurrency)
     assert summary.deleted_from_evolution == 8
     assert client.peak == concurrency
 
@@ -265,8 +266,8 @@ async def test_cancel_event_mid_run_skips_unreached_and_keeps_their_records(
             cancel.set()  # the user presses "cancel" after the first target is done
 
     before = snapshot(sim, mongo_db)
-    plan = await service.plan_clear_all(Scope.all())
-    summary = await service.clear_all(Scope.all(), plan=plan, sink=sink, cancel=cancel)
+    plan = await ops.plan_clear_all(service, Scope.all())
+    summary = await ops.clear_all(service, Scope.all(), plan=plan, sink=sink, cancel=cancel)
 
     assert summary.cancelled and not summary.ok
     assert_invariants(sim, mongo_db, before, summary, planned(plan))
@@ -298,8 +299,8 @@ async def test_task_cancel_mid_run_still_writes_the_audit_line(sim, store, mongo
             started.set()
 
     before = snapshot(sim, mongo_db)
-    plan = await service.plan_clear_all(Scope.all())
-    task = asyncio.create_task(service.clear_all(Scope.all(), plan=plan, sink=sink))
+    plan = await ops.plan_clear_all(service, Scope.all())
+    task = asyncio.create_task(ops.clear_all(service, Scope.all(), plan=plan, sink=sink))
     await asyncio.wait_for(started.wait(), 5)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
@@ -331,7 +332,7 @@ async def test_mongodb_stopping_mid_run_loses_no_record(sim, client, tmp_path):
         sim.faults(latency_ms=30)
         store = ConnectionStore(server.uri, "evodash_mid_run", timeout_ms=200)
         service = make_service(client, store, tmp_path, concurrency=2)
-        plan = await service.plan_clear_all(Scope.all())
+        plan = await ops.plan_clear_all(service, Scope.all())
         removed_records = []
 
         def sink(event):
@@ -340,7 +341,7 @@ async def test_mongodb_stopping_mid_run_loses_no_record(sim, client, tmp_path):
                 if len(removed_records) == 2:
                     server.stop()  # MongoDB goes away in the middle of the run
 
-        summary = await service.clear_all(Scope.all(), plan=plan, sink=sink)
+        summary = await ops.clear_all(service, Scope.all(), plan=plan, sink=sink)
         store.close()
         assert not server.running
         # in-flight targets could not remove their record (reported); once the store is

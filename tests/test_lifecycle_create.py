@@ -4,6 +4,7 @@ failure (the new instance is removed again), and the QR payload."""
 
 from __future__ import annotations
 
+from tests import ops
 from tests.fixtures.mongo import CONNECTIONS
 from tests.fixtures.sim import API_KEY
 from tests.test_lifecycle_support import (  # noqa: F401 - client is a fixture
@@ -41,7 +42,7 @@ async def test_create_names_inserts_after_instance_and_returns_the_record(sim, s
     add_record(mongo_db, "r1", "fabio_1_1")
     add_record(mongo_db, "r1", "fabio_2_2")
     events = []
-    summary = await fixed_service(client, store, tmp_path).create("r1", sink=events.append)
+    summary = await ops.create(fixed_service(client, store, tmp_path), "r1", sink=events.append)
     [target] = summary.targets
     name = f"fabio_3_{FIXED_TS}"  # <base>_<n>_<ts>, n = the reseller's records + 1
     assert target.outcome is TargetOutcome.CREATED and target.name == name
@@ -56,7 +57,7 @@ async def test_create_names_inserts_after_instance_and_returns_the_record(sim, s
 
 async def test_create_with_qr_returns_the_qr_payload(sim, store, mongo_db, client, tmp_path):
     seed_resellers(mongo_db)
-    summary = await fixed_service(client, store, tmp_path).create("r2", qr=True)
+    summary = await ops.create(fixed_service(client, store, tmp_path), "r2", qr=True)
     [target] = summary.targets
     assert target.outcome is TargetOutcome.CREATED and target.name == f"ana_1_{FIXED_TS}"
     assert target.extra["qrcode"]["code"]
@@ -68,7 +69,7 @@ async def test_name_is_unique_against_evolution_and_the_database(sim, store, mon
     seed_resellers(mongo_db)
     sim.seed([{"name": NAME, "state": "close"}])  # an unlinked orphan instance
     add_record(mongo_db, "r2", NEXT)  # another tenant's record (no instance)
-    summary = await fixed_service(client, store, tmp_path).create("r1")
+    summary = await ops.create(fixed_service(client, store, tmp_path), "r1")
     [target] = summary.targets
     assert target.outcome is TargetOutcome.CREATED and target.name == f"fabio_1_{FIXED_TS + 2}"
     assert sim_instance(sim, NAME) is not None  # the listed orphan was not deleted
@@ -80,7 +81,7 @@ async def test_reserved_unlinked_name_is_freed_verified_then_used(sim, store, mo
                                                                   tmp_path):
     seed_resellers(mongo_db)
     sim.seed([{"name": NAME, "ghost": True}])  # unlisted, but the server holds the name
-    summary = await fixed_service(client, store, tmp_path).create("r1")
+    summary = await ops.create(fixed_service(client, store, tmp_path), "r1")
     [target] = summary.targets
     assert target.outcome is TargetOutcome.CREATED and target.name == NAME
     assert sim.stats()["requests"]["delete"] == 1
@@ -93,7 +94,7 @@ async def test_stuck_reserved_name_makes_create_pick_another(sim, store, mongo_d
     sim.seed([{"name": NAME, "state": "close"}])
     sim.faults(reconnect_loop=[NAME], connecting_share=0, orphan_outcome="reserved", dial_cost_ms=0)
     sim.request("DELETE", f"/instance/delete/{NAME}")  # orphaned socket: stuck reserved
-    summary = await fixed_service(client, store, tmp_path).create("r1")
+    summary = await ops.create(fixed_service(client, store, tmp_path), "r1")
     [target] = summary.targets
     assert target.outcome is TargetOutcome.CREATED and target.name == NEXT
     assert probe_status(sim, NAME) == "reserved"
@@ -128,7 +129,7 @@ async def test_403_on_an_unlinked_closed_orphan_removes_it_and_retries(sim, stor
     events = []
     async with racing_client(sim, lambda: seeded.extend(
             sim.seed([{"name": NAME, "state": "close"}]))) as client:
-        summary = await fixed_service(client, store, tmp_path).create("r1", sink=events.append)
+        summary = await ops.create(fixed_service(client, store, tmp_path), "r1", sink=events.append)
     [target] = summary.targets
     assert target.outcome is TargetOutcome.CREATED and target.name == NAME
     assert any(e.step is Step.CREATE and e.outcome is StepOutcome.RETRY for e in events)
@@ -139,7 +140,7 @@ async def test_403_on_an_unlinked_closed_orphan_removes_it_and_retries(sim, stor
 async def test_403_on_an_open_instance_never_deletes_it(sim, store, mongo_db, tmp_path):
     seed_resellers(mongo_db)
     async with racing_client(sim, lambda: sim.seed([{"name": NAME, "state": "open"}])) as client:
-        summary = await fixed_service(client, store, tmp_path).create("r1")
+        summary = await ops.create(fixed_service(client, store, tmp_path), "r1")
     [target] = summary.targets
     assert target.outcome is TargetOutcome.CREATED and target.name == NEXT
     assert sim_instance(sim, NAME)["state"] == "open"
@@ -156,7 +157,7 @@ async def test_403_on_a_linked_instance_never_deletes_it(sim, store, mongo_db, t
         add_record(mongo_db, "r2", NAME)
 
     async with racing_client(sim, race) as client:
-        summary = await fixed_service(client, store, tmp_path).create("r1")
+        summary = await ops.create(fixed_service(client, store, tmp_path), "r1")
     [target] = summary.targets
     assert target.outcome is TargetOutcome.CREATED and target.name == NEXT
     assert sim_instance(sim, NAME) is not None, "a linked instance was deleted"
@@ -184,7 +185,7 @@ async def _create_with_failing_insert(sim, tmp_path, *, qr: bool):
         client = StopMongoAfterCreate(sim.url, API_KEY, timeout_s=2, retries=0)
         client.server = server
         try:
-            return await fixed_service(client, store, tmp_path).create("r1", qr=qr)
+            return await ops.create(fixed_service(client, store, tmp_path), "r1", qr=qr)
         finally:
             await client.aclose()
             store.close()
@@ -215,11 +216,11 @@ async def test_create_for_unknown_reseller_creates_nothing(sim, store, mongo_db,
                                                            tmp_path):
     import pytest
 
-    from tui.lifecycle.planner import UnknownResellerError
+    from tui.lifecycle.planning import UnknownResellerError
 
     seed_resellers(mongo_db)
     with pytest.raises(UnknownResellerError, match="unknown reseller 'ghost-reseller'"):
-        await fixed_service(client, store, tmp_path).create("ghost-reseller")
+        await ops.create(fixed_service(client, store, tmp_path), "ghost-reseller")
     assert sim.state()["instances"] == [] and sim.stats()["requests"].get("create", 0) == 0
     assert mongo_db[CONNECTIONS].count_documents({}) == 0
 
@@ -232,7 +233,7 @@ async def test_reseller_session_creates_only_for_itself(sim, store, mongo_db, cl
     seed_resellers(mongo_db)
     service = fixed_service(client, store, tmp_path, scope=Scope.reseller("r1"))
     with pytest.raises(ScopeError):
-        await service.create("r2")
+        await ops.create(service, "r2")
     assert sim.state()["instances"] == []
-    summary = await service.create("r1")
+    summary = await ops.create(service, "r1")
     assert summary.targets[0].outcome is TargetOutcome.CREATED

@@ -3,6 +3,7 @@ removed / already_absent, kept and marked otherwise). Real simulator + real Mong
 
 from __future__ import annotations
 
+from tests import ops
 from tests.fixtures.mongo import CONNECTIONS
 from tests.test_lifecycle_support import (  # noqa: F401 - client is a fixture
     FAST,
@@ -17,7 +18,7 @@ from tests.test_lifecycle_support import (  # noqa: F401 - client is a fixture
     seed_resellers,
     snapshot,
 )
-from tui.lifecycle.delete import RESERVED_HINT, DeletePolicy
+from tui.lifecycle.removal import RESERVED_HINT, DeletePolicy
 from tui.evolution.models import InstanceState
 from tui.lifecycle.events import Step, StepOutcome, TargetOutcome
 from tui.lifecycle.plans import DeleteRequest
@@ -35,7 +36,7 @@ async def test_delete_removes_open_connecting_and_close_and_their_records(sim, s
     service = make_service(client, store, tmp_path)
     before = snapshot(sim, mongo_db)
 
-    summary = await service.delete(names, sink=events.append)
+    summary = await ops.delete(service, names, sink=events.append)
 
     assert [outcome_of(summary, n) for n in names] == [TargetOutcome.REMOVED] * 3
     assert summary.deleted_from_evolution == 3 and summary.deleted_from_db == 3
@@ -78,7 +79,7 @@ async def test_delete_of_a_free_name_is_already_absent_and_removes_its_record(
     add_record(mongo_db, "r1", "fabio_4_4")  # orphan record, name free on Evolution
     service = make_service(client, store, tmp_path)
     before = snapshot(sim, mongo_db)
-    summary = await service.delete(["fabio_4_4", "never_existed"])
+    summary = await ops.delete(service, ["fabio_4_4", "never_existed"])
     assert outcome_of(summary, "fabio_4_4") is TargetOutcome.ALREADY_ABSENT
     assert outcome_of(summary, "never_existed") is TargetOutcome.NOT_FOUND
     assert summary.deleted_from_evolution == 0 and summary.deleted_from_db == 1
@@ -112,7 +113,7 @@ async def test_dialing_instance_is_logged_out_until_it_stops_then_removed(
     service = make_service(client, store, tmp_path)
     before = snapshot(sim, mongo_db)
 
-    summary = await service.delete(["fabio_1_1"], sink=events.append)
+    summary = await ops.delete(service, ["fabio_1_1"], sink=events.append)
 
     assert outcome_of(summary, "fabio_1_1") is TargetOutcome.REMOVED
     [logout] = [e for e in events if e.step is Step.LOGOUT]
@@ -135,7 +136,7 @@ async def test_unstoppable_dialing_is_stuck_reserved_record_kept_and_marked_then
     service = make_service(client, store, tmp_path)
     before = snapshot(sim, mongo_db)
 
-    summary = await service.delete(["fabio_1_1"])
+    summary = await ops.delete(service, ["fabio_1_1"])
 
     [target] = summary.targets
     assert target.outcome is TargetOutcome.STUCK_RESERVED
@@ -149,7 +150,7 @@ async def test_unstoppable_dialing_is_stuck_reserved_record_kept_and_marked_then
     assert_invariants(sim, mongo_db, before, summary, ["fabio_1_1"])
 
     sim.restart()  # the orphaned socket dies with the process: the name is free
-    again = await service.delete(["fabio_1_1"])
+    again = await ops.delete(service, ["fabio_1_1"])
     assert outcome_of(again, "fabio_1_1") is TargetOutcome.ALREADY_ABSENT
     assert mongo_db[CONNECTIONS].count_documents({}) == 0
 
@@ -164,7 +165,7 @@ async def test_a_name_free_for_a_moment_is_not_removed(sim, store, mongo_db, cli
                dial_cost_ms=0)
     events = []
     service = make_service(client, store, tmp_path)
-    summary = await service.delete(["fabio_1_1"], sink=events.append)
+    summary = await ops.delete(service, ["fabio_1_1"], sink=events.append)
     assert outcome_of(summary, "fabio_1_1") is TargetOutcome.STUCK_RESERVED
     came_back = [e for e in events if e.step is Step.VERIFY and "came back" in e.detail]
     assert came_back and came_back[0].outcome is StepOutcome.RESERVED
@@ -181,7 +182,7 @@ async def test_delete_errors_exhaust_attempts_failed_record_kept_and_marked(
     service = make_service(client, store, tmp_path)
     before = snapshot(sim, mongo_db)
 
-    summary = await service.delete(["fabio_1_1"])
+    summary = await ops.delete(service, ["fabio_1_1"])
 
     [target] = summary.targets
     assert target.outcome is TargetOutcome.FAILED
@@ -195,7 +196,7 @@ async def test_delete_errors_exhaust_attempts_failed_record_kept_and_marked(
     assert_invariants(sim, mongo_db, before, summary, ["fabio_1_1"])
 
     sim.faults()  # errors gone: the re-run finishes the job
-    again = await service.delete(["fabio_1_1"])
+    again = await ops.delete(service, ["fabio_1_1"])
     assert outcome_of(again, "fabio_1_1") is TargetOutcome.REMOVED
     assert mongo_db[CONNECTIONS].count_documents({}) == 0
 
@@ -204,7 +205,7 @@ async def test_transient_5xx_is_recovered_by_a_retry(sim, store, mongo_db, clien
     sim.seed([{"name": "fabio_1_1", "state": "open"}])
     add_record(mongo_db, "r1", "fabio_1_1")
     sim.faults(error_count=3, error_status=503, routes=["delete", "logout"])
-    summary = await make_service(client, store, tmp_path).delete(["fabio_1_1"])
+    summary = await ops.delete(make_service(client, store, tmp_path), ["fabio_1_1"])
     assert outcome_of(summary, "fabio_1_1") is TargetOutcome.REMOVED
     assert probe_status(sim, "fabio_1_1") == "absent"
     assert mongo_db[CONNECTIONS].count_documents({}) == 0
@@ -225,7 +226,7 @@ async def test_probe_timeouts_during_verify_fail_and_keep_the_record(sim, store,
 
     async with make_client(sim, timeout_s=0.15, retries=0) as client:
         service = make_service(client, store, tmp_path, policy=policy)
-        summary = await service.delete(["fabio_1_1"], sink=sink)
+        summary = await ops.delete(service, ["fabio_1_1"], sink=sink)
     [target] = summary.targets
     assert target.outcome is TargetOutcome.FAILED and "could not verify" in target.reason
     kept = mongo_db[CONNECTIONS].find_one({"instance_name": "fabio_1_1"})
@@ -241,12 +242,12 @@ async def test_delete_timeouts_fail_then_rerun_converges(sim, store, mongo_db, t
     sim.faults(timeout_count=10, hang_s=2, routes=["delete"])
     async with make_client(sim, timeout_s=0.1, retries=0) as client:
         service = make_service(client, store, tmp_path)
-        summary = await service.delete(["fabio_1_1"])
+        summary = await ops.delete(service, ["fabio_1_1"])
         [target] = summary.targets
         assert target.outcome is TargetOutcome.FAILED and target.attempts == 2
         assert mongo_db[CONNECTIONS].count_documents({}) == 1
         sim.faults()
-        again = await service.delete(["fabio_1_1"])
+        again = await ops.delete(service, ["fabio_1_1"])
     assert outcome_of(again, "fabio_1_1") is TargetOutcome.REMOVED
     assert mongo_db[CONNECTIONS].count_documents({}) == 0
 
@@ -258,7 +259,7 @@ async def test_cleanup_lag_reserved_for_a_while_then_removed(sim, store, mongo_d
     sim.faults(cleanup_lag_ms=120)
     events = []
     service = make_service(client, store, tmp_path)
-    summary = await service.delete(["fabio_1_1"], sink=events.append)
+    summary = await ops.delete(service, ["fabio_1_1"], sink=events.append)
     [target] = summary.targets
     assert target.outcome is TargetOutcome.REMOVED and target.attempts == 1
     # the record went only after the probe said absent, not on the (earlier) 200 of delete
@@ -274,7 +275,7 @@ async def test_cleanup_lag_longer_than_the_budget_is_stuck_reserved(sim, store, 
     sim.seed([{"name": "fabio_1_1", "state": "close"}])
     add_record(mongo_db, "r1", "fabio_1_1")
     sim.faults(cleanup_lag_ms=5000)
-    summary = await make_service(client, store, tmp_path).delete(["fabio_1_1"])
+    summary = await ops.delete(make_service(client, store, tmp_path), ["fabio_1_1"])
     assert outcome_of(summary, "fabio_1_1") is TargetOutcome.STUCK_RESERVED
     assert mongo_db[CONNECTIONS].count_documents({"instance_name": "fabio_1_1"}) == 1
     assert audit_lines(tmp_path)[-1]["outcomes"] == {"fabio_1_1": "stuck_reserved"}
@@ -285,7 +286,7 @@ async def test_admin_delete_of_a_shared_name_removes_both_records(sim, store, mo
     sim.seed([{"name": "shared_1_1", "state": "close"}])
     add_record(mongo_db, "r1", "shared_1_1")
     add_record(mongo_db, "r2", "shared_1_1")
-    summary = await make_service(client, store, tmp_path).delete(["shared_1_1", "shared_1_1"])
+    summary = await ops.delete(make_service(client, store, tmp_path), ["shared_1_1", "shared_1_1"])
     assert [t.name for t in summary.targets] == ["shared_1_1"]
     assert summary.deleted_from_db == 2 and summary.deleted_from_evolution == 1
 
@@ -312,7 +313,7 @@ async def test_verification_learns_the_cleanup_lag_and_probes_less(sim, store, m
             sim.faults(cleanup_lag_ms=0)  # the server got fast in the middle of the run
 
     service = make_service(client, store, tmp_path, concurrency=1)
-    summary = await service.delete(names, sink=sink)
+    summary = await ops.delete(service, names, sink=sink)
 
     assert [outcome_of(summary, n) for n in names] == [TargetOutcome.REMOVED] * len(names)
     verify = [e for e in events if first_free(e)]

@@ -100,8 +100,7 @@ async def test_young_orphan_instances_are_left_to_the_platform_by_bulk_operation
     sim.seed([{"name": n, "state": "close"} for n in (young, old, plain)])
     clock = {"t": time.time()}
     seen = FirstSeen(tmp_path / "state" / "first-seen.json", now=lambda: clock["t"])
-    service = make_service(client, store, tmp_path, orphan_grace_s=600)
-    service.first_seen = seen
+    service = make_service(client, store, tmp_path, orphan_grace_s=600, first_seen=seen)
     plan = await service.plan(ClearAllRequest(Scope.all()))
     skipped = {t.name: t.skip_reason for t in plan.targets if t.skip_reason}
     assert set(skipped) == {young, plain}
@@ -272,16 +271,15 @@ async def test_two_operators_clearing_at_once_never_double_count(sim, store, mon
 
 
 def test_claims_of_a_dead_run_are_taken_over_and_live_ones_are_not(tmp_path):
-    service = LifecycleService(client=None, store=None)  # type: ignore[arg-type]
-    from tui.lifecycle.service import claim_owner
+    from tui.lifecycle.claims import claim_owner, is_stale
+    from tui.lifecycle.context import ActiveOps
 
+    active = ActiveOps()
     mine = claim_owner("abc")
     host = mine.split(":")[0]
-    assert service._stale_claim(mine)  # this process, an operation that is not running
-    service._active_ops.add("abc")
-    try:
-        assert not service._stale_claim(mine)
-    finally:
-        service._active_ops.discard("abc")
-    assert service._stale_claim(f"{host}:999999999:x")  # a process that is gone
-    assert not service._stale_claim(f"another-host:1:x")  # cannot tell: assume alive
+    assert is_stale(mine, active)  # this process, an operation that is not running
+    active.add("abc")
+    assert not is_stale(mine, active)
+    active.discard("abc")
+    assert is_stale(f"{host}:999999999:x", active)  # a process that is gone
+    assert not is_stale(f"another-host:1:x", active)  # cannot tell: assume alive

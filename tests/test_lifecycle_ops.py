@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests import ops
 from tests.fixtures.mongo import CONNECTIONS
 from tests.fixtures.sim import API_KEY
 from tests.test_lifecycle_support import (  # noqa: F401 - client is a fixture
@@ -32,7 +33,7 @@ async def test_forget_removes_only_orphan_records_whose_name_is_free(sim, store,
         add_record(mongo_db, "r1", name)
     service = make_service(client, store, tmp_path)
     before = snapshot(sim, mongo_db)
-    summary = await service.forget(["fabio_1_1", "fabio_2_2", "fabio_3_3", "nothing_here"])
+    summary = await ops.forget(service, ["fabio_1_1", "fabio_2_2", "fabio_3_3", "nothing_here"])
 
     assert outcome_of(summary, "fabio_3_3") is TargetOutcome.FORGOTTEN
     assert mongo_db[CONNECTIONS].count_documents({"instance_name": "fabio_3_3"}) == 0
@@ -52,7 +53,7 @@ async def test_forget_in_reseller_scope_refuses_other_tenants_records(sim, store
     seed_resellers(mongo_db)
     add_record(mongo_db, "r2", "ana_3_3")
     service = make_service(client, store, tmp_path, scope=Scope.reseller("r1"))
-    summary = await service.forget(["ana_3_3"])
+    summary = await ops.forget(service, ["ana_3_3"])
     assert outcome_of(summary, "ana_3_3") is TargetOutcome.SKIPPED
     assert mongo_db[CONNECTIONS].count_documents({}) == 1
 
@@ -61,7 +62,7 @@ async def test_forget_in_reseller_scope_refuses_other_tenants_records(sim, store
 async def test_adopt_links_an_orphan_instance(sim, store, mongo_db, client, tmp_path):
     seed_resellers(mongo_db)
     sim.seed([{"name": "legacy-box", "state": "open", "owner": "5511987654321@s.whatsapp.net"}])
-    summary = await make_service(client, store, tmp_path).adopt("legacy-box", "r1")
+    summary = await ops.adopt(make_service(client, store, tmp_path), "legacy-box", "r1")
     assert outcome_of(summary, "legacy-box") is TargetOutcome.ADOPTED
     doc = mongo_db[CONNECTIONS].find_one({"instance_name": "legacy-box"})
     assert doc["reseller_id"] == "r1" and doc["status"] == "connected"
@@ -76,19 +77,19 @@ async def test_adopt_refusals(sim, store, mongo_db, client, tmp_path):
     service = make_service(client, store, tmp_path)
     before = snapshot(sim, mongo_db)
 
-    linked = (await service.adopt("taken_1_1", "r1")).targets[0]
+    linked = (await ops.adopt(service, "taken_1_1", "r1")).targets[0]
     assert linked.outcome is TargetOutcome.SKIPPED and "already has a record" in linked.reason
     with pytest.raises(LifecycleError, match="unknown reseller 'nobody'"):
-        await service.adopt("ghost_1_1", "nobody")
-    ghost = (await service.adopt("ghost_1_1", "r1")).targets[0]
+        await ops.adopt(service, "ghost_1_1", "nobody")
+    ghost = (await ops.adopt(service, "ghost_1_1", "r1")).targets[0]
     assert ghost.outcome is TargetOutcome.FAILED and "not an Evolution instance" in ghost.reason
-    absent = (await service.adopt("no_such_1_1", "r1")).targets[0]
+    absent = (await ops.adopt(service, "no_such_1_1", "r1")).targets[0]
     assert absent.outcome is TargetOutcome.NOT_FOUND and "not found" in absent.reason
     assert snapshot(sim, mongo_db) == before
 
     scoped = make_service(client, store, tmp_path, scope=Scope.reseller("r2"))
     with pytest.raises(ScopeError):
-        await scoped.adopt("ghost_1_1", "r1")
+        await ops.adopt(scoped, "ghost_1_1", "r1")
     assert snapshot(sim, mongo_db) == before
 
 
@@ -97,7 +98,7 @@ async def test_reprovision_recreates_the_instance_of_an_orphan_record(sim, store
                                                                       client, tmp_path):
     seed_resellers(mongo_db)
     add_record(mongo_db, "r1", "fabio_3_3")
-    summary = await make_service(client, store, tmp_path).reprovision("fabio_3_3")
+    summary = await ops.reprovision(make_service(client, store, tmp_path), "fabio_3_3")
     assert outcome_of(summary, "fabio_3_3") is TargetOutcome.REPROVISIONED
     assert probe_status(sim, "fabio_3_3") == "present"
     assert mongo_db[CONNECTIONS].count_documents({"instance_name": "fabio_3_3"}) == 1
@@ -113,15 +114,15 @@ async def test_reprovision_refusals(sim, store, mongo_db, client, tmp_path):
     before = snapshot(sim, mongo_db)
     reasons = {}
     for name in ("fabio_1_1", "fabio_2_2"):
-        [target] = (await service.reprovision(name)).targets
+        [target] = (await ops.reprovision(service, name)).targets
         assert target.outcome is TargetOutcome.SKIPPED
         reasons[name] = target.reason
     assert "already exists" in reasons["fabio_1_1"]
     assert "reserved" in reasons["fabio_2_2"]
-    [nothing] = (await service.reprovision("no_record_1_1")).targets
+    [nothing] = (await ops.reprovision(service, "no_record_1_1")).targets
     assert nothing.outcome is TargetOutcome.NOT_FOUND and "not found" in nothing.reason
     scoped = make_service(client, store, tmp_path, scope=Scope.reseller("r1"))
-    [target] = (await scoped.reprovision("ana_3_3")).targets
+    [target] = (await ops.reprovision(scoped, "ana_3_3")).targets
     assert target.outcome is TargetOutcome.SKIPPED
     assert snapshot(sim, mongo_db) == before
     assert sim.stats()["requests"].get("create", 0) == 0
@@ -134,13 +135,13 @@ async def test_read_only_refuses_every_mutation_and_changes_nothing(sim, store, 
     service = make_service(client, store, tmp_path, read_only=True)
     before = snapshot(sim, mongo_db)
     calls = [
-        lambda: service.delete(world["r1_linked"]),
-        lambda: service.clear_all(Scope.all()),
-        lambda: service.clear_all(Scope.reseller("r1"), orphans_only=True),
-        lambda: service.create("r1"),
-        lambda: service.forget(world["r1_orphan_records"]),
-        lambda: service.adopt("legacy-box", "r1"),
-        lambda: service.reprovision("fabio_4_1700000004"),
+        lambda: ops.delete(service, world["r1_linked"]),
+        lambda: ops.clear_all(service, Scope.all()),
+        lambda: ops.clear_all(service, Scope.reseller("r1"), orphans_only=True),
+        lambda: ops.create(service, "r1"),
+        lambda: ops.forget(service, world["r1_orphan_records"]),
+        lambda: ops.adopt(service, "legacy-box", "r1"),
+        lambda: ops.reprovision(service, "fabio_4_1700000004"),
     ]
     for call in calls:
         with pytest.raises(ReadOnlyError, match="read-only"):
@@ -149,7 +150,7 @@ async def test_read_only_refuses_every_mutation_and_changes_nothing(sim, store, 
     assert not {"delete", "logout", "create"} & set(sim.stats()["requests"])
     assert audit_lines(tmp_path) == []
     # a dry run is not a mutation: allowed
-    summary = await service.clear_all(Scope.all(), dry_run=True)
+    summary = await ops.clear_all(service, Scope.all(), dry_run=True)
     assert summary.dry_run and snapshot(sim, mongo_db) == before
 
 
@@ -161,13 +162,13 @@ async def test_reseller_session_cannot_clear_another_reseller_or_all(sim, store,
     before = snapshot(sim, mongo_db)
     for scope in (Scope.all(), Scope.reseller("r2")):
         with pytest.raises(ScopeError):
-            await service.clear_all(scope)
+            await ops.clear_all(service, scope)
         with pytest.raises(ScopeError):
-            await service.plan_clear_all(scope)
+            await ops.plan_clear_all(service, scope)
         with pytest.raises(ScopeError):
-            await service.clear_all(scope, dry_run=True)
+            await ops.clear_all(service, scope, dry_run=True)
     # naming another tenant's (or nobody's) instances in a delete skips them
-    summary = await service.delete(world["r2_linked"] + world["unattributed"] + world["shared"])
+    summary = await ops.delete(service, world["r2_linked"] + world["unattributed"] + world["shared"])
     assert {t.outcome for t in summary.targets} == {TargetOutcome.SKIPPED}
     assert snapshot(sim, mongo_db) == before
     assert sim.stats()["requests"].get("delete", 0) == 0
@@ -186,13 +187,13 @@ async def test_audit_one_line_per_mutating_operation_with_fields_and_no_secrets(
     mongo_uri = "mongodb://evodash:Sup3rS3cretPw@db.internal:27017/platform"
     service = make_service(client, store, tmp_path, secrets=[API_KEY, mongo_uri])
 
-    await service.clear_all(Scope.reseller("r1"), dry_run=True)  # not a mutation: no line
-    await service.delete(["fabio_1_1"])
-    await service.forget(["fabio_4_4"])
-    await service.reprovision("fabio_5_5")
-    await service.adopt("legacy-box", "r1")
-    create = await service.create("r1", qr=True)
-    await service.clear_all(Scope.reseller("r1"))
+    await ops.clear_all(service, Scope.reseller("r1"), dry_run=True)  # not a mutation: no line
+    await ops.delete(service, ["fabio_1_1"])
+    await ops.forget(service, ["fabio_4_4"])
+    await ops.reprovision(service, "fabio_5_5")
+    await ops.adopt(service, "legacy-box", "r1")
+    create = await ops.create(service, "r1", qr=True)
+    await ops.clear_all(service, Scope.reseller("r1"))
 
     lines = audit_lines(tmp_path)
     assert [line["operation"] for line in lines] == [

@@ -14,12 +14,14 @@ from typing import Any
 
 import pytest
 
+from tests import ops
 from tests.fixtures.mongo import CONNECTIONS, RESELLERS, insert_raw
 from tests.fixtures.sim import API_KEY
 from tui.evolution.client import EvolutionClient
 from tui.lifecycle.audit import AuditLog
-from tui.lifecycle.delete import DeletePolicy
+from tui.lifecycle.removal import DeletePolicy
 from tui.lifecycle.events import NAME_FREED, Summary, TargetOutcome
+from tui.lifecycle.seen import FirstSeen
 from tui.lifecycle.scope import Scope
 from tui.lifecycle.service import LifecycleService
 
@@ -44,8 +46,11 @@ def make_client(sim, *, timeout_s: float = 2.0, retries: int = 1, api_key: str =
 def make_service(client, store, tmp_path: Path, *, scope: Scope | None = None,
                  policy: DeletePolicy = FAST, read_only: bool = False, concurrency: int = 4,
                  now=None, secrets: list[str] | None = None,
-                 orphan_grace_s: float = 0.0) -> LifecycleService:
+                 orphan_grace_s: float = 0.0, first_seen: FirstSeen | None = None
+                 ) -> LifecycleService:
     kwargs: dict[str, Any] = {}
+    if first_seen is not None:
+        kwargs["first_seen"] = first_seen
     if now is not None:
         kwargs["now"] = now
     return LifecycleService(
@@ -198,8 +203,8 @@ async def assert_rerun_converges(service: LifecycleService, sim, mongo_db, scope
                                  ) -> Summary:
     """A second clear-all in the same scope handles everything left; a third has nothing."""
     before = snapshot(sim, mongo_db)
-    plan = await service.plan_clear_all(scope, **kw)
-    second = await service.clear_all(scope, plan=plan, **kw)
+    plan = await ops.plan_clear_all(service, scope, **kw)
+    second = await ops.clear_all(service, scope, plan=plan, **kw)
     assert_invariants(sim, mongo_db, before, second, [t.name for t in plan.targets])
     for target in second.targets:
         if target.outcome is TargetOutcome.SKIPPED:
@@ -207,7 +212,7 @@ async def assert_rerun_converges(service: LifecycleService, sim, mongo_db, scope
         else:
             assert target.outcome in NAME_FREED, (target.name, target.outcome, target.reason)
             assert target.record_error is None
-    third = await service.plan_clear_all(scope, **kw)
+    third = await ops.plan_clear_all(service, scope, **kw)
     assert third.actionable == [], [t.name for t in third.actionable]
     return second
 

@@ -66,8 +66,9 @@ import httpx
 from motor.motor_asyncio import AsyncIOMotorClient
 from pymongo import MongoClient
 
+from tests import ops
 from tests.bench.baseline_original import OriginalWhatsAppService
-from tui.lifecycle.delete import DeletePolicy
+from tui.lifecycle.removal import DeletePolicy
 from tui.cli.wiring import build_services
 from tui.lifecycle.scope import Scope
 from tui.settings import Settings
@@ -357,15 +358,15 @@ async def run_evodash(env: Env, fx: Fixture, c: int, policy_overrides: dict, tmp
     services = build_services(settings, concurrency=c)
     service = services.service
     if policy_overrides:
-        service.policy = dataclasses.replace(service.policy, **policy_overrides)
-    service.rng = random.Random(SEED)  # deterministic poll jitter
+        service.ctx.policy = dataclasses.replace(service.policy, **policy_overrides)
+    service.ctx.rng = random.Random(SEED)  # deterministic poll jitter
     counter = RequestBytes()
     services.client._http.event_hooks["request"].append(counter)  # bench-only instrumentation
     before = await env.stats()
     load0 = load()
     cpu0 = env.cpu()
     started = time.perf_counter()
-    summary = await service.clear_all(Scope.all(), concurrency=c)
+    summary = await ops.clear_all(service, Scope.all(), concurrency=c)
     wall = time.perf_counter() - started
     cpu1 = env.cpu()
     after = await env.stats()

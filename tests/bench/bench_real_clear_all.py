@@ -35,6 +35,7 @@ from pathlib import Path
 from motor.motor_asyncio import AsyncIOMotorClient
 from pymongo import MongoClient
 
+from tests import ops
 from tests.bench.baseline_original import OriginalWhatsAppService
 from tests.real.support import (
     RealServer,
@@ -74,7 +75,7 @@ async def one_run(variant: str, env: dict, mongo: MongoWireServer, quiet: int, d
                 "audit_log": str(tmp / f"audit-{run}.jsonl")})
             services = build_services(settings)
             started = time.perf_counter()
-            summary = await services.service.clear_all(Scope.reseller("rbench"))
+            summary = await services.ops.clear_all(service, Scope.reseller("rbench"))
             wall = time.perf_counter() - started
             await services.aclose()
             reported = {k: v for k, v in summary.stats().items() if k != "errors"}

@@ -30,7 +30,7 @@ import httpx
 from pymongo import MongoClient
 
 from tui.evolution.client import EvolutionClient
-from tui.lifecycle.delete import DeletePolicy
+from tui.lifecycle.removal import DeletePolicy
 from tui.lifecycle.plans import ClearAllRequest, DeleteRequest
 from tui.lifecycle.scope import Scope
 from tui.lifecycle.service import LifecycleService

@@ -16,7 +16,7 @@ from typing import Iterator
 from tui.cli.output import error_line
 from tui.evolution.client import EvolutionClient
 from tui.lifecycle.audit import AuditLog
-from tui.lifecycle.delete import DeletePolicy
+from tui.lifecycle.removal import DeletePolicy
 from tui.lifecycle.seen import FirstSeen
 from tui.lifecycle.scope import Scope
 from tui.lifecycle.service import LifecycleService

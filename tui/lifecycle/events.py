@@ -10,49 +10,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from enum import StrEnum
 from typing import Any
 
-
-class Step(StrEnum):
-    PLAN = "plan"
-    PROBE = "probe"
-    LOGOUT = "logout"
-    DELETE = "delete"
-    VERIFY = "verify"
-    RECORD = "record"
-    CREATE = "create"
-    INSERT = "insert"
-    MARK = "mark"
-    AUDIT = "audit"
-    DONE = "done"  # the target is finished: `StepEvent.done` holds its outcome
-
-
-class StepOutcome(StrEnum):
-    OK = "ok"
-    SKIPPED = "skipped"
-    RETRY = "retry"
-    FAILED = "failed"
-    ABSENT = "absent"
-    RESERVED = "reserved"
-    PRESENT = "present"
-    GONE = "gone"  # delete answered 404: nothing to delete
-
-
-class TargetOutcome(StrEnum):
-    """Final outcome of one target of an operation."""
-
-    REMOVED = "removed"  # this run removed the instance and verified the name is free
-    ALREADY_ABSENT = "already_absent"  # the name was already free
-    STUCK_RESERVED = "stuck_reserved"  # the server keeps the name: restarting Evolution frees it
-    FAILED = "failed"
-    SKIPPED = "skipped"  # not touched: outside the scope, refused by a rule, or cancelled
-    NOT_FOUND = "not_found"  # neither an Evolution instance nor a record: nothing to do
-    PLANNED = "planned"  # dry run
-    CREATED = "created"
-    FORGOTTEN = "forgotten"
-    ADOPTED = "adopted"
-    REPROVISIONED = "reprovisioned"
+from tui.lifecycle.domain import Skip, Step, StepOutcome, TargetOutcome
+from tui.lifecycle.words import skip_text
 
 
 NAME_FREED = (TargetOutcome.REMOVED, TargetOutcome.ALREADY_ABSENT)
@@ -98,6 +59,11 @@ class TargetResult:
     record_error: str | None = None
     elapsed_s: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
+    skip: Skip | None = None  # why it was left alone (the typed cause); `reason` is its words
+
+    def __post_init__(self) -> None:
+        if self.skip is not None and not self.reason:
+            self.reason = skip_text(self.skip)
 
     @property
     def ok(self) -> bool:
@@ -162,18 +128,14 @@ class Summary:
             "elapsed_s": round(self.elapsed_s, 3),
             **self.stats(),
             "notes": self.notes,
-            "targets": [
-                {k: v for k, v in asdict(t).items() if v not in (None, {}, "")}
-                | {"outcome": t.outcome.value}
-                for t in self.targets
-            ],
+            "targets": [target_json(t) for t in self.targets],
         }
 
     @property
     def not_started(self) -> int:
         """Targets a cancellation or a stop kept from starting."""
         return sum(1 for t in self.targets if t.outcome is TargetOutcome.SKIPPED
-                   and ("cancelled" in t.reason or "not started" in t.reason))
+                   and t.skip is not None and t.skip.not_started)
 
     def line(self) -> str:
         """One line in the words of the operation: `delete · all resellers: 1 target ·
@@ -217,6 +179,14 @@ class Summary:
                 parts += [f"{label} {counts[label]}" for label in ("removed", "records removed")
                           if counts[label]]
         return f"{head}: {' · '.join(parts)} · {self.elapsed_s:.1f} s"
+
+
+def target_json(t: TargetResult) -> dict[str, Any]:
+    out = {k: v for k, v in asdict(t).items() if v not in (None, {}, "") and k != "skip"}
+    out["outcome"] = t.outcome.value
+    if t.skip is not None:
+        out["cause"] = t.skip.cause.value
+    return out
 
 
 EventSink = Callable[[StepEvent], None]

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from tui.evolution.errors import EvolutionError, UnauthorizedError
 from tui.evolution.models import Instance, ProbeResult
 from tui.lifecycle.dialing import DialingTracker
+from tui.lifecycle.ports import EvolutionPort, StorePort
 from tui.reconcile.classify import reconcile, scope as scope_reconciliation
 from tui.reconcile.models import Reconciliation
 from tui.store.models import ConnectionRecord, InvalidRow, Reseller
@@ -61,7 +62,8 @@ class Observation:
         return next((r for r in self.resellers if r.id == reseller_id), None)
 
 
-async def probe_many(client, names: list[str], concurrency: int) -> tuple[dict, dict]:
+async def probe_many(client: EvolutionPort, names: list[str], concurrency: int
+                     ) -> tuple[dict[str, ProbeResult], dict[str, str]]:
     """Probe names with bounded concurrency; returns (probes, errors by name)."""
     sem = asyncio.Semaphore(max(1, concurrency))
     probes: dict[str, ProbeResult] = {}
@@ -80,7 +82,7 @@ async def probe_many(client, names: list[str], concurrency: int) -> tuple[dict, 
     return probes, errors
 
 
-async def observe(client, store, reseller_id: str | None = None, *, probe_orphans: bool = True,
+async def observe(client: EvolutionPort, store: StorePort, reseller_id: str | None = None, *, probe_orphans: bool = True,
                   probe_concurrency: int = 8, dialing: DialingTracker | None = None
                   ) -> Observation:
     """Fetch, probe and reconcile. Raises the client's or the store's one-line errors."""
@@ -90,7 +92,7 @@ async def observe(client, store, reseller_id: str | None = None, *, probe_orphan
     return obs
 
 
-async def observe_unprobed(client, store, reseller_id: str | None = None, *,
+async def observe_unprobed(client: EvolutionPort, store: StorePort, reseller_id: str | None = None, *,
                            dialing: DialingTracker | None = None) -> Observation:
     """Fetch both sides and reconcile, without probing the orphan records' names: every row
     is known, only the probe column of orphan records waits (`probes_pending`). With a
@@ -107,7 +109,7 @@ async def observe_unprobed(client, store, reseller_id: str | None = None, *,
                        probes_pending=bool(pending))
 
 
-async def complete_probes(client, obs: Observation, reseller_id: str | None = None, *,
+async def complete_probes(client: EvolutionPort, obs: Observation, reseller_id: str | None = None, *,
                           probe_concurrency: int = 8) -> Observation:
     """`obs` with the names of its orphan records probed (absent / reserved / present) and
     reconciled again; the fetched lists are shared, not fetched again. In a reseller's scope

@@ -16,7 +16,9 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from tui.evolution.models import InstanceState, ProbeState
+from tui.lifecycle.domain import OperationKind, Skip, Step, TargetKind
 from tui.lifecycle.scope import Scope
+from tui.lifecycle.words import skip_text, step_text
 from tui.store.models import ConnectionRecord
 
 
@@ -26,7 +28,7 @@ class DeleteRequest:
     """Verified delete of named instances (and, once their names are free, their records)."""
 
     names: tuple[str, ...]
-    operation: str = field(default="delete", init=False)
+    operation: OperationKind = field(default=OperationKind.DELETE, init=False)
 
 
 @dataclass(frozen=True)
@@ -37,7 +39,7 @@ class ClearAllRequest:
     scope: Scope
     orphans_only: bool = False
     include_attributed: bool = False
-    operation: str = field(default="clear-all", init=False)
+    operation: OperationKind = field(default=OperationKind.CLEAR_ALL, init=False)
 
 
 @dataclass(frozen=True)
@@ -45,7 +47,7 @@ class ForgetRequest:
     """Remove orphan records whose name is verified free (database only)."""
 
     names: tuple[str, ...]
-    operation: str = field(default="forget", init=False)
+    operation: OperationKind = field(default=OperationKind.FORGET, init=False)
 
 
 @dataclass(frozen=True)
@@ -54,7 +56,7 @@ class AdoptRequest:
 
     name: str
     reseller_id: str
-    operation: str = field(default="adopt", init=False)
+    operation: OperationKind = field(default=OperationKind.ADOPT, init=False)
 
 
 @dataclass(frozen=True)
@@ -62,7 +64,7 @@ class ReprovisionRequest:
     """The Evolution instance of orphan records whose name is free, under the same name."""
 
     names: tuple[str, ...]
-    operation: str = field(default="reprovision", init=False)
+    operation: OperationKind = field(default=OperationKind.REPROVISION, init=False)
 
 
 @dataclass(frozen=True)
@@ -71,11 +73,20 @@ class CreateRequest:
 
     reseller_id: str
     qr: bool = False
-    operation: str = field(default="create", init=False)
+    operation: OperationKind = field(default=OperationKind.CREATE, init=False)
+
+
+@dataclass(frozen=True)
+class PairRequest:
+    """The QR code (or, with `number`, the pairing code) of an existing instance."""
+
+    name: str
+    number: str | None = None
+    operation: OperationKind = field(default=OperationKind.PAIR, init=False)
 
 
 Request = (DeleteRequest | ClearAllRequest | ForgetRequest | AdoptRequest
-           | ReprovisionRequest | CreateRequest)
+           | ReprovisionRequest | CreateRequest | PairRequest)
 
 
 # ---------------------------------------------------------------------------- confirmation
@@ -111,20 +122,24 @@ class Confirmation:
 
 
 # ---------------------------------------------------------------------------- targets
-KINDS = ("linked", "orphan_instance", "orphan_record", "reserved", "not_found")
-
-
 @dataclass
 class Target:
-    """One name an operation will act on, with what the plan's fresh lookup found."""
+    """One name an operation will act on, with what the plan's fresh lookup found, the
+    steps its run will take (`steps`, in order) or why it is left alone (`skip`)."""
 
     name: str
     records: list[ConnectionRecord]
     state: InstanceState | None = None  # listed: its state
     probed: ProbeState | None = None  # not listed: what its probe said
-    kind: str = ""  # linked / orphan_instance / orphan_record / reserved / not_found
-    skip_reason: str = ""
+    kind: TargetKind = TargetKind.UNKNOWN
+    skip: Skip | None = None
     dialing: bool = False  # listed `close` but seen `connecting` moments ago
+    steps: tuple[Step, ...] = ()
+
+    @property
+    def skip_reason(self) -> str:
+        """The skip's sentence (for the edges; decide on `skip`)."""
+        return skip_text(self.skip)
 
     @property
     def reseller_id(self) -> str | None:
@@ -142,23 +157,13 @@ class Target:
             return self.state.value
         return self.probed.value if self.probed else "?"
 
-    def steps(self) -> list[str]:
-        """The steps a verified delete of this target takes, in words."""
-        steps = []
-        if self.listed:
-            steps.append("logout" if self.state in (InstanceState.OPEN, InstanceState.CONNECTING)
-                         else "stop any dialing")
-        if self.listed or self.probed is not ProbeState.ABSENT:
-            steps.append("delete")
-        steps.append("verify free")
-        if self.records:
-            steps.append(f"remove {len(self.records)} record(s)")
-        return steps
+    def step_words(self) -> list[str]:
+        return [step_text(s, state=self.state, records=len(self.records)) for s in self.steps]
 
     def describe(self) -> str:
-        if self.skip_reason:
+        if self.skip is not None:
             return f"skip: {self.skip_reason}"
-        return f"{self.kind} ({self.state_text()}): " + " → ".join(self.steps())
+        return f"{self.kind.value} ({self.state_text()}): " + " → ".join(self.step_words())
 
 
 @dataclass
@@ -173,14 +178,17 @@ class Plan:
     confirmation: Confirmation
     title: str
     planned_at: float = field(default_factory=time.time)
+    # an operation without targets known in advance (create: the name is chosen when it
+    # runs) names the steps of its one run here
+    steps: tuple[Step, ...] = ()
 
     @property
-    def operation(self) -> str:
+    def operation(self) -> OperationKind:
         return self.request.operation
 
     @property
     def actionable(self) -> list[Target]:
-        return [t for t in self.targets if not t.skip_reason]
+        return [t for t in self.targets if t.skip is None]
 
     @property
     def runnable(self) -> bool:
@@ -189,12 +197,16 @@ class Plan:
 
     @property
     def skipped(self) -> list[Target]:
-        return [t for t in self.targets if t.skip_reason]
+        return [t for t in self.targets if t.skip is not None]
+
+    def step_kinds(self) -> frozenset[Step]:
+        """Every kind of step the run will execute (on the targets that are not skipped)."""
+        return frozenset(self.steps).union(*(t.steps for t in self.actionable))
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
         for t in self.targets:
-            key = "skipped" if t.skip_reason else t.kind
+            key = "skipped" if t.skip is not None else t.kind.value
             out[key] = out.get(key, 0) + 1
         return out
 

@@ -1,6 +1,6 @@
 """The seams of the lifecycle service: what it needs of an Evolution client and of a
-connection store, as `Protocol`s. `tui.evolution.EvolutionClient` and
-`tui.store.ConnectionStore` satisfy them (checked by mypy where the CLI and the demo wire
+connection store, as `Protocol`s (over the model types only: no adapter module is imported
+here). `tui.evolution.EvolutionClient` and `tui.store.ConnectionStore` satisfy them (checked by mypy where the CLI and the demo wire
 them in); tests may pass anything else that does.
 """
 
@@ -9,8 +9,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from tui.evolution.models import ConnectResult, CreateResult, Instance, ProbeResult
-from tui.store.models import ConnectionRecord, InvalidRow, Reseller
-from tui.store.mongo import StoreSnapshot
+from tui.store.models import ConnectionRecord, InvalidRow, Reseller, StoreSnapshot
 
 
 class EvolutionPort(Protocol):

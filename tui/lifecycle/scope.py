@@ -47,6 +47,10 @@ class Scope:
     def __str__(self) -> str:
         return "all" if self.reseller_id is None else f"reseller:{self.reseller_id}"
 
+    def owns(self, reseller_id: str | None) -> bool:
+        """Whether a record of `reseller_id` is in this scope."""
+        return self.is_all or reseller_id == self.reseller_id
+
     def allows(self, other: Scope) -> bool:
         """Whether an operation in `other` may run from a session in this scope."""
         return self.is_all or other.reseller_id == self.reseller_id

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from tui.lifecycle.domain import Skip, SkipCause
 from tui.reconcile.naming import parse_instance_name
 
 KEEP_S = 30 * 24 * 3600  # sightings older than this are dropped from the file
@@ -94,3 +95,14 @@ def human_duration(seconds: float) -> str:
     if seconds < 36 * 3600:
         return f"{seconds / 3600:.0f} h"
     return f"{seconds / 86400:.0f} d"
+
+
+def young_orphan(first_seen: FirstSeen, grace_s: float, name: str) -> Skip | None:
+    """An orphan instance seen for less than the grace (the platform may still be inserting
+    its record): left alone by bulk operations."""
+    if grace_s <= 0:
+        return None
+    age, how = first_seen.age_s(name)
+    if age >= grace_s:
+        return None
+    return Skip(SkipCause.YOUNG_ORPHAN, age_s=age, age_source=how, grace_s=grace_s)

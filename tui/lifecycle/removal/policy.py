@@ -1,0 +1,69 @@
+"""How hard a verified delete tries (`DeletePolicy`), what it came to (`DeleteResult`), and
+how its steps are reported (`Emit`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from tui.lifecycle.domain import Skip, Step, StepOutcome, TargetOutcome
+
+RESERVED_HINT = (
+    "the server still reserves the name (the deleted instance's orphaned connection "
+    "re-creates it): restarting Evolution API frees it, and also sets every persisted "
+    "instance dialing - run evodash again right after the restart, it stops the dialing "
+    "before each delete")
+
+
+@dataclass(frozen=True)
+class DeletePolicy:
+    """How hard to try. `verify_timeout_s` is the verification budget of one target (split
+    over its attempts) for the name to become free; `free_hold_s` is added once it is."""
+
+    verify_timeout_s: float = 15.0
+    max_attempts: int = 3
+    first_poll_s: float = 0.02
+    poll_factor: float = 1.6
+    max_poll_s: float = 0.5
+    # Names usually free up within a few hundred ms of the delete (the server's asynchronous
+    # cleanup): poll at most every `fast_poll_s` during the first `fast_phase_s`, so the
+    # verification ends close to the moment the name is free, then back off to `max_poll_s`.
+    fast_phase_s: float = 1.0
+    fast_poll_s: float = 0.05
+    # Free means: absent, and still absent `free_hold_s` after the first 404 (recorded: a
+    # name that came back did so 0.09-0.26 s after its first 404; 1.0 s is about 4x that).
+    free_hold_s: float = 1.0
+    # Stopping the dialing (§11.2): a listed instance is taken as quiet once it was seen
+    # `close` at least `quiet_samples` times over at least `quiet_logout_s` and never
+    # `connecting`; samples are its logout answers (400 "not connected", at least
+    # `quiet_logouts` of them), the probes in between, and - in a bulk operation - the
+    # lists of the operation's census (`LifecycleService._census`), which sample every
+    # instance with one request. Recorded: dialing instances answered 200 within 1-20
+    # tries, mostly 1-4, as `connecting` showed in 8-41 % of observations; at 25 %, 30
+    # samples let a dialing one pass for quiet about once in 5,600 (and then its name is
+    # held, found reserved and reported stuck - its record kept). Once seen dialing, the
+    # logout is retried for up to `dialing_logout_s`.
+    quiet_samples: int = 30
+    quiet_logouts: int = 3
+    quiet_logout_s: float = 0.4
+    dialing_logout_s: float = 8.0
+    logout_pause_s: float = 0.02  # random pause 0..this between tries (off the flapping beat)
+    census_wait_s: float = 0.1  # extra pause between logouts once a census samples for them
+    dialing_streams: int = 3  # logouts sent together (staggered) once an instance is seen dialing
+
+    def attempt_window(self) -> float:
+        return self.verify_timeout_s / self.max_attempts
+
+
+@dataclass
+class DeleteResult:
+    outcome: TargetOutcome
+    reason: str = ""
+    attempts: int = 0
+    skip: Skip | None = None  # SKIPPED: why the name was not touched
+
+
+class Emit(Protocol):
+    """Reports one step of one target's attempt."""
+
+    def __call__(self, step: Step, outcome: StepOutcome, detail: str = "") -> None: ...

@@ -1,0 +1,73 @@
+"""Human words for the lifecycle's types: a skip's sentence, a step's name in a plan, a
+target's plan line. Only the edges call these (CLI lines, the dashboard, the audit log's
+`reason`); nothing decides anything by reading what they return.
+"""
+
+from __future__ import annotations
+
+from tui.evolution.models import InstanceState
+from tui.lifecycle.domain import OperationKind, Skip, SkipCause, Step
+from tui.lifecycle.seen import human_duration
+
+_CHANGED = "changed since the plan: "
+
+_FIXED: dict[SkipCause, str] = {
+    SkipCause.NOT_FOUND: "not found: neither an Evolution instance nor a database record",
+    SkipCause.OTHER_RESELLER: "the name is also used by another reseller's record",
+    SkipCause.NO_RECORD: "no record with that name",
+    SkipCause.NOT_AN_INSTANCE: "not an Evolution instance (nothing to adopt)",
+    SkipCause.ALREADY_LINKED: "the name already has a record",
+    SkipCause.ALREADY_OPEN: "already paired: the instance is open",
+    SkipCause.CANCELLED: "cancelled before it started",
+    SkipCause.RECORD_APPEARED: _CHANGED + "a record appeared for it (the platform linked "
+                                          "it): not an orphan any more",
+    SkipCause.RECORDS_REMOVED: _CHANGED + "its record(s) were removed by someone else",
+    SkipCause.RECORDS_CHANGED: _CHANGED + "its records changed",
+    SkipCause.OTHER_RESELLER_NOW: _CHANGED + "another reseller's record now uses this name",
+    SkipCause.INSTANCE_APPEARED: _CHANGED + "an instance appeared for this name "
+                                            "(re-provisioned?); not touched",
+}
+
+
+def skip_text(skip: Skip | None) -> str:
+    """The one-line sentence of a skip ("" for none)."""
+    if skip is None:
+        return ""
+    cause = skip.cause
+    if cause in _FIXED:
+        return _FIXED[cause]
+    if cause is SkipCause.OUT_OF_SCOPE:
+        return f"outside scope {skip.scope}"
+    if cause is SkipCause.YOUNG_ORPHAN:
+        return (f"young orphan instance ({human_duration(skip.age_s)} old by "
+                f"{skip.age_source}; grace {human_duration(skip.grace_s)}): its record may be "
+                "on its way")
+    if cause is SkipCause.INSTANCE_EXISTS:
+        return ("the instance exists: use delete, not forget" if skip.operation
+                is OperationKind.FORGET else "the instance already exists")
+    if cause is SkipCause.NAME_NOT_FREE:
+        text = f"the name is {skip.state or 'unknown'} on Evolution"
+        return text + (": use delete" if skip.operation is OperationKind.FORGET else "")
+    if cause is SkipCause.NOT_STARTED:
+        return f"not started: {skip.detail}" if skip.detail else "not started"
+    if cause is SkipCause.CLAIMED:
+        return f"another evodash run is working on this name ({skip.detail})"
+    return cause.value.replace("_", " ")
+
+
+def step_text(step: Step, *, state: InstanceState | None = None, records: int = 0) -> str:
+    """A planned step as the confirmation shows it."""
+    if step is Step.LOGOUT:
+        return ("logout" if state in (InstanceState.OPEN, InstanceState.CONNECTING)
+                else "stop any dialing")
+    if step is Step.VERIFY:
+        return "verify free"
+    if step is Step.RECORD:
+        return f"remove {records} record(s)"
+    if step is Step.INSERT:
+        return "insert the record"
+    if step is Step.CREATE:
+        return "create the instance"
+    if step is Step.CONNECT:
+        return "ask the server for a QR code"
+    return step.value
