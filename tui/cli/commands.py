@@ -4,7 +4,7 @@ Each builds the services, asks for confirmation where it mutates (on a TTY, unle
 without a TTY and without `--yes` it refuses), streams progress (lines, a progress bar for
 clear-all on a TTY, or JSON lines with `--json`), and maps the result to an exit code:
 0 success / consistent, 1 drift found or some targets not removed, 2 usage/settings/connection,
-128 + N when signal N (SIGINT, SIGTERM, SIGHUP) stopped a run (see signals.py).
+128 + N when signal N (SIGINT, SIGTERM, SIGHUP) stopped a run (see signals.py; exits.py).
 
 Every line shows outside text literally (`tui.text.visible`, JSON: `json_visible`).
 """
@@ -17,7 +17,7 @@ import signal
 import sys
 import traceback
 
-from tui.cli.main import EXIT_DRIFT, EXIT_ERROR, EXIT_OK
+from tui.cli.exits import EXIT_DRIFT, EXIT_ERROR, EXIT_OK
 from tui.cli.output import Output, error_line, report_json, report_lines
 from tui.cli.signals import RunStopper
 from tui.cli.wiring import Services, build_services, settings_for

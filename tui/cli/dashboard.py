@@ -12,9 +12,8 @@ import os
 import traceback
 from urllib.parse import urlsplit
 
+from tui.cli.exits import EXIT_ERROR
 from tui.settings import Settings, SettingsError
-
-EXIT_ERROR = 2
 
 
 def dashboard_info(settings: Settings, reseller: str | None, read_only: bool):

@@ -12,7 +12,7 @@ import stat
 import sys
 from pathlib import Path
 
-from tui.cli.main import EXIT_ERROR, EXIT_OK
+from tui.cli.exits import EXIT_ERROR, EXIT_OK
 from tui.cli.output import Output, say
 from tui.cli.wiring import settings_for
 from tui.evolution.errors import EvolutionError

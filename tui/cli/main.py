@@ -7,14 +7,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import signal
 import sys
 
 from tui import __version__
+from tui.cli.exits import EXIT_ERROR, signal_exit
 from tui.text import has_hidden, visible
-
-EXIT_OK = 0
-EXIT_DRIFT = 1
-EXIT_ERROR = 2
 
 MAX_ID_CHARS = 128  # a reseller id: an ObjectId, a slug, a number
 MAX_NAME_CHARS = 1024  # an instance name (hostile ones included: they may need deleting)
@@ -181,4 +179,4 @@ def main(argv: list[str] | None = None) -> int:
             print("evodash: interrupted", file=sys.stderr, flush=True)
         except (OSError, ValueError):
             pass
-        return 130
+        return signal_exit(signal.SIGINT)

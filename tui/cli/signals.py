@@ -24,6 +24,7 @@ from contextlib import contextmanager
 from types import FrameType
 from typing import Any
 
+from tui.cli.exits import signal_exit
 from tui.lifecycle.events import (
     EventSink,
     Step,
@@ -151,7 +152,7 @@ class RunStopper:
     # ------------------------------------------------------------------ results
     @property
     def exit_code(self) -> int | None:
-        return None if self.signum is None else 128 + self.signum
+        return None if self.signum is None else signal_exit(self.signum)
 
     def interrupted_summary(self) -> Summary:
         """What is known of a run whose task was cancelled: the finished targets' outcomes,

@@ -17,7 +17,7 @@ class TextCheckbox(Checkbox):
     """`[x] label` when checked, `[ ] label` when not."""
 
     @property
-    def _button(self) -> Content:
+    def _button(self) -> Content:  # ToggleButton's own: see tui.app.textual_private
         style = self.get_visual_style("toggle--button")  # still coloured by state, too
         return Content.assemble((CHECKED if self.value else UNCHECKED,
                                  Style(foreground=style.foreground, bold=True)))

@@ -12,16 +12,19 @@ The cursor stays on its key; marks are pruned when their rows vanish from the da
 from __future__ import annotations
 
 from collections.abc import Iterable
-from itertools import zip_longest
 
 from rich.text import Text
 from textual import events
-from textual._two_way_dict import TwoWayDict
 from textual.coordinate import Coordinate
 from textual.strip import Strip
 from textual.widgets import DataTable
-from textual.widgets.data_table import ColumnKey, Row, RowKey
+from textual.widgets.data_table import ColumnKey
 
+from tui.app.textual_private import (
+    clear_table_caches,
+    fill_empty_table,
+    update_table_dimensions,
+)
 from tui.app.view import (
     INSTANCE_COLUMNS,
     INSTANCE_FIT,
@@ -90,8 +93,8 @@ class KeyedTable(DataTable):
             if column is not None:
                 column.width, column.auto_width = width, False
         self.dropped = any(width == 0 for width in widths.values())
-        self._clear_caches()
-        super()._update_dimensions(())  # the virtual width, from the column widths only
+        clear_table_caches(self)
+        update_table_dimensions(self)  # the virtual width, from the column widths only
         self.refresh()
 
     def render_line(self, y: int) -> Strip:
@@ -125,14 +128,14 @@ class KeyedTable(DataTable):
         """DataTable measures every cell of every new row to size auto-width columns and
         auto-height rows; here every column has a fixed width and every row is one line
         without a label, so that (120,000 measurements for 10,000 rows a side) is skipped
-        and only the virtual size is recomputed. (Textual is pinned: `_update_dimensions` is
-        DataTable's own hook, called from its idle handler.)"""
+        and only the virtual size is recomputed. (`_update_dimensions` is DataTable's own
+        hook, called from its idle handler: see `tui.app.textual_private`.)"""
         if any(c.auto_width for c in self.columns.values()) or any(
                 self.rows[k].auto_height or self.rows[k].label is not None
                 for k in list(new_rows)[:1] if k in self.rows):
-            super()._update_dimensions(new_rows)
+            update_table_dimensions(self, new_rows)
         else:
-            super()._update_dimensions(())
+            update_table_dimensions(self)
 
     def show_sort(self, column: str | None, reverse: bool) -> None:
         """The header label of the sorted `column` gets ▲ (ascending) or ▼ (reversed); the
@@ -150,7 +153,7 @@ class KeyedTable(DataTable):
                     else f"{arrow}{label[1:]}"
             if found.label.plain != text:
                 found.label = Text(text, no_wrap=True, overflow="ellipsis")
-        self._clear_caches()
+        clear_table_caches(self)
         self.refresh()
 
     # ------------------------------------------------------------------ cursor / marks
@@ -300,21 +303,11 @@ class KeyedTable(DataTable):
         them), but the per-row work of `add_row` that only matters once is done once: the
         cursor re-validation (a reactive assignment), the column ordering, the idle check.
         At 10,000 rows that took the first paint's rebuild from ~0.9 s to ~0.2 s.
-        (Textual is pinned: this writes DataTable's own row stores, as `add_row` does.)"""
+        (This writes DataTable's own row stores, as `add_row` does: see
+        `tui.app.textual_private.fill_empty_table`.)"""
         if self.row_count:
             raise RuntimeError("fill() needs an empty table: clear() it first")
-        col_keys = [column.key for column in self.ordered_columns]
-        if any(len(cells) > len(col_keys) for cells in new.values()):
+        columns = len(self.ordered_columns)
+        if any(len(cells) > columns for cells in new.values()):
             raise ValueError("More values provided than there are columns.")
-        keys = list(map(RowKey, new))
-        self._data.update(zip(keys, (dict(zip_longest(col_keys, cells))
-                                     for cells in new.values())))
-        self.rows.update((key, Row(key, 1, None, False)) for key in keys)
-        self._row_locations = TwoWayDict(dict(zip(keys, range(len(keys)))))
-        self._new_rows.update(keys)
-        self._require_update_dimensions = True
-        self.cursor_coordinate = self.cursor_coordinate
-        if keys and self.columns and self.show_cursor and self.cursor_type != "none":
-            self._highlight_cursor()
-        self._update_count += len(keys)
-        self.check_idle()
+        fill_empty_table(self, new)

@@ -22,6 +22,7 @@ from tui.app.info import DashboardInfo
 from tui.app.screens.dashboard.base import QuitApp, WatcherFactory
 from tui.app.screens.dashboard.mutations import MutatingActions, absent_orphan_record
 from tui.app.screens.help import HelpScreen
+from tui.app.textual_private import keymap, modal_binding_chain
 from tui.app.view import INSTANCE_COLUMNS, RECORD_COLUMNS, PaneRow
 from tui.app.widgets.header import StatusHeader
 from tui.app.widgets.panes import KeyedTable
@@ -116,7 +117,7 @@ class DashboardScreen(MutatingActions):
         """A key bound (here) to an action the gate blocks says why, in one line: a
         mutation in a read-only session, a contextual key on the wrong row. (Keys the
         focused widget binds itself, e.g. ctrl+d in the filter box, are the widget's.)"""
-        for namespace, bindings in self._modal_binding_chain:
+        for namespace, bindings in modal_binding_chain(self):
             found = bindings.key_to_bindings.get(event.key)
             if not found:
                 continue
@@ -140,7 +141,7 @@ class DashboardScreen(MutatingActions):
 
     # ------------------------------------------------------------------ app-wide keys
     def action_help(self) -> None:
-        self.app.push_screen(HelpScreen(dict(self.app._keymap), self.read_only))
+        self.app.push_screen(HelpScreen(keymap(self.app), self.read_only))
 
     def action_command_palette(self) -> None:
         self.app.action_command_palette()
