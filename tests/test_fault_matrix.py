@@ -55,6 +55,7 @@ from tui.evolution.client import EvolutionClient
 from tui.lifecycle.audit import AuditError
 from tui.lifecycle.removal import DeletePolicy
 from tui.lifecycle.events import NAME_FREED, Step, StepEvent, StepOutcome, Summary, TargetOutcome
+from tui.lifecycle.domain import SkipCause
 from tui.lifecycle.scope import Scope
 from tui.reconcile.naming import instance_name
 from tui.store.mongo import ConnectionStore
@@ -321,7 +322,8 @@ class PlatformCreateRace(Fault):
                 "a record was left pointing at a deleted instance"
         if run.summary is not None and self.NAME in run.planned:
             target = next(t for t in run.summary.targets if t.name == self.NAME)
-            assert target.outcome is O.SKIPPED and "changed since the plan" in target.reason
+            assert target.outcome is O.SKIPPED and target.skip is not None \
+                and target.skip.changed, target.reason
 
 
 class AuditUnwritable(Fault):
@@ -362,8 +364,11 @@ class TwoOperators(Fault):
         # the invariants are checked on what the two did together: a name the other run held
         # takes the other run's outcome
         theirs = {t.name: t for t in second.summary.targets}
-        run.summary.targets = [theirs.get(t.name, t) if "another evodash run" in t.reason
-                               else t for t in run.summary.targets]
+        # (held: claimed by it; or it got there first: changed since this run's plan)
+        run.summary.targets = [
+            theirs.get(t.name, t) if t.skip is not None
+            and (t.skip.cause is SkipCause.CLAIMED or t.skip.changed) else t
+            for t in run.summary.targets]
 
 
 class MongoStopped(Fault):
@@ -562,9 +567,9 @@ def check_delete_cell(ctx: Ctx, fault: Fault, before: dict, run: Run) -> None:
     assert_invariants(ctx.sim, ctx.db, before, summary, run.planned)
     allowed = fault.expected_for(ctx.op) | {O.SKIPPED}
     for target in summary.targets:
-        if target.outcome is O.SKIPPED and "cancel" not in target.reason \
-                and "not started" not in target.reason:
-            continue  # a scope / shared-name skip: legal under any fault
+        if target.outcome is O.SKIPPED and target.skip is not None \
+                and not target.skip.not_started:
+            continue  # a scope / shared-name / changed / claimed skip: legal under any fault
         assert target.outcome in allowed, (target.name, target.outcome, target.reason)
         one_line(target.reason)
         one_line(target.record_error)

@@ -30,6 +30,7 @@ from tests.test_lifecycle_support import (  # noqa: F401 - client is a fixture
 from tui.evolution.client import EvolutionClient
 from tui.lifecycle.events import NAME_FREED, Step, StepOutcome, TargetOutcome
 from tui.lifecycle.planning import UnknownResellerError
+from tui.lifecycle.domain import SkipCause
 from tui.lifecycle.scope import Scope
 from tui.store.mongo import ConnectionStore
 from tui.store.wire_server import MongoWireServer
@@ -349,7 +350,7 @@ async def test_mongodb_stopping_mid_run_loses_no_record(sim, client, tmp_path):
         broken = [t for t in summary.targets if t.record_error]
         assert all(t.name in " ".join(summary.errors) for t in broken)
         not_started = [t for t in summary.targets if t.outcome is TargetOutcome.SKIPPED
-                       and "not started" in t.reason]
+                       and t.skip is not None and t.skip.cause is SkipCause.NOT_STARTED]
         assert broken or not_started
         assert any("database" in note for note in summary.notes), summary.notes
         assert len(removed_records) + len(broken) + len(not_started) >= len(planned(plan)) - 2

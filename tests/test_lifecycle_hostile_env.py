@@ -28,6 +28,7 @@ from tests.test_lifecycle_support import (  # noqa: F401 - client is a fixture
 from tui.lifecycle.audit import AuditError
 from tui.lifecycle.events import Step, StepOutcome, TargetOutcome
 from tui.lifecycle.plans import ClearAllRequest, DeleteRequest
+from tui.lifecycle.domain import SkipCause
 from tui.lifecycle.scope import Scope
 from tui.lifecycle.seen import FirstSeen
 from tui.lifecycle.service import LifecycleService
@@ -109,8 +110,8 @@ async def test_young_orphan_instances_are_left_to_the_platform_by_bulk_operation
     assert [t.name for t in plan.actionable] == [old]
     # ten minutes later (a new run reads the same file): the unpatterned one is old enough
     clock["t"] += 601
-    later = make_service(client, store, tmp_path, orphan_grace_s=600)
-    later.first_seen = FirstSeen(tmp_path / "state" / "first-seen.json", now=lambda: clock["t"])
+    later = make_service(client, store, tmp_path, orphan_grace_s=600, first_seen=FirstSeen(
+        tmp_path / "state" / "first-seen.json", now=lambda: clock["t"]))
     plan = await later.plan(ClearAllRequest(Scope.all()))
     assert {t.name for t in plan.actionable} == {young, old, plain}
     # an explicit delete of one name is the operator's call, young or not
@@ -173,7 +174,9 @@ async def test_an_audit_log_that_fails_mid_run_stops_new_targets(sim, store, mon
     plan = await service.plan(ClearAllRequest(Scope.all()))
     summary = await service.run(plan, sink=sink)
     done = [t for t in summary.targets if t.outcome is not O.SKIPPED]
-    not_started = [t for t in summary.targets if "audit log" in t.reason]
+    not_started = [t for t in summary.targets
+                   if t.skip is not None and t.skip.cause is SkipCause.NOT_STARTED]
+    assert all("audit log" in t.reason for t in not_started)
     assert not_started and len(done) < len(plan.actionable)
     assert all(t.outcome is O.SKIPPED for t in not_started)
     assert any("audit log" in note for note in summary.notes)
@@ -261,7 +264,8 @@ async def test_two_operators_clearing_at_once_never_double_count(sim, store, mon
     removed = [t.name for s in (a, b) for t in s.targets if t.outcome is O.REMOVED]
     assert len(removed) == len(set(removed))  # each instance removed by exactly one of them
     assert a.deleted_from_db + b.deleted_from_db <= len(plans[0].targets) + 1
-    held = [t for s in (a, b) for t in s.targets if "another evodash run" in t.reason]
+    held = [t for s in (a, b) for t in s.targets
+            if t.skip is not None and t.skip.cause is SkipCause.CLAIMED]
     assert held or not (set(t.name for t in a.targets if t.outcome is O.REMOVED)
                         & set(t.name for t in b.targets))
     # together they converge: a third run has nothing left but what is not theirs to clear

@@ -17,7 +17,9 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 
 from tui.app.literal import shown
-from tui.lifecycle.plans import Plan
+from tui.evolution.models import ProbeState
+from tui.lifecycle.plans import Plan, Target
+from tui.reconcile.kinds import TargetKind
 from tui.reconcile.models import (
     LinkedRow,
     OrphanInstanceRow,
@@ -111,7 +113,7 @@ class PaneRow:
 
     key: str
     name: str
-    kind: str  # linked / orphan_instance / orphan_record
+    kind: TargetKind  # LINKED / ORPHAN_INSTANCE / ORPHAN_RECORD
     cells: tuple[Text, ...]
     resolve: Callable[[str], Row]
     sort_key: tuple = ()
@@ -126,7 +128,7 @@ class PaneRow:
 
     @property
     def is_orphan(self) -> bool:
-        return self.kind != "linked"
+        return self.kind is not TargetKind.LINKED
 
     @property
     def search(self) -> str:
@@ -402,7 +404,7 @@ class PaneModel:
                     link = shared_cell(label)
                 cells = (cell(name, lead=False), link, _state_text(state, busy),
                          shared_cell(owner or "-"), shared_cell(profile or "-"))
-                pane_row = PaneRow(name, name, "linked", cells, self.resolve_instance,
+                pane_row = PaneRow(name, name, TargetKind.LINKED, cells, self.resolve_instance,
                                    natural_key(name), phone=owner or None)
             return sig, pane_row
         attributed = row.attributed_reseller
@@ -417,7 +419,7 @@ class PaneModel:
                 link = shared_cell("ORPHAN", ORPHAN_STYLE)
             cells = (cell(name, ORPHAN_STYLE, lead=False), link, _state_text(state, busy),
                      shared_cell(owner or "-"), shared_cell(profile or "-"))
-            pane_row = PaneRow(name, name, "orphan_instance", cells, self.resolve_instance,
+            pane_row = PaneRow(name, name, TargetKind.ORPHAN_INSTANCE, cells, self.resolve_instance,
                                natural_key(name), phone=owner or None)
         return sig, pane_row
 
@@ -507,7 +509,7 @@ class PaneModel:
                     link = shared_cell("linked")
                 cells = (cell(row.name, lead=False), link, shared_cell(label),
                          _state_text(status or "-", busy), shared_cell(created))
-                pane_row = PaneRow(key, row.name, "linked", cells, self.resolve_record,
+                pane_row = PaneRow(key, row.name, TargetKind.LINKED, cells, self.resolve_record,
                                    (natural_key(row.name), key), phone=phone)
             return sig, pane_row
         probe = PROBING if self.probing and row.probe is OrphanProbe.UNKNOWN else row.probe.value
@@ -518,7 +520,7 @@ class PaneModel:
             cells = (cell(row.name, style, lead=False),
                      shared_cell(f"ORPHAN · {probe}", style), shared_cell(label),
                      _state_text(status or "-", busy), shared_cell(created))
-            pane_row = PaneRow(key, row.name, "orphan_record", cells, self.resolve_record,
+            pane_row = PaneRow(key, row.name, TargetKind.ORPHAN_RECORD, cells, self.resolve_record,
                                (natural_key(row.name), key), probe=row.probe.value,
                                phone=phone)
         return sig, pane_row
@@ -645,12 +647,14 @@ def plan_lines(plan: Plan, first: int = 5) -> list[str]:
     lines: list[str] = []
     groups: dict[str, list[str]] = {}
     for target in plan.targets:
-        key = "skipped" if target.skip_reason else target.kind
+        key = "skipped" if target.skip is not None else target.kind.value
         groups.setdefault(key, []).append(target.name)
-    labels = {"linked": "linked (instance + record)", "orphan_instance": "orphan instances",
-              "orphan_record": "orphan records", "reserved": "reserved names",
-              "unknown": "unknown names", "skipped": "skipped"}
-    for key in ("linked", "orphan_instance", "orphan_record", "reserved", "unknown", "skipped"):
+    labels = {TargetKind.LINKED.value: "linked (instance + record)",
+              TargetKind.ORPHAN_INSTANCE.value: "orphan instances",
+              TargetKind.ORPHAN_RECORD.value: "orphan records",
+              TargetKind.RESERVED.value: "reserved names",
+              TargetKind.UNKNOWN.value: "unknown names", "skipped": "skipped"}
+    for key in labels:
         names = groups.get(key)
         if not names:
             continue
@@ -666,3 +670,17 @@ def row_kind_text(row: Row) -> str:
     if isinstance(row, OrphanInstanceRow):
         return "orphan instance (no database record)"
     return f"orphan record (name {row.probe.value} on Evolution)"
+
+
+def pane_target(row: PaneRow) -> Target:
+    """A dashboard row as the target an operation would see (its kind, its instance's state,
+    its records, its probe), so the dashboard asks the service's rules
+    (`LifecycleService.refusal`) instead of repeating them."""
+    found = row.row
+    state = found.instance.state if isinstance(found, (LinkedRow, OrphanInstanceRow)) else None
+    records = [found.record] if isinstance(found, (LinkedRow, OrphanRecordRow)) else []
+    probed = _PROBED.get(row.probe or "")
+    return Target(row.name, records, state, probed, row.kind)
+
+
+_PROBED = {p.value: p for p in ProbeState}

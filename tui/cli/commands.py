@@ -33,6 +33,7 @@ from tui.lifecycle.plans import (
     ReprovisionRequest,
     Request,
 )
+from tui.lifecycle.domain import TargetKind
 from tui.lifecycle.scope import LifecycleError, Scope
 from tui.settings import SettingsError
 from tui.store.errors import StoreError
@@ -146,17 +147,15 @@ async def dispatch(args, services: Services) -> int:
         return fail(f"unknown command {args.command}")
     # plan, show, confirm, run: what the operation does is the service's alone
     dry_run = getattr(args, "dry_run", False)
-    if not dry_run:
-        service.authorize(request.operation)  # read-only: refused before any lookup
-    plan = await service.plan(request)
+    # read-only and scope are the service's: refused before any lookup
+    plan = await service.plan(request, dry_run=dry_run)
     if dry_run:
         summary = await service.run(plan, dry_run=True)
         out.summary(summary)
         return EXIT_OK
-    service.authorize(plan.operation, plan.scope)  # read-only: refused before asking
     out.plan(plan)
     if not plan.runnable:
-        if all(t.kind == "not_found" for t in plan.targets):
+        if all(t.kind is TargetKind.NOT_FOUND for t in plan.targets):
             return fail("; ".join(f"{t.name}: {t.skip_reason}" for t in plan.targets[:5]))
         out.info(f"nothing to {plan.operation}")
     elif not confirm(args, out, plan.confirmation):

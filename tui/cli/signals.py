@@ -34,6 +34,7 @@ from tui.lifecycle.events import (
     TargetOutcome,
     TargetResult,
 )
+from tui.lifecycle.domain import Skip, SkipCause
 from tui.lifecycle.plans import Plan
 
 STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP")
@@ -162,10 +163,8 @@ class RunStopper:
                           elapsed_s=time.monotonic() - self._since)
         finished: dict[str, TargetResult] = {}
         for event in self._done:
-            outcome = event.done or TargetOutcome.FAILED
-            reason = event.detail.split(": ", 1)[1] if ": " in event.detail else ""
-            result = TargetResult(event.instance, outcome, reason,
-                                  records_removed=self._records.get(event.instance, 0))
+            result = event.result or TargetResult(event.instance,
+                                                  event.done or TargetOutcome.FAILED)
             finished[event.instance] = result
             summary.targets.append(result)
         for target in plan.targets:
@@ -179,8 +178,9 @@ class RunStopper:
                     records_removed=self._records.get(target.name, 0)))
             else:
                 summary.targets.append(TargetResult(
-                    target.name, TargetOutcome.SKIPPED, "not started (operation stopped)",
-                    target.reseller_id, records_kept=len(target.records)))
+                    target.name, TargetOutcome.SKIPPED, reseller_id=target.reseller_id,
+                    records_kept=len(target.records),
+                    skip=Skip(SkipCause.NOT_STARTED, detail="operation stopped")))
         summary.cancelled = summary.not_started > 0
         return summary
 

@@ -29,11 +29,15 @@ class StepEvent:
     elapsed_s: float
     detail: str = ""
     done: TargetOutcome | None = None  # set on the `done` event: the target's outcome
+    # the `done` event: the finished target's whole result (not part of the JSON line)
+    result: TargetResult | None = field(default=None, compare=False, repr=False)
 
     def to_json(self) -> dict[str, Any]:
-        out = {"type": "step", **asdict(self), "elapsed_s": round(self.elapsed_s, 3)}
-        if self.done is None:
-            del out["done"]
+        out = {"type": "step", "operation": self.operation, "instance": self.instance,
+               "step": self.step, "attempt": self.attempt, "outcome": self.outcome,
+               "elapsed_s": round(self.elapsed_s, 3), "detail": self.detail}
+        if self.done is not None:
+            out["done"] = self.done
         return out
 
     def line(self) -> str:

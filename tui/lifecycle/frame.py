@@ -151,4 +151,4 @@ def done_event(operation: str, result: TargetResult, elapsed_s: float) -> StepEv
                else StepOutcome.OK if good else StepOutcome.FAILED)
     detail = result.outcome.value + (f": {result.reason}" if result.reason else "")
     return StepEvent(operation, result.name, Step.DONE, 0, outcome, elapsed_s, detail,
-                     done=result.outcome)
+                     done=result.outcome, result=result)

@@ -131,9 +131,13 @@ class LifecycleService:
         return operation(kind).rule(target)
 
     # ------------------------------------------------------------------ plan and run
-    async def plan(self, request: Request) -> Plan:
+    async def plan(self, request: Request, *, dry_run: bool = False) -> Plan:
         """What `request` would do, from fresh lookups of just its targets. Changes
-        nothing; raises `ScopeError` / `UnknownResellerError` / the ports' one-line errors."""
+        nothing; raises `ReadOnlyError` before any lookup in a read-only session (unless it
+        is only a `dry_run`), `ScopeError` / `UnknownResellerError` / the ports' one-line
+        errors."""
+        if not dry_run and self.read_only:
+            raise ReadOnlyError(request.operation)
         return await operation_for(request).plan(self.ctx, request)
 
     async def run(self, plan: Plan, *, sink: EventSink = null_sink,

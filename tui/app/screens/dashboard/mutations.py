@@ -17,7 +17,9 @@ from tui.app.screens.confirm import ClearAllScreen, PlanConfirmScreen
 from tui.app.screens.dashboard.operations import RunningOperations
 from tui.app.screens.pickers import ALL, CreateScreen, ResellerPicker
 from tui.app.screens.qr import PairingScreen
-from tui.app.view import PaneRow
+from tui.app.view import PaneRow, pane_target
+from tui.lifecycle.domain import OperationKind, TargetKind
+from tui.lifecycle.service import LifecycleService
 from tui.lifecycle.plans import (
     AdoptRequest,
     ClearAllRequest,
@@ -36,9 +38,9 @@ YES_LABELS = {"delete": "Delete (y)", "forget": "Forget (y)", "reprovision": "Re
               "adopt": "Adopt (y)", "create": "Create (y)"}
 
 
-def absent_orphan_record(row: PaneRow) -> bool:
-    """An orphan record whose name the probe found free on Evolution."""
-    return row.kind == "orphan_record" and row.probe == OrphanProbe.ABSENT.value
+def acts_on(service: LifecycleService, kind: OperationKind, row: PaneRow) -> bool:
+    """Whether operation `kind` would act on `row` (the service's rule, not a copy of it)."""
+    return service.refusal(kind, pane_target(row)) is None
 
 
 class MutatingActions(RunningOperations):
@@ -105,11 +107,10 @@ class MutatingActions(RunningOperations):
             self.propose(DeleteRequest(names), on_confirmed=self._unmark(rows))
 
     def action_forget(self) -> None:
-        rows = [r for r in self._selected_or_warn() if r.kind == "orphan_record"]
+        rows = [r for r in self._selected_or_warn() if r.kind is TargetKind.ORPHAN_RECORD]
         if not rows:
             return
-        absent = [r for r in rows if isinstance(r.row, OrphanRecordRow)
-                  and r.row.probe is OrphanProbe.ABSENT]
+        absent = [r for r in rows if acts_on(self.service, OperationKind.FORGET, r)]
         if len(absent) != len(rows):
             self.notify("forget only removes orphan records whose name is absent on "
                         "Evolution; use delete for the others", severity="warning")
@@ -120,7 +121,8 @@ class MutatingActions(RunningOperations):
 
     def action_reprovision(self) -> None:
         """Re-create the Evolution instance of orphan records whose name is absent."""
-        rows = [r for r in self._selected_or_warn() if absent_orphan_record(r)]
+        rows = [r for r in self._selected_or_warn()
+                if acts_on(self.service, OperationKind.REPROVISION, r)]
         if not rows:
             self.notify("re-provision works on an orphan record whose name is absent on "
                         "Evolution", severity="warning")

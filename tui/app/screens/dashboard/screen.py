@@ -20,7 +20,8 @@ from textual.widgets import Footer, Input
 from tui.app.bindings import ADMIN_ACTIONS, DASHBOARD_BINDINGS, MUTATING_ACTIONS
 from tui.app.info import DashboardInfo
 from tui.app.screens.dashboard.base import QuitApp, WatcherFactory
-from tui.app.screens.dashboard.mutations import MutatingActions, absent_orphan_record
+from tui.app.screens.dashboard.mutations import MutatingActions, acts_on
+from tui.lifecycle.domain import OperationKind, TargetKind
 from tui.app.screens.help import HelpScreen
 from tui.app.textual_private import keymap, modal_binding_chain
 from tui.app.view import INSTANCE_COLUMNS, RECORD_COLUMNS, PaneRow
@@ -96,14 +97,17 @@ class DashboardScreen(MutatingActions):
             label = _LABELS.get(action, action)
             if not rows:
                 return f"{label}: no row under the cursor"
-            if action == "forget" and not (all(r.kind == "orphan_record" for r in rows)
-                                           and any(absent_orphan_record(r) for r in rows)):
+            if action == "forget" and not (
+                    all(r.kind is TargetKind.ORPHAN_RECORD for r in rows)
+                    and any(acts_on(self.service, OperationKind.FORGET, r) for r in rows)):
                 return ("forget works on an orphan record whose name is absent on Evolution"
                         f" ({_what(rows)})")
-            if action == "reprovision" and not all(absent_orphan_record(r) for r in rows):
+            if action == "reprovision" and not all(
+                    acts_on(self.service, OperationKind.REPROVISION, r) for r in rows):
                 return ("re-provision works on an orphan record whose name is absent on "
                         f"Evolution ({_what(rows)})")
-            if action == "adopt" and (cursor is None or cursor.kind != "orphan_instance"):
+            if action == "adopt" and (cursor is None or not acts_on(
+                    self.service, OperationKind.ADOPT, cursor)):
                 return f"adopt works on an orphan instance ({_what([cursor] if cursor else [])})"
         if action == "unmark_all" and not self.active_table().marks:
             return "nothing is marked"
@@ -160,8 +164,8 @@ _LABELS = {"create": "create", "delete": "delete", "forget": "forget", "adopt": 
            "reprovision": "re-provision", "clear_all": "clear-all", "pair": "pairing",
            "copy_name": "copy", "copy_phone": "copy", "detail": "detail", "mark": "mark"}
 
-_KINDS = {"linked": "is linked", "orphan_instance": "is an orphan instance",
-          "orphan_record": "is an orphan record"}
+_KINDS = {TargetKind.LINKED: "is linked", TargetKind.ORPHAN_INSTANCE: "is an orphan instance",
+          TargetKind.ORPHAN_RECORD: "is an orphan record"}
 
 
 def _what(rows: list[PaneRow]) -> str:
@@ -170,8 +174,8 @@ def _what(rows: list[PaneRow]) -> str:
         return "no row under the cursor"
     if len(rows) == 1:
         row = rows[0]
-        kind = _KINDS.get(row.kind, row.kind)
-        if row.kind == "orphan_record" and row.probe:
+        kind = _KINDS.get(row.kind, row.kind.value)
+        if row.kind is TargetKind.ORPHAN_RECORD and row.probe:
             kind += f" ({row.probe} on Evolution)"
         return f"cursor: {row.name} {kind}"
     return f"{len(rows)} marked rows, not all of that kind"
