@@ -1,0 +1,88 @@
+"""What to do next, as commands: for each finding of a reconciliation (an orphan on either
+side, a reserved name, a drifting link) the `evodash` command that repairs it, and for each
+skipped target how to include it. Pure: the CLI (`report`, `--dry-run`) and the dashboard
+show the same advice. Names are quoted for a POSIX shell (`shlex.quote`); the edges still
+show them as literal text.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+
+from tui.evolution.models import InstanceState
+from tui.lifecycle.domain import OperationKind, Skip, SkipCause
+from tui.reconcile.models import LinkedRow, OrphanInstanceRow, OrphanProbe, OrphanRecordRow, Row
+
+
+@dataclass(frozen=True)
+class Advice:
+    """One way out: the command, and what it does (in words)."""
+
+    command: str
+    why: str
+
+
+def _q(text: str) -> str:
+    return shlex.quote(text)
+
+
+def repairs(row: Row) -> list[Advice]:
+    """The commands that repair a finding, the most usual first ([] when nothing is wrong)."""
+    name = _q(row.name)
+    if isinstance(row, OrphanInstanceRow):
+        out = [Advice(f"evodash delete {name}", "remove the instance (verified)")]
+        if row.attributed_reseller is not None:
+            rid = _q(row.attributed_reseller.id)
+            out.append(Advice(f"evodash adopt {name} --reseller {rid}",
+                              "keep it: give it a record of that reseller"))
+        else:
+            out.append(Advice(f"evodash adopt {name} --reseller ID",
+                              "keep it: give it a record (evodash resellers lists the ids)"))
+        return out
+    if isinstance(row, OrphanRecordRow):
+        if row.probe is OrphanProbe.ABSENT:
+            return [Advice(f"evodash forget {name}", "drop the record (the name is free)"),
+                    Advice(f"evodash reprovision {name}",
+                           f"re-create its instance, then evodash pair {name}")]
+        if row.probe is OrphanProbe.RESERVED:
+            return [Advice(f"evodash delete {name}",
+                           "free the reserved name (verified), then remove the record")]
+        return [Advice("evodash report", "look again: the name was not probed or just changed")]
+    return _linked(row)
+
+
+def _linked(row: LinkedRow) -> list[Advice]:
+    if not row.drift:
+        return []
+    if row.instance.state is not InstanceState.OPEN:
+        name = _q(row.name)
+        return [Advice(f"evodash pair {name}", "pair the instance again (QR or pairing code)"),
+                Advice(f"evodash delete {name}", "or remove the connection (verified)")]
+    return [Advice("evodash report", "the record's own fields drift: the platform updates "
+                                     "them; nothing for evodash to repair")]
+
+
+def include_hint(skip: Skip, operation: OperationKind, name: str) -> str:
+    """How to act on a skipped target anyway ("" when there is no way, or no need)."""
+    cause, q = skip.cause, _q(name)
+    if cause is SkipCause.OUT_OF_SCOPE:
+        if operation is OperationKind.CLEAR_ALL:
+            return ("--include-attributed adds orphan instances named after the reseller; "
+                    "others: run without --reseller (admin)")
+        return "run without --reseller (the admin scope)"
+    if cause is SkipCause.OTHER_RESELLER:
+        return "another tenant's record shares the name: run without --reseller (admin)"
+    if cause is SkipCause.YOUNG_ORPHAN:
+        return (f"wait, set cleanup.orphan_grace_s, or delete it by name: evodash delete {q}")
+    if cause in (SkipCause.INSTANCE_EXISTS, SkipCause.NAME_NOT_FREE):
+        if operation is OperationKind.REPROVISION and cause is SkipCause.INSTANCE_EXISTS:
+            return f"pair it instead: evodash pair {q}"
+        return f"evodash delete {q}"
+    if cause is SkipCause.NOT_AN_INSTANCE:
+        return f"evodash reprovision {q}" if operation is OperationKind.PAIR else ""
+    if cause is SkipCause.CLAIMED or cause in (SkipCause.CANCELLED, SkipCause.NOT_STARTED):
+        return "run the same command again: it converges"
+    if skip.changed:
+        return "plan again: evodash report shows what it is now"
+    return ""
