@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 import unicodedata
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, Protocol
 
 from tui.evolution.models import InstanceState, ProbeState
 from tui.lifecycle.domain import OperationKind, Skip, Step, TargetKind
@@ -85,8 +85,13 @@ class PairRequest:
     operation: OperationKind = field(default=OperationKind.PAIR, init=False)
 
 
-Request = (DeleteRequest | ClearAllRequest | ForgetRequest | AdoptRequest
-           | ReprovisionRequest | CreateRequest | PairRequest)
+class Request(Protocol):
+    """What every request is: a frozen value naming its operation. The operation module
+    that plans and runs it is found by the request's type (`tui.lifecycle.registry`), so a
+    new operation may define its request in its own module."""
+
+    @property
+    def operation(self) -> OperationKind: ...
 
 
 # ---------------------------------------------------------------------------- confirmation

@@ -7,6 +7,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from tui.evolution.models import ProbeState
+from tui.reconcile.models import LinkedRow, OrphanInstanceRow, Row
 
 
 class TargetKind(StrEnum):
@@ -31,3 +32,12 @@ def kind_of(listed: bool, has_records: bool, probe: ProbeState | None) -> Target
     if probe is ProbeState.RESERVED:
         return TargetKind.RESERVED
     return TargetKind.UNKNOWN
+
+
+def kind_of_row(row: Row) -> TargetKind:
+    """The kind of a reconciled row (the reconciliation already decided it by its type)."""
+    if isinstance(row, LinkedRow):
+        return TargetKind.LINKED
+    if isinstance(row, OrphanInstanceRow):
+        return TargetKind.ORPHAN_INSTANCE
+    return TargetKind.ORPHAN_RECORD

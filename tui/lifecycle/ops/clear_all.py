@@ -93,9 +93,10 @@ async def _reseller_world(ctx: OpContext, request: ClearAllRequest
     obs = Observation(instances, records, invalid, resellers, probes, recon, recon)
     notes = [f"reseller {rid} has no records: nothing of theirs to clear"] if not mine else []
     names: list[str] = []
+    owns = request.scope.owns
     if not request.orphans_only:
-        names += [row.name for row in recon.linked if row.record.reseller_id == rid]
-    names += [row.name for row in recon.orphan_records if row.record.reseller_id == rid]
+        names += [row.name for row in recon.linked if owns(row.record.reseller_id)]
+    names += [row.name for row in recon.orphan_records if owns(row.record.reseller_id)]
     if request.include_attributed:
         names += [row.name for row in recon.orphan_instances
                   if row.attributed_reseller is not None and row.attributed_reseller.id == rid]
