@@ -33,15 +33,17 @@ async def delete(service: LifecycleService, names: Iterable[str], **kw: Any) -> 
 
 
 async def plan_clear_all(service: LifecycleService, scope: Scope, *, orphans_only: bool = False,
-                         include_attributed: bool = False) -> Plan:
-    return await service.plan(ClearAllRequest(scope, orphans_only, include_attributed))
+                         include_attributed: bool = False, dry_run: bool = False) -> Plan:
+    return await service.plan(ClearAllRequest(scope, orphans_only, include_attributed),
+                              dry_run=dry_run)
 
 
 async def clear_all(service: LifecycleService, scope: Scope, *, orphans_only: bool = False,
                     include_attributed: bool = False, plan: Plan | None = None,
                     **kw: Any) -> Summary:
     plan = plan or await plan_clear_all(service, scope, orphans_only=orphans_only,
-                                        include_attributed=include_attributed)
+                                        include_attributed=include_attributed,
+                                        dry_run=kw.get("dry_run", False))
     return await run(service, plan, **kw)
 
 
