@@ -42,7 +42,7 @@ def planned(plan) -> list[str]:
 
 async def run_clear(service, scope, **kw):
     plan = await ops.plan_clear_all(service, scope, **{k: v for k, v in kw.items()
-                                                  if k in ("orphans_only", "include_attributed")})
+                                                  if k in ("orphans_only", "include_attributed", "dry_run")})
     summary = await ops.clear_all(service, scope, plan=plan, **kw)
     return plan, summary
 
