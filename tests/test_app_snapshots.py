@@ -139,6 +139,8 @@ def test_progress_mid_clear_all(snap_compare, demo):
         await settle(pilot)
         _start_clear_all(pilot, names(demo, "zaplink_")[:8], finish=False)
         await wait_for(pilot, lambda: len(pilot.app.dashboard.progress.lines) >= 12)
+        # while operations run the panes and the bar redraw at a bounded rate: wait for it
+        await wait_for(pilot, lambda: not pilot.app.dashboard._redraw_pending)
         await pilot.pause()
 
     assert snap_compare(build(demo), terminal_size=WIDE, run_before=run_before)

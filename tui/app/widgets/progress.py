@@ -24,7 +24,7 @@ TITLE = "Progress"
 FOCUS_TITLE = "▶ Progress · j k PgUp PgDn g G scroll · esc back"
 
 
-def bar_text(label: str, total: int, done: int, width: int = 30) -> Text:
+def bar_text(label: str, total: int, done: float, width: int = 30) -> Text:
     """`clear-all 12/40 [█████·········] 30%`: a static bar (no timer, no animation)."""
     total = max(total, 1)
     done = min(max(done, 0), total)
@@ -32,7 +32,7 @@ def bar_text(label: str, total: int, done: int, width: int = 30) -> Text:
     text = Text(f"{shown(label)} ")
     text.append("█" * filled, style="green")
     text.append("·" * (width - filled), style="dim")
-    text.append(f" {100 * done // total}%")
+    text.append(f" {int(100 * done / total)}%")
     return text
 
 
@@ -89,7 +89,7 @@ class ProgressPane(Vertical):
     def error(self, text: str) -> None:
         self.write(one_line(text), "bold red")
 
-    def show_bar(self, label: str, total: int, done: int) -> None:
+    def show_bar(self, label: str, total: int, done: float) -> None:
         self.set_class(True, "-busy")
         self.query_one("#progress-bar-row", Static).update(bar_text(label, total, done))
 

@@ -86,7 +86,8 @@ class MutatingActions(RunningOperations):
             lambda sink, cancel: service.run(plan, sink=sink, cancel=cancel),
             bulk=len(names) > 1 or plan.operation == "clear-all",
             total=max(1, len(names)),
-            records_by_name={t.name: len(t.records) for t in plan.targets}, qr=qr)
+            records_by_name={t.name: len(t.records) for t in plan.targets},
+            steps_by_name={t.name: frozenset(t.steps) for t in plan.actionable}, qr=qr)
 
     # ------------------------------------------------------------------ the selection
     def _selected_or_warn(self) -> list[PaneRow]:

@@ -13,6 +13,7 @@ does is the service's alone: a target is finished when its `Step.DONE` event arr
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,6 +39,7 @@ from tui.lifecycle.events import Step, StepEvent, Summary, TargetOutcome
 from tui.lifecycle.scope import LifecycleError
 from tui.store.errors import StoreError
 
+BAR_EVERY_S = 0.2  # the progress bar follows the steps at most this often
 PAIRING_MODALS = 3  # at most this many pairing modals after one operation (Q pairs the rest)
 
 EXPECTED_ERRORS = (LifecycleError, EvolutionError, StoreError)
@@ -53,11 +55,24 @@ class RunningOperation:
     qr: bool = False
     done: set[str] = field(default_factory=set)
     worker: Worker[None] | None = None
+    # the kinds of steps the plan named per target, and those it has reported so far:
+    # the bar moves with each finished step, not only with each finished target
+    steps_by_name: dict[str, frozenset[Step]] = field(default_factory=dict)
+    seen: dict[str, set[Step]] = field(default_factory=dict)
 
     def advance(self, event: StepEvent) -> None:
         """A target is done when the service says so (its `done` event)."""
         if event.instance and event.step is Step.DONE:
             self.done.add(event.instance)
+        elif event.instance and event.step in self.steps_by_name.get(event.instance, ()):
+            self.seen.setdefault(event.instance, set()).add(event.step)
+
+    def progress(self) -> float:
+        """Targets done, plus the share of the planned steps each running target reported
+        (at most 0.9 of a target until its `done` event)."""
+        running = sum(min(0.9, len(seen) / max(1, len(self.steps_by_name.get(name, ()))))
+                      for name, seen in self.seen.items() if name not in self.done)
+        return len(self.done) + running
 
 
 class RunningOperations(RefreshLoop):
@@ -67,6 +82,14 @@ class RunningOperations(RefreshLoop):
         super().__init__(*args, **kwargs)
         self.ops: dict[int, RunningOperation] = {}
         self._op_seq = 0
+        self._bar_drawn = 0.0  # monotonic time the bar was last drawn from a step
+
+    def busy(self) -> bool:
+        return bool(self.ops)
+
+    def _redraw(self) -> None:
+        super()._redraw()
+        self._draw_bar()  # the bar's latest steps, also when no step came after them
 
     def bulk_ops(self) -> list[RunningOperation]:
         return [op for op in self.ops.values() if op.info.bulk]
@@ -75,6 +98,7 @@ class RunningOperations(RefreshLoop):
     def start_operation(self, operation: str, names: list[str], run: Runner, *,
                         bulk: bool, total: int | None = None,
                         records_by_name: dict[str, int] | None = None,
+                        steps_by_name: dict[str, frozenset[Step]] | None = None,
                         qr: bool = False) -> RunningOperation:
         self._op_seq += 1
         info = OperationInfo(self._op_seq, operation, tuple(names),
@@ -82,7 +106,8 @@ class RunningOperations(RefreshLoop):
         if records_by_name is None:
             records_by_name = {n: len(self.obs.records_named(n)) if self.obs else 0
                                for n in names}
-        op = RunningOperation(info, asyncio.Event(), records_by_name, qr=qr)
+        op = RunningOperation(info, asyncio.Event(), records_by_name, qr=qr,
+                              steps_by_name=steps_by_name or {})
         self.ops[info.op_id] = op
         for name in names:
             self.inflight[name] = operation
@@ -124,7 +149,12 @@ class RunningOperations(RefreshLoop):
                 self.inflight.pop(event.instance, None)
             else:
                 self.inflight[event.instance] = f"{event.step.value}"
-        self._draw_bar()
+        # the bar: at once when a target finished, else at most every BAR_EVERY_S (a
+        # repaint per step took the event loop from the operation itself)
+        now = time.monotonic()
+        if event.step is Step.DONE or now - self._bar_drawn >= BAR_EVERY_S:
+            self._bar_drawn = now
+            self._draw_bar()
         self.schedule_redraw()
 
     def _draw_bar(self) -> None:
@@ -135,7 +165,8 @@ class RunningOperations(RefreshLoop):
         total = sum(op.info.total for op in bulk)
         done = sum(len(op.done) for op in bulk)
         label = " + ".join(op.info.operation for op in bulk)
-        self.progress.show_bar(f"{label} {done}/{total}", total, done)
+        self.progress.show_bar(f"{label} {done}/{total}", total,
+                               sum(op.progress() for op in bulk))
 
     def _end_operation(self, info: OperationInfo) -> RunningOperation | None:
         op = self.ops.pop(info.op_id, None)

@@ -9,6 +9,7 @@ cursor row's detail modal and the scope picker. It never starts an operation nor
 from __future__ import annotations
 
 import gc
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -34,6 +35,11 @@ from tui.app.widgets.header import StatusHeader
 from tui.app.widgets.panes import KeyedTable
 from tui.reconcile.classify import scope as scope_reconciliation
 from tui.reconcile.models import Reconciliation
+
+# while operations run: the panes are redrawn every (cost of a redraw and its paint) x
+# REDRAW_BUSY_SHARE, within REDRAW_BUSY_S (seconds)
+REDRAW_BUSY_SHARE = 9.0
+REDRAW_BUSY_S = (0.25, 2.0)
 
 
 @contextmanager
@@ -63,6 +69,8 @@ class PaneView(DashboardBase):
         self.instance_model = PaneModel()
         self.record_model = PaneModel()
         self._redraw_pending = False
+        self._last_redraw = 0.0  # monotonic time of the last redraw
+        self._redraw_cost = 0.0  # seconds from the last redraw to its paint
         self._delta: ObservationDelta | None = None  # against the observation on screen
         # pane -> (filter, orphans only, sort column, reversed) of its last sync
         self._synced_view: dict[str, tuple[object, ...]] = {}
@@ -117,16 +125,40 @@ class PaneView(DashboardBase):
         self.query_one(StatusHeader).show(state, self.clock())
 
     def schedule_redraw(self) -> None:
-        if not self._redraw_pending:
-            self._redraw_pending = True
+        """Redraw the panes after this refresh. While operations run, their steps arrive
+        many times a second, and a redraw repaints both tables whole (one changed cell
+        invalidates a DataTable's line cache): a redraw per frame took the event loop from
+        the operation itself (the dashboard's clear-all ran 2.6x the CLI's,
+        `tests/bench/bench_ops.py`). So while busy the panes are redrawn at most every
+        `REDRAW_BUSY_SHARE` times what the last redraw and its paint cost (the UI keeps
+        about a tenth of the loop), within `REDRAW_BUSY_S`; the progress bar moves on
+        every finished target regardless."""
+        if self._redraw_pending:
+            return
+        self._redraw_pending = True
+        every = min(REDRAW_BUSY_S[1], max(REDRAW_BUSY_S[0],
+                                          self._redraw_cost * REDRAW_BUSY_SHARE))
+        wait = self._last_redraw + every - time.monotonic() if self.busy() else 0.0
+        if wait > 0:
+            self.set_timer(wait, self.redraw)
+        else:
             self.call_after_refresh(self.redraw)
+
+    def busy(self) -> bool:
+        """Whether operations are running (see `RunningOperations`)."""
+        return False
 
     def redraw(self) -> None:
         with gc_paused():
             self._redraw()
 
+    def _redraw_painted(self, started: float) -> None:
+        self._redraw_cost = time.monotonic() - started
+
     def _redraw(self) -> None:
         self._redraw_pending = False
+        self._last_redraw = time.monotonic()
+        self.call_after_refresh(self._redraw_painted, self._last_redraw)
         self.draw_header()
         view = self.current_view()
         if view is None:
