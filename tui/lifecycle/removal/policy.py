@@ -37,7 +37,7 @@ class DeletePolicy:
     # `close` at least `quiet_samples` times over at least `quiet_logout_s` and never
     # `connecting`; samples are its logout answers (400 "not connected", at least
     # `quiet_logouts` of them), the probes in between, and - in a bulk operation - the
-    # lists of the operation's census (`LifecycleService._census`), which sample every
+    # lists of the operation's census (`tui.lifecycle.ops.census`), which sample every
     # instance with one request. Recorded: dialing instances answered 200 within 1-20
     # tries, mostly 1-4, as `connecting` showed in 8-41 % of observations; at 25 %, 30
     # samples let a dialing one pass for quiet about once in 5,600 (and then its name is
