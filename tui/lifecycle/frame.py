@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Awaitable, Callable
 from types import TracebackType
 
 from tui.lifecycle.audit import AuditError
@@ -128,6 +129,16 @@ class RunFrame:
             return Skip(SkipCause.NOT_STARTED, detail=str(exc))
         self._started.add(name)
         return None
+
+    async def one_by_one(self, targets: list[Target], what: str,
+                         act: Callable[[Target], Awaitable[TargetResult]]) -> None:
+        """Run `act` on each target in turn: a skipped one (by its plan, a cancellation, a
+        stop, an intent that cannot be written) is finished as skipped; `what` is the
+        intent's words."""
+        for target in targets:
+            why = target.skip or self.gate() or self.intent(target.name, what or
+                                                            target.describe())
+            self.finish(self.skipped(target, why) if why is not None else await act(target))
 
     def finish(self, result: TargetResult, *, interrupted_after: str = "",
                audited: bool | None = None) -> None:

@@ -11,6 +11,7 @@ tenant's record on the name, outside the session's scope). Each operation adds i
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from tui.evolution.errors import (
@@ -22,7 +23,7 @@ from tui.evolution.errors import (
 )
 from tui.evolution.models import Instance, ProbeResult, ProbeState
 from tui.lifecycle.context import OpContext
-from tui.lifecycle.domain import Skip, SkipCause, TargetKind
+from tui.lifecycle.domain import Skip, SkipCause, Step, TargetKind
 from tui.lifecycle.observe import Observation
 from tui.lifecycle.plans import Target
 from tui.lifecycle.scope import LifecycleError, Scope
@@ -148,6 +149,22 @@ def classify(obs: Observation, name: str, scope: Scope, *, allow_attributed: boo
         if not (attributed and allow_attributed):
             target.skip = Skip(SkipCause.OUT_OF_SCOPE, scope=str(scope))
     return target
+
+
+async def targets_by_rule(ctx: OpContext, names: tuple[str, ...],
+                          rule: Callable[[Target], Skip | None],
+                          steps: tuple[Step, ...]) -> list[Target]:
+    """Each named target in the session's scope (no attribution), skipped by the shared
+    rules or else by the operation's `rule`, with the steps its run takes."""
+    names_ = list(dict.fromkeys(names))
+    obs = observation(await lookup(ctx, names_), [])
+    targets = []
+    for name in names_:
+        target = classify(obs, name, ctx.scope, allow_attributed=False)
+        target.skip = target.skip or rule(target)
+        target.steps = steps
+        targets.append(target)
+    return targets
 
 
 def skip_young(ctx: OpContext, targets: list[Target]) -> None:

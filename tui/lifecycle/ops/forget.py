@@ -13,7 +13,7 @@ from tui.lifecycle.events import TargetResult
 from tui.lifecycle.frame import RunFrame
 from tui.lifecycle.operation import Operation
 from tui.lifecycle.ops.records import remove_records
-from tui.lifecycle.planning import classify, lookup, observation
+from tui.lifecycle.planning import targets_by_rule
 from tui.lifecycle.plans import Confirmation, ForgetRequest, Plan, Target
 
 STEPS = (Step.PROBE, Step.RECORD)
@@ -35,25 +35,14 @@ class Forget(Operation[ForgetRequest]):
 
     async def plan(self, ctx: OpContext, request: ForgetRequest) -> Plan:
         names = list(dict.fromkeys(request.names))
-        obs = observation(await lookup(ctx, names), [])
-        targets = []
-        for name in names:
-            target = classify(obs, name, ctx.scope, allow_attributed=False)
-            target.skip = target.skip or self.rule(target)
-            target.steps = STEPS
-            targets.append(target)
+        targets = await targets_by_rule(ctx, request.names, self.rule, STEPS)
         return Plan(request, ctx.scope, targets,
                     ["Database only: each name is probed again and must be absent."],
                     Confirmation("yes", f"Forget (database only) {', '.join(names[:5])}?"),
                     f"Forget {len(names)} orphan record(s)?")
 
     async def run(self, frame: RunFrame, plan: Plan, concurrency: int | None) -> None:
-        for target in plan.targets:
-            why = target.skip or frame.gate() or frame.intent(target.name, target.describe())
-            if why is not None:
-                frame.finish(frame.skipped(target, why))
-                continue
-            frame.finish(await self._forget_one(frame, target))
+        await frame.one_by_one(plan.targets, "", lambda t: self._forget_one(frame, t))
 
     async def _forget_one(self, frame: RunFrame, target: Target) -> TargetResult:
         name = target.name

@@ -12,7 +12,7 @@ from tui.lifecycle.domain import OperationKind, Skip, SkipCause, Step, StepOutco
 from tui.lifecycle.events import TargetResult
 from tui.lifecycle.frame import RunFrame
 from tui.lifecycle.operation import Operation
-from tui.lifecycle.planning import classify, lookup, observation
+from tui.lifecycle.planning import targets_by_rule
 from tui.lifecycle.plans import Confirmation, Plan, ReprovisionRequest, Target
 
 STEPS = (Step.PROBE, Step.CREATE)
@@ -34,13 +34,7 @@ class Reprovision(Operation[ReprovisionRequest]):
 
     async def plan(self, ctx: OpContext, request: ReprovisionRequest) -> Plan:
         names = list(dict.fromkeys(request.names))
-        obs = observation(await lookup(ctx, names), [])
-        targets = []
-        for name in names:
-            target = classify(obs, name, ctx.scope, allow_attributed=False)
-            target.skip = target.skip or self.rule(target)
-            target.steps = STEPS
-            targets.append(target)
+        targets = await targets_by_rule(ctx, request.names, self.rule, STEPS)
         title = (f"Re-provision {names[0]}?" if len(names) == 1
                  else f"Re-provision {len(names)} orphan records?")
         return Plan(request, ctx.scope, targets,
@@ -50,13 +44,8 @@ class Reprovision(Operation[ReprovisionRequest]):
                                         f"{', '.join(names[:5])}?"), title)
 
     async def run(self, frame: RunFrame, plan: Plan, concurrency: int | None) -> None:
-        for target in plan.targets:
-            why = target.skip or frame.gate() or frame.intent(target.name,
-                                                              "create the instance")
-            if why is not None:
-                frame.finish(frame.skipped(target, why))
-                continue
-            frame.finish(await self._one(frame, target))
+        await frame.one_by_one(plan.targets, "create the instance",
+                               lambda t: self._one(frame, t))
 
     async def _one(self, frame: RunFrame, target: Target) -> TargetResult:
         name = target.name
