@@ -198,5 +198,9 @@ def compare(recorded: dict[str, Any], run: dict[str, Any],
     diff = Diff(returns)
     diff.same("scenario", recorded["scenario"], run["scenario"])
     diff.same("server version", recorded["server"]["version"], run["server"]["version"])
-    RULES[recorded["scenario"]](diff, recorded["marks"], run["marks"])
+    rule = RULES.get(recorded["scenario"])
+    if rule is None:  # a v2-only scenario: its rules come with the v2 simulator
+        diff.lines.append(f"no comparison rule for {recorded['scenario']!r} yet")
+    else:
+        rule(diff, recorded["marks"], run["marks"])
     return diff.lines
