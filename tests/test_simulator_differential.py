@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from tests.scenarios.catalog import SCENARIOS
+from tests.scenarios.catalog import SCENARIOS, V2_SCENARIOS
 from tests.scenarios.compare import compare, load_recording, recorded_returns
 from tests.scenarios.record import RECORDINGS, run_scenario
 from tui.simulator.server import ThreadedSimulator
@@ -32,6 +32,25 @@ def test_every_scenario_is_recorded_from_a_real_server_without_secrets():
         assert "test-global-key" not in text  # the key it was recorded with
         assert not re.search(r"[0-9A-F]{8}-[0-9A-F]{4}-", text, re.IGNORECASE)  # no token/id
         assert all(v == "str" for v in re.findall(r'"apikey": ("[^"]*")', text.replace('"str"', "str")))
+        assert recording["events"] and recording["marks"]
+
+
+def test_the_v2_recordings_are_from_a_real_server_without_secrets():
+    """The recordings of a real Evolution API 2.3.6 (`tests/data/real-v2.3/`): the v2
+    simulator's specification (replayed once the simulator speaks v2, issue 17)."""
+    folder = RECORDINGS.parent / "real-v2.3"
+    files = sorted(folder.glob("*.json"))
+    assert {p.stem for p in files} == set(V2_SCENARIOS)
+    for path in files:
+        text = path.read_text()
+        recording = json.loads(text)
+        server = recording["server"]
+        assert server["kind"] == "real" and server["version"].startswith("2.3.")
+        assert server["dialect"] == "v2" and len(server["commit"]) == 40
+        assert not re.search(r"[0-9A-F]{8}-[0-9A-F]{4}-", text, re.IGNORECASE)  # no token/id
+        for key in ("apikey", "token", "hash"):
+            assert all(v == "str" for v in re.findall(rf'"{key}": ("[^"]*")',
+                                                      text.replace('"str"', "str"))), key
         assert recording["events"] and recording["marks"]
 
 
