@@ -287,7 +287,8 @@ def test_unknown_reseller_scope_is_one_line_exit_2_for_every_command(cli, sim, m
     for result in results[:4]:
         assert result.returncode == 2, (result.args, result.stdout, result.stderr)
         lines = result.stderr.strip().splitlines()
-        assert lines == ["evodash: unknown reseller 'r-nope': no reseller has that id"], lines
+        assert lines == ["evodash: unknown reseller 'r-nope': no reseller has that id or name "
+                         "(evodash resellers lists them)"], lines
         assert "consistent" not in result.stdout
     known = results[4]  # r1 exists: its report (drift: exit 1), not the error line
     assert known.returncode == 1 and "fabio_3_3" in known.stdout and not known.stderr
