@@ -393,9 +393,8 @@ class LoadedSettings:
         if self.file is None:
             looked = ", ".join(str(p) for p in self.looked_in)
             return f"environment only ({names}; no settings file in {looked})"
-        if self.variables:
-            return f"{self.file} with environment overrides ({names})"
-        return str(self.file)
+        where = self.file.absolute()
+        return f"{where} with environment overrides ({names})" if self.variables else str(where)
 
 
 def _setting_variables(env: Mapping[str, str], env_values: dict[str, Any]) -> tuple[str, ...]:

@@ -366,13 +366,14 @@ def resellers_lines(rows: Sequence[ResellerCounts]) -> list[str]:
     if not rows:
         return ["no resellers (the resellers collection is empty and no record names one)"]
     v = visible
+    names = [v(r.reseller.name) if r.known else "(not in the resellers collection)"
+             for r in rows]
     id_w = max(2, *(len(v(r.reseller.id)) for r in rows))
-    name_w = min(32, max(4, *(len(v(r.reseller.name)) for r in rows)))
+    name_w = min(33, max(4, *(len(name) for name in names)))
     head = (f"{'ID':<{id_w}}  {'NAME':<{name_w}}  RECORDS  LINKED  ORPHAN RECORDS  "
             "ORPHAN INSTANCES*")
     out = [head]
-    for r in rows:
-        name = v(r.reseller.name) if r.known else "(not in the resellers collection)"
+    for r, name in zip(rows, names):
         if len(name) > name_w:
             name = name[:name_w - 1] + "…"
         out.append(f"{v(r.reseller.id):<{id_w}}  {name:<{name_w}}  {r.records:>7}  "
