@@ -141,3 +141,21 @@ def test_resellers_lists_ids_names_and_counts(cli, sim, mongo_db):
     assert lines[1].split() == ["r1", "Fabio", "6", "4", "2", "1"]
     assert "(not in the resellers collection)" in lines[4]
     assert [r["id"] for r in json_lines(scoped.stdout)[0]["resellers"]] == ["r2"]
+
+
+def test_a_reseller_id_stored_as_a_number_resolves_by_id_and_by_name(cli, sim, mongo_db):
+    """`reseller_id` of any type is matched the same way: a reseller whose id is the integer
+    7 (and its records' `reseller_id` 7) is found by `7` and by its name."""
+    seed_small(sim, mongo_db)
+    insert_raw(mongo_db, {"id": 7, "name": "Numbered"}, collection=RESELLERS)
+    insert_raw(mongo_db, {"id": "rec-7", "reseller_id": 7, "instance_name": "numbered_1_1"})
+    by_id, by_name, listing = cli.many(["--reseller", "7", "report", "--json"],
+                                       ["report", "--reseller", "NUMBERED", "--json"],
+                                       ["resellers", "--json"])
+    for result in (by_id, by_name):
+        assert result.returncode == 1, result.stderr  # its orphan record
+        [report] = json_lines(result.stdout)
+        assert [r["name"] for r in report["orphan_records"]] == ["numbered_1_1"]
+        assert report["linked"] == []
+    rows = {r["id"]: r for r in json_lines(listing.stdout)[0]["resellers"]}
+    assert rows["7"]["name"] == "Numbered" and rows["7"]["records"] == 1 and rows["7"]["known"]

@@ -215,7 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
     pair = sub.add_parser("pair", help="pair an existing instance with a phone: its QR code "
                                        "in the terminal, or a pairing code")
     pair.add_argument("name", metavar="NAME", help="the instance's name")
-    pair.add_argument("--number", metavar="N",
+    pair.add_argument("--number", metavar="PHONE",
                       help="phone number with country code (e.g. 5511999990000): show the "
                            "8-character pairing code for it instead of the QR code")
     pair.add_argument("--once", action="store_true",

@@ -21,7 +21,7 @@ from tui.lifecycle.seen import FirstSeen
 from tui.lifecycle.scope import Scope
 from tui.lifecycle.service import LifecycleService
 from tui.lifecycle.ports import StorePort
-from tui.lifecycle.resellers import resolve
+from tui.lifecycle.resellers import UnknownResellerNameError, resolve
 from tui.settings import Settings, load_settings_from
 from tui.store.models import Reseller
 from tui.store.mongo import ConnectionStore
@@ -93,7 +93,15 @@ async def resolve_reseller(store: StorePort, text: str) -> Reseller:
     """The reseller an operator's `--reseller` names: its id or its name, case and accents
     ignored (`tui.lifecycle.resellers`). Raises one-line `LifecycleError`s (unknown, with
     the nearest one; ambiguous) or the store's `StoreError`."""
-    return resolve(text, await store.list_resellers())
+    try:
+        return resolve(text, await store.list_resellers())
+    except UnknownResellerNameError:
+        # an id stored as a number or an ObjectId lists under another spelling: the store's
+        # own lookup of the id as typed (the scope then matches it as before)
+        found = await store.get_reseller(text)
+        if found is None:
+            raise
+        return Reseller(id=text, name=found.name)
 
 
 async def open_services(settings: Settings, *, reseller: str | None = None,
