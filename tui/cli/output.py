@@ -361,23 +361,18 @@ def report_lines(obs: Observation, settings, advisor: Advisor | None = None,
 
 
 def resellers_lines(rows: Sequence[ResellerCounts]) -> list[str]:
-    """`evodash resellers` as a table: id, name, records, linked, orphan records, orphan
-    instances attributed by name; resellers only records name come last, marked."""
+    """`evodash resellers` as a table: id, records, linked, orphan records, orphan instances
+    attributed by name, and the name last (whole, shown literally: nothing is cut); the
+    resellers only records name come last, marked."""
     if not rows:
         return ["no resellers (the resellers collection is empty and no record names one)"]
     v = visible
-    names = [v(r.reseller.name) if r.known else "(not in the resellers collection)"
-             for r in rows]
     id_w = max(2, *(len(v(r.reseller.id)) for r in rows))
-    name_w = min(33, max(4, *(len(name) for name in names)))
-    head = (f"{'ID':<{id_w}}  {'NAME':<{name_w}}  RECORDS  LINKED  ORPHAN RECORDS  "
-            "ORPHAN INSTANCES*")
-    out = [head]
-    for r, name in zip(rows, names):
-        if len(name) > name_w:
-            name = name[:name_w - 1] + "…"
-        out.append(f"{v(r.reseller.id):<{id_w}}  {name:<{name_w}}  {r.records:>7}  "
-                   f"{r.linked:>6}  {r.orphan_records:>14}  {r.orphan_instances:>17}")
+    out = [f"{'ID':<{id_w}}  RECORDS  LINKED  ORPHAN RECORDS  ORPHAN INSTANCES*  NAME"]
+    for r in rows:
+        name = v(r.reseller.name) if r.known else "(not in the resellers collection)"
+        out.append(f"{v(r.reseller.id):<{id_w}}  {r.records:>7}  {r.linked:>6}  "
+                   f"{r.orphan_records:>14}  {r.orphan_instances:>17}  {name}")
     out.append("* orphan instances attributed by their name's prefix (no record is theirs)")
     return [v(line) for line in out]
 
