@@ -287,8 +287,34 @@ def test_unknown_reseller_scope_is_one_line_exit_2_for_every_command(cli, sim, m
     for result in results[:4]:
         assert result.returncode == 2, (result.args, result.stdout, result.stderr)
         lines = result.stderr.strip().splitlines()
-        assert lines == ["evodash: unknown reseller 'r-nope': no reseller has that id"], lines
+        assert lines == ["evodash: unknown reseller 'r-nope': no reseller has that id or name "
+                         "(evodash resellers lists them)"], lines
         assert "consistent" not in result.stdout
     known = results[4]  # r1 exists: its report (drift: exit 1), not the error line
     assert known.returncode == 1 and "fabio_3_3" in known.stdout and not known.stderr
     assert mongo_db[CONNECTIONS].count_documents({}) == before
+
+
+def test_every_argument_has_help_text():
+    """`--help` explains every option and positional of every command (issue 16, point 11)."""
+    import argparse
+
+    from tui.cli.main import build_parser
+
+    parser = build_parser()
+    [commands] = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    missing = []
+    for prog, p in [("evodash", parser), *commands.choices.items()]:
+        if prog == "sim":  # its own parser (tui/simulator/cli.py) has help on every option
+            continue
+        for action in p._actions:
+            if isinstance(action, (argparse._HelpAction, argparse._SubParsersAction)):
+                continue
+            if not (action.help or "").strip():
+                missing.append(f"{prog} {'/'.join(action.option_strings) or action.dest}")
+    assert missing == []
+    from tui.simulator.cli import _parser as sim_parser
+
+    assert all((a.help or "").strip() for a in sim_parser()._actions)
+    assert {"report", "resellers", "pair", "delete", "clear-all", "create", "forget", "adopt",
+            "reprovision", "doctor"} <= set(commands.choices)

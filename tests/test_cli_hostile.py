@@ -122,6 +122,38 @@ def test_report_plan_and_doctor_show_hostile_text_literally(cli, sim, mongo_db):
     assert_json_lines(doctor_json.stdout)
 
 
+def test_new_commands_show_hostile_text_literally(cli, sim, mongo_db):
+    """issue 16's lines: repairs and hints, `resellers`, a reseller's name in a suggestion
+    or a report header, `pair` of a hostile name (its QR title, its refusal line)."""
+    seed_hostile(sim, mongo_db)
+    runs = [["resellers"], ["resellers", "--json"], ["--reseller", "evil corp", "report"],
+            ["--reseller", "rh", "report"], ["--reseller", "RH", "report"],
+            ["pair", CORPUS["title"], "--yes"], ["pair", CORPUS["osc52"], "--yes", "--json"],
+            ["pair", "orphan-" + CORPUS["clear"], "--yes"],
+            ["--reseller", "rh", "clear-all", "--orphans-only", "--dry-run"],
+            ["delete", CORPUS["clear"], "nope\x1b[2J", "--dry-run"]]
+    results = cli.many(*runs)
+    for args, result in zip(runs, results):
+        assert_clean(result.stdout, result.stderr)
+    listing, listing_json, miss, scoped, by_name, qr, qr_json, refused, dry, delete_dry = results
+    assert "Evil\\x1b]0;pwn\\x07\\u202eCorp[/]\\u200b" in listing.stdout
+    [parsed] = assert_json_lines(listing_json.stdout)  # JSON carries the exact name
+    assert {r["id"]: r["name"] for r in parsed["resellers"]}["rh"] == HOSTILE_RESELLER["name"]
+    assert miss.returncode == 2 and miss.stderr.count("\n") == 1
+    assert "did you mean rh (Evil\\x1b]0;pwn\\x07\\u202eCorp[/]\\u200b)?" in miss.stderr
+    assert scoped.stdout.splitlines()[0].endswith(
+        "· reseller rh (Evil\\x1b]0;pwn\\x07\\u202eCorp[/]\\u200b)")
+    assert by_name.returncode == 1, by_name.stderr  # the id in any case: its orphan records
+    assert "fix: evodash --settings" in scoped.stdout and "forget 'orphan-" in scoped.stdout
+    assert qr.returncode == 0 and "Scan with WhatsApp (Linked devices): ttl\\x1b]0;owned" \
+        in qr.stdout
+    assert [x["name"] for x in assert_json_lines(qr_json.stdout)
+            if x["type"] == "pairing"] == [CORPUS["osc52"]]
+    assert refused.returncode == 2 and refused.stderr.count("\n") == 1
+    assert "orphan-esc\\x1b[2J\\x1b[Hcls: not an Evolution instance" in refused.stderr
+    assert dry.returncode == 0 and delete_dry.returncode == 0
+
+
 def test_plan_step_summary_and_error_lines_of_a_delete(cli, sim, mongo_db):
     seed_hostile(sim, mongo_db)
     text = cli("delete", CORPUS["clear"], CORPUS["rlo"], CORPUS["bel_cr_bs"],

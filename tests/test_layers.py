@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[1] / "tui"
 
 # package -> layer; lower numbers are lower layers
 LAYERS = {
-    "tui.secrets": 0, "tui.settings": 0, "tui.text": 0,
+    "tui.secrets": 0, "tui.settings": 0, "tui.text": 0, "tui.qrtext": 0,
     "tui.evolution": 1, "tui.store": 1,
     "tui.reconcile": 2,
     "tui.lifecycle": 3,

@@ -278,3 +278,85 @@ def test_cli_ignores_a_debug_switch_in_the_environment(tmp_path):
     assert "unknown setting" not in first + rest + err
     assert json.loads(first) == {"type": "check", "check": "settings", "ok": True,
                                  "detail": f"{path}: valid"}
+
+
+# ---------------------------------------------------------------------------- issue 16, point 11
+@pytest.mark.parametrize(("content", "expected"), [
+    ({"evolution": {"apikey": "k"}},
+     "evolution.apikey: unknown setting (did you mean evolution.api_key?) (and 1 more problem)"),
+    ({"evolution": {"api_key": "k"}, "refresh": 3},
+     "refresh: unknown setting (did you mean refresh_s?)"),
+    ({"evolution": {"api_key": "k", "timeout": 3}},
+     "evolution.timeout: unknown setting (did you mean evolution.timeout_s?)"),
+    ({"evolution": {"api_key": "k"}, "cleanup": {"orphan-grace-s": 0}},
+     "cleanup.orphan-grace-s: unknown setting (did you mean cleanup.orphan_grace_s?)"),
+    ({"evolution": {"api_key": "k"}, "readonly": True},
+     "readonly: unknown setting (did you mean read_only?)"),
+    ({"evolution": {"api_key": "k"}, "colour": "red"}, "colour: unknown setting"),  # none near
+])
+def test_a_typo_in_the_file_is_named_with_the_nearest_field(tmp_path, content, expected):
+    path = write(tmp_path, content)
+    with pytest.raises(SettingsError) as info:
+        load_settings(str(path), env={})
+    assert str(info.value) == f"{path}: {expected}"
+
+
+@pytest.mark.parametrize("how", ["flag", "env"])
+def test_a_directory_is_named_as_one(tmp_path, how):
+    folder = tmp_path / "conf"
+    folder.mkdir()
+    explicit, env = (str(folder), {}) if how == "flag" else (None, {"EVODASH_SETTINGS": str(folder)})
+    with pytest.raises(SettingsError) as info:
+        load_settings(explicit, env=env)
+    assert str(info.value) == f"{folder}: is a directory, not a settings file (give the file's path)"
+    result = subprocess.run([sys.executable, "-m", "tui", "--settings", str(folder), "report"],
+                            capture_output=True, text=True, timeout=60, cwd=tmp_path,
+                            env={k: v for k, v in os.environ.items()
+                                 if not k.startswith("EVODASH_")})
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr == f"evodash: {folder}: is a directory, not a settings file " \
+                            "(give the file's path)\n"
+
+
+def test_where_the_settings_came_from(tmp_path, monkeypatch):
+    from tui.settings import load_settings_from
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    env = {"EVODASH_EVOLUTION__API_KEY": "secret-key-value", "EVODASH_DEBUG": "1",
+           "EVODASH_MONGO__URI": "mongodb://u:pw@h:1"}
+    alone = load_settings_from(None, env=env)
+    assert alone.file is None
+    assert alone.source == ("environment only (EVODASH_EVOLUTION__API_KEY, EVODASH_MONGO__URI; "
+                            f"no settings file in settings.json, {tmp_path}/home/.config/"
+                            "evodash/settings.json)")
+    path = write(tmp_path, {"evolution": {"api_key": "k"}})
+    both = load_settings_from(None, env=env)
+    assert both.file == Path("settings.json") and both.source == (
+        f"{path} with environment overrides (EVODASH_EVOLUTION__API_KEY, EVODASH_MONGO__URI)")
+    assert load_settings_from(None, env={}).source == str(path)
+    for loaded in (alone, both):
+        assert "secret-key-value" not in loaded.source and "pw" not in loaded.source
+
+
+def test_doctor_says_the_settings_came_from_the_environment(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EVODASH_")}
+    env.update(HOME=str(tmp_path), EVODASH_EVOLUTION__API_KEY="k-123456789",
+               EVODASH_EVOLUTION__URL="http://127.0.0.1:9", EVODASH_EVOLUTION__TIMEOUT_S="1")
+    proc = subprocess.Popen([sys.executable, "-m", "tui", "doctor", "--json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            cwd=tmp_path)
+    timer = threading.Timer(60, proc.kill)
+    timer.start()
+    try:
+        first = proc.stdout.readline()
+    finally:
+        timer.cancel()
+        proc.kill()
+        proc.communicate(timeout=30)
+    assert json.loads(first) == {
+        "type": "check", "check": "settings", "ok": True,
+        "detail": "environment only (EVODASH_EVOLUTION__API_KEY, EVODASH_EVOLUTION__TIMEOUT_S, "
+                  "EVODASH_EVOLUTION__URL; no settings file in settings.json, "
+                  f"{tmp_path}/.config/evodash/settings.json): valid"}
+    assert "k-123456789" not in first

@@ -37,6 +37,7 @@ import stat
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -268,18 +269,38 @@ def _from_environment(loc: tuple[str, ...], env_values: dict[str, Any]) -> bool:
     return bool(loc)
 
 
-def _suggestion(loc: tuple[str, ...]) -> str:
-    """` (did you mean EVODASH_EVOLUTION__API_KEY?)` for a misspelt field of a section."""
+def _nearest_field(loc: tuple[str, ...]) -> str | None:
+    """The known field nearest to the misspelt last part of `loc` (None: none is near)."""
     model: Any = Settings
     for part in loc[:-1]:
         field = getattr(model, "model_fields", {}).get(part)
         model = field.annotation if field is not None else None
     names = list(getattr(model, "model_fields", {}))
-    close = difflib.get_close_matches(loc[-1], names, n=1, cutoff=0.6) if loc else []
-    if not close:
+    if not loc or not names:
+        return None
+    typed = loc[-1].lower()
+    # a field the typo is the start of, or that is its start (`refresh` -> `refresh_s`,
+    # `timeout` -> `timeout_s`), before difflib's nearest spelling (`apikey` -> `api_key`)
+    prefixed = [n for n in names if len(typed) >= 3 and (n.startswith(typed)
+                                                         or typed.startswith(n))]
+    if len(prefixed) == 1:
+        return prefixed[0]
+    squashed = {n.replace("_", ""): n for n in names}
+    if typed.replace("_", "").replace("-", "") in squashed:
+        return squashed[typed.replace("_", "").replace("-", "")]
+    close = difflib.get_close_matches(typed, names, n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+def _suggestion(loc: tuple[str, ...], *, variable: bool = True) -> str:
+    """` (did you mean EVODASH_EVOLUTION__API_KEY?)` for a misspelt field of a section in
+    the environment, ` (did you mean evolution.api_key?)` in the file."""
+    near = _nearest_field(loc)
+    if near is None:
         return ""
-    variable = ENV_PREFIX + ENV_NESTED_DELIMITER.join((*loc[:-1], close[0])).upper()
-    return f" (did you mean {variable}?)"
+    if variable:
+        return f" (did you mean {ENV_PREFIX + ENV_NESTED_DELIMITER.join((*loc[:-1], near)).upper()}?)"
+    return f" (did you mean {'.'.join((*loc[:-1], near))}?)"
 
 
 def _field_error(
@@ -303,6 +324,10 @@ def _field_error(
         ((problem, name) for problem in errors if (name := variable_of(problem))),
         (errors[0], None),
     )
+    if variable is None:
+        # then a typo in the file: `"apikey"` explains `evolution.api_key: is required`
+        first = next((problem for problem in errors if problem["type"] == "extra_forbidden"
+                      and _nearest_field(tuple(str(p) for p in problem["loc"]))), first)
     loc = tuple(str(part) for part in first["loc"])
     field = ".".join(loc) or "(top level)"
     kind = first["type"]
@@ -319,6 +344,8 @@ def _field_error(
         where, field = "environment", variable if exact else f"{variable} ({field})"
         if kind == "extra_forbidden":
             hint = _suggestion(loc)
+    elif kind == "extra_forbidden":  # a typo in the file: `"apikey"`, `"refresh"`
+        hint = _suggestion(loc, variable=False)
     more = len(errors) - 1
     suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
     return SettingsError(f"{where}: {field}: {message}{hint}{suffix}")
@@ -345,6 +372,65 @@ def load_settings(
 
     Returns the settings and a list of warnings; raises `SettingsError` (one line) on any problem.
     """
+    loaded = load_settings_from(explicit, env)
+    return loaded.settings, loaded.warnings
+
+
+@dataclass(frozen=True)
+class LoadedSettings:
+    """Settings, the warnings of their loading, and where they came from."""
+
+    settings: Settings
+    warnings: list[str]
+    file: Path | None  # the settings file read (None: the environment alone)
+    looked_in: tuple[Path, ...]  # where a file was looked for
+    variables: tuple[str, ...]  # the EVODASH_* variables that set a value (names only)
+
+    @property
+    def source(self) -> str:
+        """Where the settings came from, in words (names of variables, never values)."""
+        names = ", ".join(self.variables)
+        if self.file is None:
+            looked = ", ".join(str(p) for p in self.looked_in)
+            return f"environment only ({names}; no settings file in {looked})"
+        where = self.file.absolute()
+        return f"{where} with environment overrides ({names})" if self.variables else str(where)
+
+
+def _setting_variables(env: Mapping[str, str], env_values: dict[str, Any]) -> tuple[str, ...]:
+    """The `EVODASH_*` variables that name a setting (those that reached `env_values`)."""
+    out = []
+    for key in env:
+        parts = _variable_parts(key)
+        if parts is None or key == ENV_SETTINGS_PATH or parts[0] not in env_values:
+            continue
+        node: Any = env_values
+        for part in parts:
+            if not isinstance(node, dict) or part not in node:
+                break
+            node = node[part]
+        else:
+            out.append(key)
+    return tuple(sorted(out))
+
+
+def _not_a_file(path: Path) -> str | None:
+    """Why an existing `path` cannot be a settings file (None: it is one, or is missing)."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return None
+    if stat.S_ISDIR(mode):
+        return f"{path}: is a directory, not a settings file (give the file's path)"
+    if not stat.S_ISREG(mode):
+        return f"{path}: not a regular file"
+    return None
+
+
+def load_settings_from(
+    explicit: str | None = None, env: Mapping[str, str] | None = None
+) -> LoadedSettings:
+    """`load_settings`, also saying where the settings came from (`LoadedSettings.source`)."""
     env = os.environ if env is None else env
     warnings: list[str] = []
     candidates = candidate_paths(explicit, env)
@@ -354,7 +440,8 @@ def load_settings(
     where = "environment"
     if found is None:
         if explicit or env.get(ENV_SETTINGS_PATH):
-            raise SettingsError(f"{candidates[0]}: settings file not found")
+            raise SettingsError(_not_a_file(candidates[0])
+                                or f"{candidates[0]}: settings file not found")
         if not env_values:  # no file, and no variable names a setting (EVODASH_DEBUG...)
             looked = ", ".join(str(p) for p in candidates)
             raise SettingsError(
@@ -382,6 +469,8 @@ def load_settings(
             where = f"{where} (with EVODASH_* environment overrides)"
     try:
         with _sources(environment, _FileSource(Settings, data)):  # environment > file > defaults
-            return Settings(), warnings  # type: ignore[call-arg]  # the sources give the values
+            settings = Settings()  # type: ignore[call-arg]  # the sources give the values
     except ValidationError as exc:
         raise _field_error(where, exc, env, env_values) from None
+    return LoadedSettings(settings, warnings, found, tuple(candidates),
+                          _setting_variables(env, env_values))

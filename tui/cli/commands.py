@@ -1,4 +1,5 @@
-"""The headless commands: report, delete, clear-all, create, forget, adopt, reprovision, doctor.
+"""The headless commands: report, resellers, delete, clear-all, create, forget, adopt,
+reprovision, pair, doctor.
 
 Each builds the services, asks for confirmation where it mutates (on a TTY, unless `--yes`;
 without a TTY and without `--yes` it refuses), streams progress (lines, a progress bar for
@@ -18,9 +19,11 @@ import sys
 import traceback
 
 from tui.cli.exits import EXIT_DRIFT, EXIT_ERROR, EXIT_OK
-from tui.cli.output import Output, error_line, report_json, report_lines
+from tui.cli.advising import Advisor
+from tui.cli.output import Output, error_line, report_json, report_lines, resellers_lines
+from tui.cli.pairing import pair_refusal, pair_result
 from tui.cli.signals import RunStopper
-from tui.cli.wiring import Services, build_services, settings_for
+from tui.cli.wiring import Services, open_services, settings_for
 from tui.evolution.errors import EvolutionError
 from tui.lifecycle.events import Summary, TargetOutcome
 from tui.lifecycle.plans import (
@@ -30,9 +33,13 @@ from tui.lifecycle.plans import (
     CreateRequest,
     DeleteRequest,
     ForgetRequest,
+    PairRequest,
+    Plan,
     ReprovisionRequest,
     Request,
 )
+from tui.lifecycle.advice import LeftOut, left_out
+from tui.lifecycle.resellers import counts as reseller_counts, describe
 from tui.lifecycle.domain import TargetKind
 from tui.lifecycle.scope import LifecycleError, Scope
 from tui.settings import SettingsError
@@ -56,9 +63,10 @@ async def run_command(args) -> int:
 
             return await run_doctor(args)
         with settings_for(args) as settings:
-            services = build_services(settings, reseller=args.reseller,
-                                      read_only=args.read_only,
-                                      concurrency=getattr(args, "concurrency", None))
+            # `--reseller` as typed (an id or a name) resolved to the reseller's id first
+            services = await open_services(settings, reseller=args.reseller,
+                                           read_only=args.read_only,
+                                           concurrency=getattr(args, "concurrency", None))
             try:
                 return await dispatch(args, services)
             finally:
@@ -110,39 +118,43 @@ def ask(prompt: str) -> str:
             signal.signal(signal.SIGINT, previous)
 
 
-def request_of(args) -> Request | None:
-    """The service request of a mutating command (None: not one)."""
+def request_of(args, reseller_id: str | None) -> Request | None:
+    """The service request of a mutating command (None: not one); `reseller_id` is the
+    resolved `--reseller` (the session's scope, and the reseller of a create / adopt)."""
     command = args.command
     if command == "delete":
         return DeleteRequest(tuple(args.names))
     if command == "clear-all":
-        scope = Scope.all() if args.all else Scope.reseller(args.clear_reseller)
+        scope = Scope.all() if args.all or reseller_id is None else Scope.reseller(reseller_id)
         return ClearAllRequest(scope, args.orphans_only, args.include_attributed)
-    if command == "create":
-        return CreateRequest(args.create_reseller, args.qr)
+    if command == "create" and reseller_id is not None:
+        return CreateRequest(reseller_id, args.qr)
     if command == "forget":
         return ForgetRequest(tuple(args.names))
-    if command == "adopt":
-        return AdoptRequest(args.name, args.adopt_reseller)
+    if command == "adopt" and reseller_id is not None:
+        return AdoptRequest(args.name, reseller_id)
     if command == "reprovision":
         return ReprovisionRequest((args.name,))
+    if command == "pair":
+        return PairRequest(args.name, _digits(args.number))
     return None
+
+
+def _digits(number: str | None) -> str | None:
+    return "".join(c for c in number if c.isdigit()) if number is not None else None
 
 
 async def dispatch(args, services: Services) -> int:
     service = services.service
     out = Output(json_mode=getattr(args, "json", False))
     await service.check_scope()  # `--reseller r-typo`: one line, exit 2 (not "consistent")
+    reseller_id = service.scope.reseller_id
+    advisor = Advisor.of(args, reseller_id)
     if args.command == "report":
-        await service.sample_dialing()  # a dialing instance flaps: one list cannot tell
-        obs = await service.observe()
-        if out.json_mode:
-            out.emit(report_json(obs))
-        else:
-            for line in report_lines(obs, services.settings):
-                out.line(line)
-        return EXIT_OK if obs.view.is_consistent else EXIT_DRIFT
-    request = request_of(args)
+        return await report(services, out, advisor)
+    if args.command == "resellers":
+        return await list_resellers(services, out)
+    request = request_of(args, reseller_id)
     if request is None:
         return fail(f"unknown command {args.command}")
     # plan, show, confirm, run: what the operation does is the service's alone
@@ -151,9 +163,13 @@ async def dispatch(args, services: Services) -> int:
     plan = await service.plan(request, dry_run=dry_run)
     if dry_run:
         summary = await service.run(plan, dry_run=True)
-        out.summary(summary)
+        out.summary(summary, advisor, await left_out_of(service, plan))
         return EXIT_OK
-    out.plan(plan)
+    if isinstance(request, PairRequest):
+        refused = pair_refusal(plan, advisor)
+        if refused is not None:
+            return refused(out)
+    out.plan(plan, advisor)
     if not plan.runnable:
         if all(t.kind is TargetKind.NOT_FOUND for t in plan.targets):
             return fail("; ".join(f"{t.name}: {t.skip_reason}" for t in plan.targets[:5]))
@@ -168,7 +184,9 @@ async def dispatch(args, services: Services) -> int:
         with stopper.installed(task):
             summary = await stopper.wait()
     stopper.finish(summary)
-    out.summary(summary)
+    if isinstance(request, PairRequest):
+        return await pair_result(args, services, out, summary, stopper.exit_code, advisor)
+    out.summary(summary, advisor)
     if stopper.exit_code is not None:
         return stopper.exit_code
     if args.command == "create":
@@ -178,5 +196,52 @@ async def dispatch(args, services: Services) -> int:
             # like every other command's, not "drift"
             return fail(first.reason)
         if args.qr and not out.json_mode:
-            out.qr(summary)
+            out.qr(summary, advisor)
     return summary_exit(summary)
+
+
+async def report(services: Services, out: Output, advisor: Advisor) -> int:
+    """`evodash report`: both sides observed (the instance list sampled for dialing), every
+    finding with the command that repairs it. Exit 0 consistent, 1 drift."""
+    service = services.service
+    await service.sample_dialing()  # a dialing instance flaps: one list cannot tell
+    obs = await service.observe()
+    if out.json_mode:
+        out.emit(report_json(obs, advisor))
+    else:
+        reseller = obs.reseller(service.scope.reseller_id)
+        scope = describe(reseller) if reseller is not None else ""
+        for line in report_lines(obs, services.settings, advisor, scope):
+            out.line(line)
+    return EXIT_OK if obs.view.is_consistent else EXIT_DRIFT
+
+
+async def list_resellers(services: Services, out: Output) -> int:
+    """`evodash resellers`: id, name and counts of each reseller (of the session's one in a
+    reseller's session), from one observation (orphan records not probed: only counted)."""
+    service = services.service
+    obs = await service.observe(probe_orphans=False)
+    view = obs.view
+    rows = reseller_counts(
+        obs.resellers if service.scope.is_all else
+        [r for r in obs.resellers if r.id == service.scope.reseller_id],
+        [r.record.reseller_id for r in view.linked],
+        [r.record.reseller_id for r in view.orphan_records],
+        [r.owner_id for r in view.orphan_instances])
+    if out.json_mode:
+        out.emit({"type": "resellers", "resellers": [r.to_json() for r in rows]})
+    else:
+        for line in resellers_lines(rows):
+            out.line(line)
+    return EXIT_OK
+
+
+async def left_out_of(service, plan: Plan) -> list[LeftOut]:
+    """What a clear-all's dry run leaves out of its scope beyond its skipped targets (one
+    more look at the scope; orphan records not probed: only instances and links count)."""
+    if not isinstance(plan.request, ClearAllRequest):
+        return []
+    obs = await service.observe(probe_orphans=False)  # the session's scope is the plan's
+    return left_out(plan.request, {t.name for t in plan.targets}, obs.view)
+
+

@@ -14,9 +14,10 @@ from pathlib import Path
 
 from tui.cli.exits import EXIT_ERROR, EXIT_OK
 from tui.cli.output import Output, say
-from tui.cli.wiring import settings_for
+from tui.cli.wiring import loaded_settings_for, resolve_reseller
 from tui.evolution.errors import EvolutionError
-from tui.lifecycle.scope import LifecycleError, Scope
+from tui.lifecycle.resellers import describe
+from tui.lifecycle.scope import LifecycleError
 from tui.settings import SettingsError
 from tui.store.errors import StoreError
 
@@ -38,8 +39,7 @@ async def run_doctor(args) -> int:
             out.line(f"{'ok  ' if ok else 'FAIL'} {check:<10} {detail}")
 
     try:
-        with settings_for(args) as settings:
-            source = "embedded demo" if args.demo else (args.settings or "found settings")
+        with loaded_settings_for(args) as (settings, source):
             line(True, "settings", f"{source}: valid")
             await _checks(settings, args, line)
     except SettingsError as exc:
@@ -67,11 +67,15 @@ async def _checks(settings, args, line) -> None:
     except StoreError as exc:
         line(False, "mongodb", str(exc))
         store = None
+    text = getattr(args, "reseller", None)
+    scope: tuple[bool, str] = (True, "all resellers (admin)") if text is None else (
+        False, f"reseller {text!r}: not checked (MongoDB is not usable)")
     try:
         if client is not None:
             await _evolution(settings, client, line)
         if store is not None:
             await _mongodb(settings, store, line)
+            scope = await _scope(store, text)
     finally:
         if client is not None:
             await client.aclose()
@@ -79,9 +83,19 @@ async def _checks(settings, args, line) -> None:
             store.close()
     ok, detail = audit_log_check(settings.audit_log_path)
     line(ok, "audit log", detail)
-    scope = Scope(getattr(args, "reseller", None))
     read_only = settings.read_only or getattr(args, "read_only", False)
-    line(True, "scope", f"{scope}{' · read-only' if read_only else ''}")
+    line(scope[0], "scope", f"{scope[1]}{' · read-only' if read_only else ''}")
+
+
+async def _scope(store, text: str | None) -> tuple[bool, str]:
+    """The session's scope: `--reseller` (an id or a name) resolved, or why it cannot be."""
+    if text is None:
+        return True, "all resellers (admin)"
+    try:
+        reseller = await resolve_reseller(store, text)
+    except (LifecycleError, StoreError) as exc:
+        return False, str(exc)
+    return True, f"reseller {describe(reseller)}"
 
 
 async def _evolution(settings, client, line) -> None:

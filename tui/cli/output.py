@@ -11,15 +11,23 @@ from __future__ import annotations
 
 import errno
 import os
+import shlex
 import sys
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any, Iterator, TextIO
+from typing import TYPE_CHECKING, Any, Iterator, Sequence, TextIO
 
+from tui.lifecycle.advice import LeftOut
 from tui.lifecycle.events import StepEvent, Step, Summary
 from tui.lifecycle.observe import Observation
 from tui.lifecycle.plans import Plan
+from tui.lifecycle.resellers import ResellerCounts
+from tui.qrtext import fit_qr
+from tui.reconcile.models import Row
 from tui.text import json_visible, visible
+
+if TYPE_CHECKING:
+    from tui.cli.advising import Advisor
 
 _GONE = (errno.EPIPE, errno.EIO, errno.ENXIO, errno.ECONNRESET)
 
@@ -96,14 +104,23 @@ class Output:
             write(self.stream, "\r\x1b[2K")
             self._bar = False
 
-    def plan(self, plan: Plan) -> None:
+    def plan(self, plan: Plan, advisor: Advisor | None = None, limit: int = 20) -> None:
+        """The plan: one line per target (the skipped ones after, each with how to include
+        it), cut at `limit`."""
         counts = ", ".join(f"{k} {v}" for k, v in sorted(plan.counts().items())) or "empty"
         self.info(f"{plan.title} plan for {plan.scope}: {counts}")
         for note in plan.notes:
             self.info(f"note: {note}")
-        if not self.json_mode:
-            for line in plan.lines(20):
-                self.line(f"  {visible(line)}")
+        if self.json_mode:
+            return
+        ordered = plan.actionable + plan.skipped
+        for target in ordered[:limit]:
+            self.line(f"  {visible(target.name)}: {visible(target.describe())}")
+            hint = advisor.hint(target.skip, plan.operation, target.name) if advisor else ""
+            if hint:
+                self.line(f"    include: {visible(hint)}")
+        if len(ordered) > limit:
+            self.line(f"  … and {len(ordered) - limit} more")
 
     @contextmanager
     def progress(self, total: int, *, bar: bool) -> Iterator:
@@ -131,34 +148,110 @@ class Output:
         finally:
             self._clear_bar()
 
-    def summary(self, summary: Summary) -> None:
+    def summary(self, summary: Summary, advisor: Advisor | None = None,
+                left_out: Sequence[LeftOut] = ()) -> None:
+        """The summary line and a line per target worth one; a skipped target says how to
+        include it (`include: ...`), and what the plan left out of its scope says why and
+        how to include it (`left out: ...`). JSON: the summary object, each skipped target
+        with its `hint`, and `left_out` (one entry per name) when there is any."""
+        hints = {i: advisor.hint(t.skip, summary.operation, t.name)
+                 for i, t in enumerate(summary.targets)} if advisor else {}
         if self.json_mode:
-            self.emit(summary.to_json())
+            obj = summary.to_json()
+            for i, target in enumerate(obj["targets"]):
+                if hints.get(i):
+                    target["hint"] = hints[i]
+            if left_out:
+                obj["left_out"] = [{"name": name, "why": lo.why, "hint": lo.hint}
+                                   for lo in left_out for name in lo.names]
+            self.emit(obj)
             return
         self.line(summary.line())
-        for target in summary.targets:
+        for i, target in enumerate(summary.targets):
             if target.reason or target.record_error:
                 detail = "; ".join(x for x in (target.reason, target.record_error) if x)
                 self.line(f"  {visible(target.name or '-')}: {target.outcome.value} · "
                           f"{visible(detail)}")
             elif target.outcome.value in ("created", "adopted", "reprovisioned", "forgotten"):
                 self.line(f"  {visible(target.name)}: {target.outcome.value}")
+            if hints.get(i):
+                self.line(f"    include: {visible(hints[i])}")
+        for lo in left_out:
+            names = ", ".join(lo.names[:LEFT_OUT_NAMES])
+            more = len(lo.names) - LEFT_OUT_NAMES
+            if len(lo.names) > 1:
+                names = f"{len(lo.names)} names ({names}{f', … {more} more' if more > 0 else ''})"
+            self.line(f"  left out: {visible(names)} · {visible(lo.why)}")
+            self.line(f"    include: {visible(lo.hint)}")
         for note in summary.notes:
             self.line(f"note: {visible(note)}")
 
-    def qr(self, summary: Summary) -> None:
+    def qr(self, summary: Summary, advisor: Advisor | None = None) -> None:
+        """The QR code of each created target that came with one (`create --qr`)."""
         for target in summary.targets:
             code = (target.extra.get("qrcode") or {}).get("code")
             if code:
-                import io
+                self.qr_code(code, target.name, footer=(
+                    f"the server rotates the code: evodash pair {shlex.quote(target.name)} "
+                    "shows a fresh one, kept fresh until the phone has paired"),
+                    advisor=advisor)
 
-                import segno
+    def qr_code(self, code: str, name: str, *, footer: str = "",
+                advisor: Advisor | None = None) -> tuple[bool, list[str]]:
+        """Draw the QR code of `code` (the payload the server gave for `name`) with the
+        dashboard's size rules (`tui.qrtext`): light half blocks on black, quiet zone of 4
+        modules or 2 when that is what fits, never wrapped; a title line above it and the
+        `footer` under it must fit too. On a terminal too small for it, one line naming the
+        size needed and available, and the pairing-code way instead. Returns whether the
+        code was drawn, and the lines written (to draw over them: `rows`)."""
+        size = terminal_size(self.stream) if self.tty else None
+        width, height = size if size else (10_000, 10_000)
+        title = f"Scan with WhatsApp (Linked devices): {visible(name)}"
+        footer = visible(advisor.text(footer) if advisor else footer) if footer else ""
+        chrome = rows(title, width) + (rows(footer, width) if footer else 0)
+        try:
+            fit = fit_qr(code, width, height, chrome_h=chrome)
+        except Exception as exc:  # noqa: BLE001 - a server's payload too long for a QR code
+            message = f"cannot draw the QR code of {visible(name)}: {type(exc).__name__}"
+            self.line(message)
+            return False, [message]
+        if fit.text is None:
+            alternative = f"evodash pair {shlex.quote(name)} --number PHONE"
+            message = (f"terminal too small for the QR code: needs {fit.need_w}x{fit.need_h}, "
+                       f"have {width}x{height}; enlarge the window, or pair with a code: "
+                       f"{visible(advisor.text(alternative) if advisor else alternative)}")
+            self.line(message)
+            return False, [message]
+        colour = self.tty and not os.environ.get("NO_COLOR")
+        on, off = ("\x1b[97;40m", "\x1b[0m") if colour else ("", "")
+        self._clear_bar()
+        write(self.stream, title + "\n")
+        write(self.stream, "".join(f"{on}{row}{off}\n" for row in fit.text.splitlines()))
+        if footer:
+            write(self.stream, footer + "\n")
+        return True, [title, *fit.text.splitlines(), *([footer] if footer else [])]
 
-                # drawn into a buffer first: only block characters and colours of segno's own
-                # reach the terminal, and a hung-up terminal is handled like any line
-                buffer = io.StringIO()
-                segno.make(code, error="l").terminal(out=buffer, compact=True)
-                write(self.stream, buffer.getvalue())
+
+def rows(line: str, width: int) -> int:
+    """Terminal rows a line takes at `width` columns (it wraps; one cell per character)."""
+    return max(1, -(-len(line) // max(1, width)))
+
+
+def rows_of(lines: Sequence[str], width: int) -> int:
+    """Terminal rows `lines` take at `width` columns (a terminal that reflows on resize)."""
+    return sum(rows(line, width) for line in lines)
+
+
+LEFT_OUT_NAMES = 5  # names listed on a `left out` line of several
+
+
+def terminal_size(stream: TextIO) -> tuple[int, int] | None:
+    """The size of the terminal `stream` writes to (None: not a terminal)."""
+    try:
+        size = os.get_terminal_size(stream.fileno())
+    except (OSError, ValueError, AttributeError):
+        return None
+    return size.columns, size.lines
 
 
 def _age(ts: datetime | None) -> str:
@@ -168,25 +261,35 @@ def _age(ts: datetime | None) -> str:
     return ts.strftime("%Y-%m-%d %H:%M")
 
 
-def report_json(obs: Observation) -> dict[str, Any]:
+def report_json(obs: Observation, advisor: Advisor | None = None) -> dict[str, Any]:
+    """The report as one object; every finding (orphan instance, orphan record, drifting
+    link) carries `repair`: the commands that repair it, `{"command", "why"}` each (a linked
+    row without drift: `[]`)."""
     view = obs.view
+
+    def repair(row: Row) -> list[dict[str, str]]:
+        return advisor.repairs(row) if advisor else []
+
     return {
         "type": "report",
         "counts": view.counts.model_dump(),
         "linked": [{"name": r.name, "state": r.instance.state, "dialing": r.instance.dialing,
                     "reseller_id": r.record.reseller_id,
                     "record_status": r.record.status, "drift": list(r.drift),
-                    "suspicious": list(r.suspicious)} for r in view.linked],
+                    "suspicious": list(r.suspicious), "repair": repair(r)}
+                   for r in view.linked],
         "orphan_instances": [{"name": r.name, "state": r.instance.state,
                               "dialing": r.instance.dialing,
                               "owner": r.instance.owner_number or None,
                               "attributed_reseller": r.attributed_reseller.id
                               if r.attributed_reseller else None,
                               "attribution": r.attribution_note,
-                              "suspicious": list(r.suspicious)} for r in view.orphan_instances],
+                              "suspicious": list(r.suspicious), "repair": repair(r)}
+                             for r in view.orphan_instances],
         "orphan_records": [{"name": r.name, "reseller_id": r.record.reseller_id,
                             "doc_id": r.record.doc_id, "probe": r.probe.value, "note": r.note,
-                            "suspicious": list(r.suspicious)} for r in view.orphan_records],
+                            "suspicious": list(r.suspicious), "repair": repair(r)}
+                           for r in view.orphan_records],
         "invalid_rows": [r.model_dump() for r in view.invalid_rows],
         "duplicate_names": [d.model_dump() for d in view.duplicate_names],
         "case_collisions": [c.model_dump() for c in view.case_collisions],
@@ -194,12 +297,23 @@ def report_json(obs: Observation) -> dict[str, Any]:
     }
 
 
-def report_lines(obs: Observation, settings) -> list[str]:
-    """The text report, one shown-literally (`visible`) line per item."""
+def _repair_lines(row: Row, advisor: Advisor | None) -> list[str]:
+    """`    fix: COMMAND   (why)`, then `    or:  COMMAND   (why)` for the other ways."""
+    if advisor is None:
+        return []
+    return [f"    {'fix:' if i == 0 else 'or: '} {visible(a['command'])}   # {visible(a['why'])}"
+            for i, a in enumerate(advisor.repairs(row))]
+
+
+def report_lines(obs: Observation, settings, advisor: Advisor | None = None,
+                 scope: str = "") -> list[str]:
+    """The text report, one shown-literally (`visible`) line per item; under each finding
+    the command that repairs it (`fix:`) and the other ways (`or:`)."""
     v = visible
     view, c = obs.view, obs.view.counts
     lines = [
-        f"Evolution {v(settings.evolution.url)} · database {v(settings.mongo.database)}",
+        f"Evolution {v(settings.evolution.url)} · database {v(settings.mongo.database)}"
+        + (f" · reseller {v(scope)}" if scope else ""),
         f"instances {c.instances} · records {c.records} · linked {c.linked} · "
         f"orphan instances {c.orphan_instances} · orphan records {c.orphan_records} "
         f"(absent {c.absent}, reserved {c.reserved}) · drifted {c.drifted} · invalid {c.invalid}",
@@ -210,11 +324,13 @@ def report_lines(obs: Observation, settings) -> list[str]:
             who = oi.attributed_reseller.id if oi.attributed_reseller else "unattributed"
             lines.append(f"  {v(oi.name):<32} {v(oi.instance.shown_state):<10} {v(who):<14} "
                          f"{v(oi.attribution_note)}")
+            lines += _repair_lines(oi, advisor)
     if view.orphan_records:
         lines += ["", "ORPHAN RECORDS (in the database, no instance)"]
         for orec in view.orphan_records:
             lines.append(f"  {v(orec.name):<32} {v(orec.record.reseller_id or '-'):<14} "
                          f"ORPHAN · {orec.probe.value}  {v(orec.note)}")
+            lines += _repair_lines(orec, advisor)
     dialing = [row.name for row in view.linked if row.instance.dialing]
     dialing += [row.name for row in view.orphan_instances if row.instance.dialing]
     if dialing:
@@ -226,6 +342,7 @@ def report_lines(obs: Observation, settings) -> list[str]:
         lines += ["", "DRIFT (both sides, but they disagree)"]
         for row in drifted:
             lines.append(f"  {v(row.name):<32} {v('; '.join(row.drift))}")
+            lines += _repair_lines(row, advisor)
     if view.invalid_rows:
         lines += ["", "INVALID RECORDS"]
         for bad in view.invalid_rows:
@@ -241,6 +358,23 @@ def report_lines(obs: Observation, settings) -> list[str]:
     # each line once more through `visible` (idempotent): nothing composed above can carry
     # a control character or a line break of its own
     return [v(line) for line in lines]
+
+
+def resellers_lines(rows: Sequence[ResellerCounts]) -> list[str]:
+    """`evodash resellers` as a table: id, records, linked, orphan records, orphan instances
+    attributed by name, and the name last (whole, shown literally: nothing is cut); the
+    resellers only records name come last, marked."""
+    if not rows:
+        return ["no resellers (the resellers collection is empty and no record names one)"]
+    v = visible
+    id_w = max(2, *(len(v(r.reseller.id)) for r in rows))
+    out = [f"{'ID':<{id_w}}  RECORDS  LINKED  ORPHAN RECORDS  ORPHAN INSTANCES*  NAME"]
+    for r in rows:
+        name = v(r.reseller.name) if r.known else "(not in the resellers collection)"
+        out.append(f"{v(r.reseller.id):<{id_w}}  {r.records:>7}  {r.linked:>6}  "
+                   f"{r.orphan_records:>14}  {r.orphan_instances:>17}  {name}")
+    out.append("* orphan instances attributed by their name's prefix (no record is theirs)")
+    return [v(line) for line in out]
 
 
 def report_text(obs: Observation, settings) -> str:

@@ -20,7 +20,10 @@ from tui.lifecycle.removal import DeletePolicy
 from tui.lifecycle.seen import FirstSeen
 from tui.lifecycle.scope import Scope
 from tui.lifecycle.service import LifecycleService
-from tui.settings import Settings, load_settings
+from tui.lifecycle.ports import StorePort
+from tui.lifecycle.resellers import UnknownResellerNameError, resolve
+from tui.settings import Settings, load_settings_from
+from tui.store.models import Reseller
 from tui.store.mongo import ConnectionStore
 
 
@@ -62,6 +65,13 @@ def emergency_exit_after(seconds: float, code: int = 0) -> threading.Thread:
 def settings_for(args) -> Iterator[Settings]:
     """The settings of this run: the embedded demo's with `--demo`, else the settings file
     (warnings go to stderr). Raises `SettingsError` as one line."""
+    with loaded_settings_for(args) as (settings, _source):
+        yield settings
+
+
+@contextmanager
+def loaded_settings_for(args) -> Iterator[tuple[Settings, str]]:
+    """`settings_for`, with where the settings came from in words (`doctor` says it)."""
     if getattr(args, "demo", False):
         from tui.demo.runtime import DemoEnvironment
 
@@ -69,20 +79,55 @@ def settings_for(args) -> Iterator[Settings]:
             assert demo.settings is not None
             _EMERGENCY_CLEANUPS.append(demo.stop)
             try:
-                yield demo.settings
+                yield demo.settings, "embedded demo"
             finally:
                 _EMERGENCY_CLEANUPS.remove(demo.stop)
         return
-    settings, warnings = load_settings(getattr(args, "settings", None))
-    for warning in warnings:
+    loaded = load_settings_from(getattr(args, "settings", None))
+    for warning in loaded.warnings:
         error_line(warning)
-    yield settings
+    yield loaded.settings, loaded.source
+
+
+async def resolve_reseller(store: StorePort, text: str) -> Reseller:
+    """The reseller an operator's `--reseller` names: its id or its name, case and accents
+    ignored (`tui.lifecycle.resellers`). Raises one-line `LifecycleError`s (unknown, with
+    the nearest one; ambiguous) or the store's `StoreError`."""
+    try:
+        return resolve(text, await store.list_resellers())
+    except UnknownResellerNameError:
+        # an id stored as a number or an ObjectId lists under another spelling: the store's
+        # own lookup of the id as typed (the scope then matches it as before)
+        found = await store.get_reseller(text)
+        if found is None:
+            raise
+        return Reseller(id=text, name=found.name)
+
+
+async def open_services(settings: Settings, *, reseller: str | None = None,
+                        read_only: bool = False, concurrency: int | None = None) -> Services:
+    """`build_services` for a `--reseller` as typed (an id or a name): resolved first, so
+    the session's scope is the reseller's id."""
+    store = ConnectionStore.from_settings(settings.mongo)
+    try:
+        rid = (await resolve_reseller(store, reseller)).id if reseller is not None else None
+    except BaseException:
+        store.close()
+        raise
+    return build_services(settings, reseller=rid, read_only=read_only,
+                          concurrency=concurrency, store=store)
 
 
 def build_services(settings: Settings, *, reseller: str | None = None,
-                   read_only: bool = False, concurrency: int | None = None) -> Services:
-    client = EvolutionClient.from_settings(settings.evolution)
-    store = ConnectionStore.from_settings(settings.mongo)
+                   read_only: bool = False, concurrency: int | None = None,
+                   store: ConnectionStore | None = None) -> Services:
+    """The services of a session scoped to the reseller id `reseller` (None: all)."""
+    store = store if store is not None else ConnectionStore.from_settings(settings.mongo)
+    try:
+        client = EvolutionClient.from_settings(settings.evolution)
+    except BaseException:
+        store.close()
+        raise
     service = LifecycleService(
         client,
         store,

@@ -12,7 +12,16 @@ from dataclasses import dataclass
 
 from tui.evolution.models import InstanceState
 from tui.lifecycle.domain import OperationKind, Skip, SkipCause
-from tui.reconcile.models import LinkedRow, OrphanInstanceRow, OrphanProbe, OrphanRecordRow, Row
+from tui.lifecycle.plans import ClearAllRequest
+from tui.lifecycle.seen import human_duration
+from tui.reconcile.models import (
+    LinkedRow,
+    OrphanInstanceRow,
+    OrphanProbe,
+    OrphanRecordRow,
+    Reconciliation,
+    Row,
+)
 
 
 @dataclass(frozen=True)
@@ -74,7 +83,7 @@ def include_hint(skip: Skip, operation: OperationKind, name: str) -> str:
     if cause is SkipCause.OTHER_RESELLER:
         return "another tenant's record shares the name: run without --reseller (admin)"
     if cause is SkipCause.YOUNG_ORPHAN:
-        return (f"wait, set cleanup.orphan_grace_s, or delete it by name: evodash delete {q}")
+        return young_hint(skip, q)
     if cause in (SkipCause.INSTANCE_EXISTS, SkipCause.NAME_NOT_FREE):
         if operation is OperationKind.REPROVISION and cause is SkipCause.INSTANCE_EXISTS:
             return f"pair it instead: evodash pair {q}"
@@ -86,3 +95,51 @@ def include_hint(skip: Skip, operation: OperationKind, name: str) -> str:
     if skip.changed:
         return "plan again: evodash report shows what it is now"
     return ""
+
+
+def young_hint(skip: Skip, quoted_name: str) -> str:
+    """How the grace of young orphan instances works, and the ways past it."""
+    wait = max(0.0, skip.grace_s - skip.age_s)
+    when = f"eligible in about {human_duration(wait)}" if skip.grace_s else "eligible"
+    return (f"bulk operations leave an orphan instance alone until it is "
+            f"{human_duration(skip.grace_s)} old (cleanup.orphan_grace_s; 0 turns this off), "
+            f"since its record may still be on its way: {when}, or delete it by name now: "
+            f"evodash delete {quoted_name}")
+
+
+@dataclass(frozen=True)
+class LeftOut:
+    """Names of the scope an operation does not plan at all (they are not its targets, so
+    no skip says why): why, and how to include them."""
+
+    names: tuple[str, ...]
+    why: str
+    hint: str
+
+
+def left_out(request: ClearAllRequest, planned: frozenset[str] | set[str],
+             view: Reconciliation) -> list[LeftOut]:
+    """What a clear-all leaves out of `view` (the reconciliation of its scope), beyond its
+    skipped targets: orphan instances attributed to the reseller only by their name (without
+    `--include-attributed`), one entry each, and the linked names `--orphans-only` leaves
+    out, as one entry."""
+    out: list[LeftOut] = []
+    scope = request.scope
+    if not scope.is_all and not request.include_attributed:
+        rid = scope.reseller_id or ""
+        for row in view.orphan_instances:
+            if row.name in planned or row.attributed_reseller is None \
+                    or row.attributed_reseller.id != rid:
+                continue
+            out.append(LeftOut(
+                (row.name,),
+                f"orphan instance attributed to {rid} only by its name "
+                f"({row.attribution_note}): no record says it is theirs",
+                "add --include-attributed to include it"))
+    if request.orphans_only:
+        linked = tuple(sorted({row.name for row in view.linked} - set(planned)))
+        if linked:
+            out.append(LeftOut(linked, "linked (an instance and its record): --orphans-only "
+                                       "leaves linked names out",
+                               "run without --orphans-only to include them"))
+    return out

@@ -564,6 +564,11 @@ def _split(
 
 def _reseller(doc: dict[str, Any]) -> Reseller:
     raw_id = doc.get("id")
-    rid = raw_id if isinstance(raw_id, str) and raw_id else str(doc["_id"])
+    if isinstance(raw_id, str) and raw_id:
+        rid = raw_id
+    elif isinstance(raw_id, int | ObjectId) and not isinstance(raw_id, bool):
+        rid = str(raw_id)  # as records' `reseller_id` of that type read (`_as_str`)
+    else:
+        rid = str(doc["_id"])
     name = doc.get("name")
     return Reseller(id=rid, name=name if isinstance(name, str) else "")
