@@ -19,7 +19,7 @@ Variants (the clock covers only the operation itself, services are built before 
   * baseline-di  the same clear-all with every instance through the original
                  `delete_instance` (full `fetchInstances` scan per instance), measured at
                  --di-sizes only (2 s of sleeps per instance), extrapolated elsewhere;
-  * evodash      `LifecycleService.clear_all(Scope.all())` built by `build_services` (policy
+  * evodash      `plan(ClearAllRequest(Scope.all()))` + `run` of a `LifecycleService` built by `build_services` (policy
                  from the default settings, concurrency C), at each C of --concurrency.
 
 Lower bound (per run): LB = max(ceil(N / C) * t_mean, max_i t_i, quiet_logout_s + t_close)
