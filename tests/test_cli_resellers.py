@@ -64,7 +64,7 @@ def test_create_and_pair_take_the_reseller_after_or_before(cli, sim, mongo_db):
     # pair in r2's scope: r1's instance is not r2's (one line, exit 2, nothing asked)
     outside = cli("pair", "fabio_2_2", "--reseller", "ana", "--yes")
     assert outside.returncode == 2 and outside.stderr.splitlines() == [
-        "evodash: fabio_2_2: the name is also used by another reseller's record"]
+        "evodash: fabio_2_2: outside scope reseller:r2"]
     assert "connect" not in sim.stats()["requests"]
 
 

@@ -79,7 +79,7 @@ def include_hint(skip: Skip, operation: OperationKind, name: str) -> str:
         if operation is OperationKind.CLEAR_ALL:
             return ("--include-attributed adds orphan instances named after the reseller; "
                     "others: run without --reseller (admin)")
-        return "run without --reseller (the admin scope)"
+        return "another tenant's name: run without --reseller (admin)"
     if cause is SkipCause.OTHER_RESELLER:
         return "another tenant's record shares the name: run without --reseller (admin)"
     if cause is SkipCause.YOUNG_ORPHAN:

@@ -142,8 +142,10 @@ def classify(obs: Observation, name: str, scope: Scope, *, allow_attributed: boo
     if scope.is_all:
         return target
     target.records = [r for r in records if scope.owns(r.reseller_id)]
-    if len(target.records) < len(records):
-        target.skip = Skip(SkipCause.OTHER_RESELLER)
+    if target.records and len(target.records) < len(records):
+        target.skip = Skip(SkipCause.OTHER_RESELLER)  # shared with another tenant
+    elif records and not target.records:
+        target.skip = Skip(SkipCause.OUT_OF_SCOPE, scope=str(scope))  # another tenant's
     elif not target.records:
         attributed = obs.attributed_reseller_id(name) == scope.reseller_id
         if not (attributed and allow_attributed):

@@ -15,7 +15,6 @@ _FIXED: dict[SkipCause, str] = {
     SkipCause.NOT_FOUND: "not found: neither an Evolution instance nor a database record",
     SkipCause.OTHER_RESELLER: "the name is also used by another reseller's record",
     SkipCause.NO_RECORD: "no record with that name",
-    SkipCause.NOT_AN_INSTANCE: "not an Evolution instance (nothing to adopt)",
     SkipCause.ALREADY_LINKED: "the name already has a record",
     SkipCause.ALREADY_OPEN: "already paired: the instance is open",
     SkipCause.CANCELLED: "cancelled before it started",
@@ -42,6 +41,10 @@ def skip_text(skip: Skip | None) -> str:
         return (f"young orphan instance ({human_duration(skip.age_s)} old by "
                 f"{skip.age_source}; grace {human_duration(skip.grace_s)}): its record may be "
                 "on its way")
+    if cause is SkipCause.NOT_AN_INSTANCE:
+        what = {OperationKind.ADOPT: " (nothing to adopt)", OperationKind.PAIR:
+                " (nothing to pair)"}.get(skip.operation or OperationKind.ADOPT, "")
+        return f"not an Evolution instance{what}"
     if cause is SkipCause.INSTANCE_EXISTS:
         return ("the instance exists: use delete, not forget" if skip.operation
                 is OperationKind.FORGET else "the instance already exists")
@@ -69,5 +72,5 @@ def step_text(step: Step, *, state: InstanceState | None = None, records: int = 
     if step is Step.CREATE:
         return "create the instance"
     if step is Step.CONNECT:
-        return "ask the server for a QR code"
+        return "ask the server for a QR code (or a pairing code)"
     return step.value
