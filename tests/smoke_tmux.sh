@@ -51,9 +51,10 @@ wait_for "instances 0 · records [0-9]+" 15
 wait_for "EVODASH-EXITED 0" 15
 
 # SSH drop: the terminal goes away (tmux sends SIGHUP) -> evodash exits on its own
+# (--demo-reset: the demo kept the cleared world of the session above)
 PIDFILE=$(mktemp)
 "${TMUX_CMD[@]}" new-session -d -s "$SESSION-hup" -x 80 -y 24 \
-    "echo \$\$ > $PIDFILE; TERM=xterm-256color exec $EVODASH --demo"
+    "echo \$\$ > $PIDFILE; TERM=xterm-256color exec $EVODASH --demo-reset"
 SESSION="$SESSION-hup" wait_for "inst 36 · rec 34" 60
 PID=$(cat "$PIDFILE")
 "${TMUX_CMD[@]}" kill-session -t "$SESSION-hup"

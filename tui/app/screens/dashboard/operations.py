@@ -52,12 +52,21 @@ class RunningOperation:
     records_by_name: dict[str, int]
     qr: bool = False
     done: set[str] = field(default_factory=set)
+    started: set[str] = field(default_factory=set)  # targets the service reported on
     worker: Worker[None] | None = None
+    summary: Summary | None = None  # once the service returned it
 
     def advance(self, event: StepEvent) -> None:
         """A target is done when the service says so (its `done` event)."""
-        if event.instance and event.step is Step.DONE:
-            self.done.add(event.instance)
+        if event.instance:
+            self.started.add(event.instance)
+            if event.step is Step.DONE:
+                self.done.add(event.instance)
+
+    @property
+    def in_progress(self) -> int:
+        """Targets started and not finished yet (they finish when the session stops)."""
+        return len(self.started - self.done)
 
 
 class RunningOperations(RefreshLoop):
@@ -105,6 +114,7 @@ class RunningOperations(RefreshLoop):
         except EXPECTED_ERRORS as exc:
             self.post_message(OperationFailed(op.info, one_line(exc)))
             return
+        op.summary = summary  # the app prints it after a stop that ends the session
         self.post_message(OperationFinished(op.info, summary))
 
     # ------------------------------------------------------------------ what they report
@@ -223,7 +233,10 @@ class RunningOperations(RefreshLoop):
                 self.app.call_later(self.quit_session)
 
         running = ", ".join(op.info.operation for op in self.ops.values())
+        in_progress = sum(op.in_progress for op in self.ops.values())
         self.app.push_screen(ConfirmScreen(
             f"Quit while {running} runs?",
-            ["Running operations are cancelled; their steps so far are reported",
-             "and written to the audit log."], yes_label="Quit (y)"), answer)
+            [f"The {in_progress} target(s) in progress finish (each within its own time",
+             "budget); no new target starts. The summary is written to the audit log",
+             "and printed when the dashboard closes; the exit code is 1."],
+            yes_label="Quit (y)"), answer)
