@@ -29,6 +29,7 @@ from textual.binding import Binding
 from textual.command import CommandPalette
 from textual.screen import Screen
 from textual.widgets import Input
+from textual.worker import WorkerCancelled, WorkerFailed
 
 from tui.app.commands import LiteralCommandPalette, dashboard_commands
 from tui.app.info import DashboardInfo
@@ -233,9 +234,11 @@ class EvodashApp(App[int]):
         ops = self.running_operations()
         for op in ops:
             op.cancel.set()
-        workers = [w for w in self.workers if w.group == "mutations" and not w.is_finished]
-        if workers:
-            await self.workers.wait_for_complete(workers)
+        for worker in [w for w in self.workers if w.group == "mutations"]:
+            try:
+                await worker.wait()
+            except (WorkerCancelled, WorkerFailed):
+                pass  # stopped at once (a second stop), or failed: reported by its handler
         if ops and code == EXIT_OK:
             code = EXIT_STOPPED
         self.exit_lines = self._ending_lines(ops, code, why)
