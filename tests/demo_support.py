@@ -4,9 +4,12 @@ them), and what the demo's world holds afterwards (its audit log, its database o
 simulator's state file).
 
 A `PtyTerminal` is what an SSH session gives evodash: stdin, stdout and stderr on one pseudo
-terminal of a given size, evodash the leader of its own session. `hang_up()` is the SSH drop:
-the master side closes (every later write of evodash fails with EIO) and SIGHUP follows, as
-the kernel / the login shell sends it.
+terminal of a given size, its controlling terminal, evodash the leader of its session and of
+the terminal's foreground process group. So the kernel does what it does for a real
+terminal: Ctrl+C typed (`keys("\x03")`) is SIGINT to that whole group (unless the program put
+the terminal in raw mode: then it is a key), and `hang_up()` - the SSH drop: the terminal's
+other side closes - sends SIGHUP, after which every write of evodash to it fails (EIO) and
+its input reads as end-of-file.
 """
 
 from __future__ import annotations
@@ -34,6 +37,9 @@ from tui.demo.seed import build_demo_data
 from tui.store.wire_server import MongoWireServer
 
 ROOT = Path(__file__).resolve().parents[1]
+_CONTROLLING_TTY = ("import fcntl, os, sys, termios\n"
+                    "fcntl.ioctl(0, termios.TIOCSCTTY, 0)\n"
+                    "os.execv(sys.executable, [sys.executable, *sys.argv[1:]])\n")
 ANSI = re.compile(rb"\x1b\[[0-9;?<>=$]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[()][0-9A-Za-z]"
                   rb"|\x1b[=>78NOPMc]")
 
@@ -54,9 +60,11 @@ class PtyTerminal:
         self.master, slave = os.openpty()
         cols, rows = size
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
-        self.proc = subprocess.Popen([sys.executable, "-m", "tui", *args], stdin=slave,
-                                     stdout=slave, stderr=slave, env=demo_env(world),
-                                     cwd=ROOT, start_new_session=True)
+        # a new session, the pty its controlling terminal (a launcher: no preexec_fn in a
+        # process with threads), then evodash in its place
+        self.proc = subprocess.Popen([sys.executable, "-c", _CONTROLLING_TTY, "-m", "tui",
+                                      *args], stdin=slave, stdout=slave, stderr=slave,
+                                     env=demo_env(world), cwd=ROOT, start_new_session=True)
         os.close(slave)
         self.raw = bytearray()
         self._lock = threading.Lock()
@@ -96,12 +104,11 @@ class PtyTerminal:
         os.write(self.master, data.encode())
 
     def hang_up(self) -> None:
-        """The SSH drop: the terminal goes away, then SIGHUP."""
+        """The SSH drop: the terminal goes away (the kernel sends the SIGHUP)."""
         self._open = False
         self._reader.join(2)
         os.close(self.master)
         self.master = -1
-        self.proc.send_signal(signal.SIGHUP)
 
     def wait(self, timeout: float = 60) -> int:
         code = self.proc.wait(timeout)
@@ -181,6 +188,16 @@ def assert_run_stopped_cleanly(world: Path) -> RunAudit:
                    and e.get("interrupted_after")]
     assert not interrupted, f"targets cut off mid-way: {interrupted}"
     return run
+
+
+def assert_removed_means_records_removed(world: Path) -> None:
+    """A target reported `removed` has no record left (the bug this guards: the database
+    died first, so every instance was deleted and every record kept)."""
+    summary = run_audit(world).summary
+    assert summary is not None
+    removed = {n for n, o in summary["outcomes"].items() if o == "removed"}
+    left = removed & db_names(world)
+    assert removed and not left, f"removed, but their records are still there: {sorted(left)}"
 
 
 def sim_names(world: Path) -> set[str]:
