@@ -248,7 +248,8 @@ class EvodashApp(App[int]):
 
     def _ending_lines(self, ops: list[RunningOperation], code: int, why: str) -> list[str]:
         if not ops:
-            return []
+            return [] if why == "quit" else [
+                f"dashboard stopped by {why}: nothing was running (exit {code})"]
         lines: list[str] = []
         for op in ops:
             if op.summary is None:
