@@ -10,7 +10,17 @@ SESSION="evodash-smoke-$$"
 SOCKET="evodash-smoke-$$"
 TMUX_CMD=(tmux -L "$SOCKET")
 
-cleanup() { "${TMUX_CMD[@]}" kill-server 2>/dev/null || true; }
+# the demo keeps its world between runs: this script uses a world of its own (never the
+# operator's practice world), fresh, and removes it at the end
+OWN_WORLD=""
+if [ -z "${EVODASH_DEMO_DIR:-}" ]; then
+    OWN_WORLD=$(mktemp -d)
+    export EVODASH_DEMO_DIR="$OWN_WORLD"
+fi
+cleanup() {
+    "${TMUX_CMD[@]}" kill-server 2>/dev/null || true
+    if [ -n "$OWN_WORLD" ]; then rm -rf "$OWN_WORLD"; fi
+}
 trap cleanup EXIT
 
 screen() { "${TMUX_CMD[@]}" capture-pane -p -t "${SESSION}"; }
@@ -27,7 +37,7 @@ wait_for() {  # wait_for <regex> <seconds>
 }
 
 "${TMUX_CMD[@]}" -f /dev/null new-session -d -s "$SESSION" -x 160 -y 45 \
-    "TERM=xterm-256color $EVODASH --demo; echo EVODASH-EXITED \$?; sleep 30"
+    "TERM=xterm-256color EVODASH_DEMO_DIR=$EVODASH_DEMO_DIR $EVODASH --demo-reset; echo EVODASH-EXITED \$?; sleep 30"
 wait_for "instances 36 · records 34" 60
 wait_for "fabiotelec_1_1761316762" 10
 
@@ -51,9 +61,10 @@ wait_for "instances 0 · records [0-9]+" 15
 wait_for "EVODASH-EXITED 0" 15
 
 # SSH drop: the terminal goes away (tmux sends SIGHUP) -> evodash exits on its own
+# (--demo-reset: the demo kept the cleared world of the session above)
 PIDFILE=$(mktemp)
 "${TMUX_CMD[@]}" new-session -d -s "$SESSION-hup" -x 80 -y 24 \
-    "echo \$\$ > $PIDFILE; TERM=xterm-256color exec $EVODASH --demo"
+    "echo \$\$ > $PIDFILE; TERM=xterm-256color EVODASH_DEMO_DIR=$EVODASH_DEMO_DIR exec $EVODASH --demo-reset"
 SESSION="$SESSION-hup" wait_for "inst 36 · rec 34" 60
 PID=$(cat "$PIDFILE")
 "${TMUX_CMD[@]}" kill-session -t "$SESSION-hup"

@@ -23,7 +23,7 @@ def test_tmux_smoke(tmp_path):
             pytest.fail("tmux is required here (REQUIRE_TMUX_SMOKE) but not installed")
         pytest.skip("tmux is not installed (apt install tmux); CI always runs this test")
     command = f"{sys.executable} -m tui"
-    env = {**os.environ, "HOME": str(tmp_path)}
+    env = {**os.environ, "HOME": str(tmp_path), "EVODASH_DEMO_DIR": str(tmp_path / "demo")}
     result = subprocess.run(["bash", str(SCRIPT), command], capture_output=True, text=True,
                             timeout=300, env=env, cwd=Path(__file__).parent.parent)
     assert result.returncode == 0, result.stdout + result.stderr

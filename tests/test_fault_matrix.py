@@ -907,3 +907,113 @@ def test_signal_mid_run_cell(op, signame, sim, mongo_db, mongo_uri, mongo_databa
                            stdin=subprocess.DEVNULL, timeout=120)
     final = json.loads([x for x in again.stdout.splitlines() if '"type": "summary"' in x][0])
     assert final["failed"] == 0 and final["stuck_reserved"] == 0, final
+
+
+
+# ---------------------------------------------------------------------------- signals: --demo
+# The operator's stop as it really arrives, sent to real `evodash --demo` processes (each cell
+# keeps its demo world in its own directory): Ctrl+C's SIGINT and `kill -- -PGID`'s SIGTERM
+# reach the whole foreground process group, an SSH drop takes the terminal away and SIGHUP
+# follows; in the dashboard Ctrl+C is a key (the terminal is raw) and `q` `y` quits mid-run.
+# Every cell: exit 128 + n (a quit: 1); every audit intent has its outcome and no target was
+# cut off; a summary line says the run was cancelled; no record of a live name was removed
+# (the database outlived the last target); the demo stopped its database server at its end;
+# a re-run converges. (tests/demo_support.py: the pty, the world's audit, database, state.)
+DEMO_CLI_STOPS = {"ctrl_c": 130, "sigterm": 143, "ssh_drop": 129}
+# (a SIGINT from `kill` takes the dashboard's SIGTERM path with its own code: in process,
+# tests/test_app_signals.py; a terminal's Ctrl+C is a key there)
+DEMO_DASHBOARD_STOPS = {"ssh_drop": 129, "sigterm": 143, "ctrl_c": 130, "quit": 1}
+
+
+@pytest.mark.parametrize("how", sorted(DEMO_CLI_STOPS))
+def test_demo_cli_signal_cell(how, tmp_path):
+    """`evodash --demo clear-all --all` on a terminal, stopped mid-run: Ctrl+C typed (the
+    headline: it used to reach the demo's database first - every instance deleted, every
+    record kept), SIGTERM to its process group, the terminal hung up."""
+    import signal
+
+    from tests.demo_support import (
+        PtyTerminal, assert_database_server_gone, assert_no_live_record_removed,
+        assert_removed_means_records_removed, assert_rerun_converges,
+        assert_run_stopped_cleanly, wait_for_intents)
+
+    world = tmp_path / "demo"
+    started = time.monotonic()
+    term = PtyTerminal(world, "--demo", "clear-all", "--all", "--yes")
+    try:
+        wait_for_intents(world, 1, proc=term.proc)
+        if how == "ctrl_c":
+            term.keys("\x03")  # the line discipline: SIGINT to the foreground group
+        elif how == "sigterm":
+            os.killpg(term.proc.pid, signal.SIGTERM)
+        else:
+            term.hang_up()
+        code = term.wait(90)
+        shown = term.text()
+    finally:
+        term.close()
+    expected = DEMO_CLI_STOPS[how]
+    assert code == expected, (code, shown[-2000:])
+    assert "Traceback" not in shown
+    if how != "ssh_drop":
+        name = {"ctrl_c": "SIGINT", "sigterm": "SIGTERM"}[how]
+        assert f"note: stopped by {name} after the targets in progress" in shown, shown[-2000:]
+    assert_run_stopped_cleanly(world)
+    assert_database_server_gone(world)
+    assert_removed_means_records_removed(world)
+    assert_no_live_record_removed(world)
+    assert_rerun_converges(world)
+    print(f"demo cli {how}: {time.monotonic() - started:.1f} s")
+
+
+@pytest.mark.parametrize("how", sorted(DEMO_DASHBOARD_STOPS))
+def test_demo_dashboard_signal_cell(how, tmp_path):
+    """The dashboard's clear-all of the demo on an 80x24 terminal, stopped mid-run."""
+    import signal
+
+    from tests.demo_support import (
+        PtyTerminal, assert_database_server_gone, assert_no_live_record_removed,
+        assert_removed_means_records_removed, assert_rerun_converges,
+        assert_run_stopped_cleanly, set_cleanup_lag, wait_for_intents)
+
+    world = tmp_path / "demo"
+    started = time.monotonic()
+    keys = how in ("ctrl_c", "quit")
+    if keys:  # a slower world (a deleted name is freed 0.8 s later): the run outlasts keys
+        set_cleanup_lag(world, 800)
+    term = PtyTerminal(world, "--demo")
+    try:
+        term.wait_for("inst 36 · rec 34")  # the first refresh is on the screen
+        term.keys("X")
+        term.wait_for("to confirm")
+        term.keys("ALL\r")
+        wait_for_intents(world, 1, proc=term.proc)
+        if how == "ssh_drop":
+            term.hang_up()
+        elif how == "sigterm":
+            term.proc.send_signal(signal.SIGTERM)
+        elif how == "ctrl_c":
+            term.keys("\x03")
+            term.wait_for("ctrl+c: stopping clear-all")  # it says what it does
+        else:
+            term.keys("q")
+            term.wait_for("Quit while clear-all runs?")
+            term.keys("y")
+        code = term.wait(90)
+        shown = term.text()
+    finally:
+        term.close()
+    expected = DEMO_DASHBOARD_STOPS[how]
+    assert code == expected, (code, shown[-2000:])
+    assert "Traceback" not in shown
+    if how != "ssh_drop":  # once the screen is gone, the terminal still says what happened
+        tail = shown[shown.rfind("clear-all · all resellers (cancelled"):]
+        assert "not started" in tail and f"exit {expected}" in tail, shown[-2000:]
+    if keys:
+        set_cleanup_lag(world, 300)  # the demo's own
+    assert_run_stopped_cleanly(world)
+    assert_database_server_gone(world)
+    assert_removed_means_records_removed(world)
+    assert_no_live_record_removed(world)
+    assert_rerun_converges(world)
+    print(f"demo dashboard {how}: {time.monotonic() - started:.1f} s")

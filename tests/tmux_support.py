@@ -26,7 +26,9 @@ class Tmux:
     def __init__(self, tmp_path: Path, width: int, height: int, label: str = "evodash") -> None:
         self.socket = f"evodash-{label}-{uuid.uuid4().hex[:8]}"
         self.session = label
-        env = {**os.environ, "HOME": str(tmp_path)}
+        # a demo world of its own (`--demo` keeps its world between runs)
+        env = {**os.environ, "HOME": str(tmp_path),
+               "EVODASH_DEMO_DIR": str(tmp_path / f"demo-{self.socket}")}
         self.run("-f", "/dev/null", "new-session", "-d", "-s", self.session,
                  "-x", str(width), "-y", str(height),
                  f"TERM=xterm-256color {sys.executable} -m tui --demo; "

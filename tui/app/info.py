@@ -19,3 +19,4 @@ class DashboardInfo:
     refresh_s: float = 5.0
     read_only: bool = False
     admin: bool = True  # the session's scope is every reseller
+    notes: tuple[str, ...] = ()  # first lines of the progress log (e.g. where the demo lives)

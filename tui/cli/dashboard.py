@@ -3,12 +3,20 @@ with `--demo`) and runs the Textual dashboard on them; closes the client and the
 
 Known failures (settings, unusable URI, a scope that cannot be) end as one line on stderr and
 exit code 2; so does anything unexpected while the services are built.
+
+The session's end is the app's (`EvodashApp.stop_session`: targets in progress finish, exit
+0 / 1 / 128 + signal); what it must still say once the screen is gone (`exit_lines`: the
+summaries of the operations it stopped) is printed here. The terminal may have gone away (an
+SSH drop): Textual draws through a `HangupSafeStream`, a SIGHUP detaches a hung-up terminal
+(`tui/cli/terminal.py`) and starts a watchdog - the last resort, well past the budget of any
+target in progress - and nothing written on the way out can fail or change the exit code.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import traceback
 from urllib.parse import urlsplit
 
@@ -16,7 +24,16 @@ from tui.cli.exits import EXIT_ERROR
 from tui.settings import Settings, SettingsError
 
 
-def dashboard_info(settings: Settings, reseller: str | None, read_only: bool):
+def hangup_bound_s(settings: Settings) -> float:
+    """How long a session cut off by SIGHUP may still take before the watchdog ends it: well
+    past any target's own budget (stop the dialing, the verification, a few requests that
+    time out) - the targets in progress normally finish long before."""
+    return (settings.cleanup.stop_dialing_s + settings.cleanup.verify_timeout_s
+            + 6 * settings.evolution.timeout_s + 30)
+
+
+def dashboard_info(settings: Settings, reseller: str | None, read_only: bool,
+                   notes: tuple[str, ...] = ()):
     from tui.app.info import DashboardInfo
 
     parts = urlsplit(settings.evolution.url)
@@ -30,6 +47,7 @@ def dashboard_info(settings: Settings, reseller: str | None, read_only: bool):
         refresh_s=settings.refresh_s,
         read_only=settings.read_only or read_only,
         admin=reseller is None,
+        notes=notes,
     )
 
 
@@ -47,30 +65,52 @@ def check_keymap(keymap: dict[str, str]) -> None:
         raise SettingsError(f"keymap: no key given for {', '.join(empty)}")
 
 
+def demo_notes(args) -> tuple[str, ...]:
+    """The progress log's first line under `--demo`: where its world is kept."""
+    if not getattr(args, "demo", False):
+        return ()
+    from tui.demo.world import DemoWorld, shown_path
+
+    return (f"demo world {shown_path(DemoWorld().path)} · kept until --demo-reset",)
+
+
 async def _run(settings: Settings, args) -> int:
     from tui.app.app import EvodashApp
-    from tui.app.app import EXIT_GRACE_S
+    from tui.cli.output import say
+    from tui.cli.terminal import detach_terminal, hangup_safe_output, release_input
     from tui.cli.wiring import build_services, emergency_exit_after
     from tui.store.watch import RecordWatcher
 
     reseller = getattr(args, "reseller", None)
     read_only = bool(getattr(args, "read_only", False))
+    hung_up: list[bool] = []
 
-    def _watchdog_after_hangup() -> None:
-        emergency_exit_after(EXIT_GRACE_S + 5)
+    def _after_hangup() -> None:
+        # the terminal went away: its writes must not fail (or block Textual's output), its
+        # input must not spin; the in-flight targets finish, then the app exits 129; the
+        # watchdog only ends a session that cannot end by itself
+        detach_terminal()
+        if not hung_up:
+            hung_up.append(True)
+            emergency_exit_after(hangup_bound_s(settings), code=128 + signal.SIGHUP)
     services = build_services(settings, reseller=reseller, read_only=read_only)
     try:
-        app = EvodashApp(
-            services.service,
-            dashboard_info(settings, reseller, read_only),
-            watcher_factory=lambda: RecordWatcher(services.store, reseller_id=reseller,
-                                                  poll_s=max(1.0, settings.refresh_s)),
-            # running operations get EXIT_GRACE_S to finish their step and audit line
-            on_hangup=_watchdog_after_hangup,
-        )
-        if settings.keymap:
-            app.set_keymap(settings.keymap)
-        result = await app.run_async()
+        # a terminal found gone by a failed write is a hang-up, SIGHUP or not
+        with hangup_safe_output(on_gone=lambda: os.kill(os.getpid(), signal.SIGHUP)):
+            app = EvodashApp(
+                services.service,
+                dashboard_info(settings, reseller, read_only, demo_notes(args)),
+                watcher_factory=lambda: RecordWatcher(services.store, reseller_id=reseller,
+                                                      poll_s=max(1.0, settings.refresh_s)),
+                on_hangup=_after_hangup,
+                on_exit=release_input,
+            )
+            if settings.keymap:
+                app.set_keymap(settings.keymap)
+            result = await app.run_async()
+        detach_terminal()  # a terminal that went away meanwhile: the lines below go nowhere
+        for line in app.exit_lines:
+            say(line)
         return int(result or 0)
     finally:
         await services.aclose()

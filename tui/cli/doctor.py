@@ -40,6 +40,7 @@ async def run_doctor(args) -> int:
 
     try:
         with loaded_settings_for(args) as (settings, source):
+            source = _demo_source() if args.demo else source
             line(True, "settings", f"{source}: valid")
             await _checks(settings, args, line)
     except SettingsError as exc:
@@ -51,6 +52,12 @@ async def run_doctor(args) -> int:
     if not out.json_mode and failures:
         say(f"{failures} check(s) failed", sys.stderr)
     return EXIT_OK if failures == 0 else EXIT_ERROR
+
+
+def _demo_source() -> str:
+    from tui.demo.world import DemoWorld, shown_path
+
+    return f"embedded demo, its world kept in {shown_path(DemoWorld().path)} until --demo-reset"
 
 
 async def _checks(settings, args, line) -> None:

@@ -149,7 +149,10 @@ def build_parser() -> argparse.ArgumentParser:
                              "accents ignored (evodash resellers lists them)")
     parser.add_argument("--read-only", action="store_true", help="refuse every mutation")
     parser.add_argument("--demo", action="store_true",
-                        help="run on an embedded simulator + in-memory database (no settings)")
+                        help="run on the embedded demo: a simulator + a database whose world "
+                        "is kept between --demo commands (no settings)")
+    parser.add_argument("--demo-reset", action="store_true",
+                        help="like --demo, on a fresh demo world (the kept one is discarded)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=CliArgumentParser)
 
     def common(p: argparse.ArgumentParser, *, mutating: bool = True,
@@ -239,6 +242,7 @@ def main(argv: list[str] | None = None) -> int:
         return sim_main(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.demo = args.demo or args.demo_reset
     problem = argument_problem(args)
     if problem:
         parser.error(problem)

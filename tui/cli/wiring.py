@@ -74,9 +74,14 @@ def loaded_settings_for(args) -> Iterator[tuple[Settings, str]]:
     """`settings_for`, with where the settings came from in words (`doctor` says it)."""
     if getattr(args, "demo", False):
         from tui.demo.runtime import DemoEnvironment
+        from tui.demo.world import DemoWorld, shown_path
 
-        with DemoEnvironment() as demo:
+        world = DemoWorld()  # kept between commands; one command at a time (DemoBusy)
+        with DemoEnvironment(world=world, reset=getattr(args, "demo_reset", False)) as demo:
             assert demo.settings is not None
+            if demo.fresh:
+                error_line(f"demo: a new world in {shown_path(world.path)}, kept between "
+                           "--demo commands until --demo-reset")
             _EMERGENCY_CLEANUPS.append(demo.stop)
             try:
                 yield demo.settings, "embedded demo"

@@ -1,6 +1,16 @@
-"""The embedded demo environment: an in-process Evolution v1.8 simulator and an in-memory
-MongoDB-wire server (nx-27017), both on free loopback ports, seeded with `tui.demo.seed`, and
-the `Settings` that point evodash at them. Both servers stop when the context exits.
+"""The embedded demo environment: an in-process Evolution v1.8 simulator and a MongoDB-wire
+server (nx-27017), both on free loopback ports, seeded with `tui.demo.seed`, and the
+`Settings` that point evodash at them. Both servers stop when the context exits.
+
+Without a `world` (tests, benchmarks) everything is in memory and gone at exit. With a
+`DemoWorld` (`evodash --demo`) the world is kept in its directory between commands
+(`world.py`): the simulator loads and writes `simulator.json`, the database lives in
+`mongo/`, the audit log beside them; only a new (or `reset`) world is seeded.
+
+The database server runs in a session of its own and dies with this process
+(`MongoWireServer(die_with_parent=True)`): a Ctrl+C or an SSH drop reaches evodash, which lets
+its in-flight targets finish against a database that is still there, and stops the servers
+last. (The simulator is a thread of this process: signals reach only the main thread.)
 """
 
 from __future__ import annotations
@@ -16,6 +26,7 @@ import httpx
 from pymongo import MongoClient
 
 from tui.demo.seed import DemoData, build_demo_data
+from tui.demo.world import DemoWorld
 from tui.settings import Settings
 from tui.simulator.server import ThreadedSimulator
 from tui.store.wire_server import MongoWireServer
@@ -29,7 +40,8 @@ class DemoEnvironment:
 
     def __init__(self, *, seed: int = 7, latency_ms: float = 0, cleanup_lag_ms: int = 300,
                  data: DemoData | None = None, audit_dir: str | None = None,
-                 server_url: str | None = None):
+                 server_url: str | None = None, world: DemoWorld | None = None,
+                 reset: bool = False):
         self.seed = seed
         self.latency_ms = latency_ms
         self.cleanup_lag_ms = cleanup_lag_ms
@@ -39,27 +51,48 @@ class DemoEnvironment:
         self.mongo: MongoWireServer | None = None
         self._tmp = Path(audit_dir) if audit_dir else None
         self._own_tmp = audit_dir is None
+        self.world = world
+        self.reset = reset
+        self.fresh = True  # a new world was seeded (False: a kept one was loaded)
         self.settings: Settings | None = None
 
     def start(self) -> DemoEnvironment:
+        world = self.world
         try:
-            self.simulator = ThreadedSimulator(api_key=DEMO_API_KEY, latency_ms=self.latency_ms,
-                                               seed=self.seed,
-                                               server_url=self.server_url).start()
-            self.mongo = MongoWireServer()
+            if world is not None:
+                world.acquire()  # DemoBusy: another evodash uses this world
+                self.fresh = self.reset or not world.seeded
+                if self.fresh:
+                    world.wipe()
+                world.mongo_dir.mkdir(exist_ok=True)
+                self._tmp, self._own_tmp = world.path, False
+            self.simulator = ThreadedSimulator(
+                api_key=DEMO_API_KEY, latency_ms=self.latency_ms, seed=self.seed,
+                server_url=self.server_url,
+                state_file=world.simulator_file if world is not None else None).start()
+            self.mongo = MongoWireServer(
+                data_dir=world.mongo_dir if world is not None else None,
+                die_with_parent=world is not None)
             self.mongo.start()
-            self._seed()
+            if world is not None:
+                world.note_server(self.mongo.pid)
+            if self.fresh:
+                self._seed()
         except BaseException:
             self.stop()
             raise
         if self._tmp is None:
             self._tmp = Path(tempfile.mkdtemp(prefix="evodash-demo-"))
-        # the demo's instances have been around for a day: evodash "first saw" them then,
-        # so the young-orphan grace of bulk operations does not hold back the demo's
-        # unpatterned orphans (a real installation learns this as it runs)
-        seen_at = time.time() - 86400
-        (self._tmp / "first-seen.json").write_text(json.dumps(
-            {i["name"]: seen_at for i in self.data.instances if isinstance(i.get("name"), str)}))
+        if self.fresh:
+            # the demo's instances have been around for a day: evodash "first saw" them
+            # then, so the young-orphan grace of bulk operations does not hold back the
+            # demo's unpatterned orphans (a real installation learns this as it runs)
+            seen_at = time.time() - 86400
+            (self._tmp / "first-seen.json").write_text(json.dumps(
+                {i["name"]: seen_at for i in self.data.instances
+                 if isinstance(i.get("name"), str)}))
+            if world is not None:
+                world.mark_seeded(self.seed)
         self.settings = Settings.model_validate({
             "evolution": {"url": self.simulator.url, "api_key": DEMO_API_KEY, "timeout_s": 5},
             "mongo": {"uri": self.mongo.uri, "database": DEMO_DATABASE},
@@ -87,12 +120,18 @@ class DemoEnvironment:
             client.close()
 
     def stop(self) -> None:
+        """Stop both servers (the simulator writes its world first) and let the world go.
+        Safe to call twice, and from the exit watchdog's thread."""
         if self.simulator is not None:
             self.simulator.stop()
             self.simulator = None
         if self.mongo is not None:
             self.mongo.stop()
             self.mongo = None
+            if self.world is not None:
+                self.world.note_server(None)
+        if self.world is not None:
+            self.world.release()
         if self._own_tmp and self._tmp is not None:
             shutil.rmtree(self._tmp, ignore_errors=True)
             self._tmp = None

@@ -6,6 +6,11 @@ optional trailing slash, 404 `Cannot <METHOD> <path>` otherwise), the response h
 each request, the `Simulator` (async start/stop in the caller's loop) and the
 `ThreadedSimulator` (same server in a daemon thread with its own loop, for sync callers).
 The route logic itself lives in `state.py`, the `/_sim/` control API in `control.py`.
+
+With a `state_file` the world outlives the process (`persist.py`): it is loaded at start
+and written before the answer of every request that changes it (a client that was told
+"deleted" finds it deleted in the next run, even if this process is killed next), and at
+stop.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import random
 import re
 import socket
 import threading
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
@@ -23,6 +29,7 @@ from aiohttp import web
 
 from tui.secrets import mask_token
 from tui.simulator import control
+from tui.simulator.persist import read_state, save_state
 from tui.simulator.faults import ERROR, MALFORMED, MALFORMED_BODY, STATE_OPTIONS, TIMEOUT, Faults, Stats
 from tui.simulator.replies import Reply, cannot, envelope
 from tui.simulator.state import DELETE_CLOSE_OUTCOMES, DIAL_CONNECTING_SHARE, QR_ROTATE_S, SimState
@@ -53,6 +60,9 @@ BASE_HEADERS = {"X-Powered-By": "Express", "Access-Control-Allow-Credentials": "
 DIAL_COST_MS = 11.5
 DIAL_INFLIGHT_DIVISOR = 6
 JSON_TYPE = "application/json; charset=utf-8"
+# the routes that may change the world (a `state_file` is written before they answer)
+CHANGING_ROUTES = frozenset({"create", "connect", "restart", "logout", "delete", "setPresence",
+                             "deleteDatabase"})
 
 
 def match_route(method: str, raw_path: str) -> tuple[str | None, str | None]:
@@ -95,6 +105,7 @@ class Simulator:
         server_url: str | None = None,
         offline: bool = False,
         dial_cost_ms: float = DIAL_COST_MS,
+        state_file: str | Path | None = None,
     ) -> None:
         self.host = host
         self.public_url = server_url  # SERVER_URL as the server reports it; default: bind URL
@@ -113,6 +124,14 @@ class Simulator:
         self._fault_rng = random.Random(None if seed is None else f"faults-{seed}")
         self._wake: asyncio.Event | None = None
         self._runner: web.AppRunner | None = None
+        self.state_file = Path(state_file) if state_file is not None else None
+        # False: a new world (no state file yet); raises StateFileError on a broken one
+        self.restored = self.state_file is not None and read_state(self.state, self.state_file)
+
+    def save(self) -> None:
+        """Write the world to `state_file` (no-op without one)."""
+        if self.state_file is not None:
+            save_state(self.state, self.state_file)
 
     @property
     def api_key(self) -> str:
@@ -141,6 +160,7 @@ class Simulator:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        self.save()
 
     # ------------------------------------------------------------------ control (in loop)
     def reset(self) -> None:
@@ -232,12 +252,18 @@ class Simulator:
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         raw_path = request.rel_url.raw_path
         if raw_path == "/_sim" or raw_path.startswith("/_sim/"):
-            return await control.handle(self, request)
+            answer = await control.handle(self, request)
+            if request.method != "GET":
+                self.save()
+            return answer
         key, name = match_route(request.method, raw_path)
         self.stats.count(key or "other")
         self._inflight += 1
         try:
-            return await self._serve(request, key, name, raw_path)
+            response = await self._serve(request, key, name, raw_path)
+            if key in CHANGING_ROUTES:
+                self.save()  # before the client reads the answer
+            return response
         finally:
             self._inflight -= 1
 

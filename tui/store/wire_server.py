@@ -4,6 +4,13 @@ Owns one subprocess per :class:`MongoWireServer`: a free loopback port, a privat
 for its log and pid files (the defaults in /tmp are shared and clash), readiness polling
 with ``ping``, and a clean stop. Used by the test fixtures, ``evodash --demo`` and the
 benchmarks. Synchronous on purpose: callers are fixtures and start-up code.
+
+The server runs in a session of its own (``own_session``, the default): the signals a
+terminal sends to its foreground process group (Ctrl+C's SIGINT, an SSH drop's SIGHUP) reach
+the program that started it, never the database under it - that program decides when the
+database stops (``stop``), after its last in-flight write. With ``die_with_parent`` (Linux)
+the server is also sent SIGTERM when the thread that started it ends (its process was
+killed, even with SIGKILL), so an own-session server is never left behind.
 """
 
 from __future__ import annotations
@@ -23,6 +30,15 @@ from pymongo import MongoClient
 from pymongo.errors import PyMongoError
 
 _EXECUTABLE = "nx-27017"
+# Runs the server with PR_SET_PDEATHSIG = SIGTERM (kept across exec): a launcher, because a
+# `preexec_fn` is unsafe in a process with threads. argv: parent pid, then the server's argv.
+_DIE_WITH_PARENT = (
+    "import ctypes, os, signal, sys\n"
+    "ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)\n"  # 1 = PR_SET_PDEATHSIG
+    "if os.getppid() != int(sys.argv[1]):\n"
+    "    sys.exit(0)\n"  # the parent died before prctl: nobody wants this server any more
+    "os.execv(sys.argv[2], sys.argv[2:])\n"
+)
 _MODULE = "nx_27017.nx_27017"  # has an `if __name__ == "__main__": main()` guard
 
 
@@ -72,8 +88,12 @@ class MongoWireServer:
         data_dir: str | os.PathLike[str] | None = None,
         port: int | None = None,
         start_timeout_s: float = 10.0,
+        own_session: bool = True,
+        die_with_parent: bool = False,
     ) -> None:
         self.data_dir = Path(data_dir) if data_dir is not None else None
+        self.own_session = own_session
+        self.die_with_parent = die_with_parent and sys.platform.startswith("linux")
         self.port = port or 0
         self.start_timeout_s = start_timeout_s
         self._proc: subprocess.Popen[bytes] | None = None
@@ -83,6 +103,10 @@ class MongoWireServer:
     @property
     def uri(self) -> str:
         return f"mongodb://127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
 
     @property
     def running(self) -> bool:
@@ -135,10 +159,15 @@ class MongoWireServer:
             "--log-file", str(self._tmp / "nx.log"),
             "--pid-file", str(self._tmp / "nx.pid"),
         ]  # fmt: skip
+        if self.die_with_parent:
+            program = argv[0] if os.path.isabs(argv[0]) else shutil.which(argv[0]) or argv[0]
+            argv = [sys.executable, "-S", "-c", _DIE_WITH_PARENT, str(os.getpid()), program,
+                    *argv[1:]]  # fmt: skip
         with open(self._tmp / "stderr.log", "wb") as stderr:
             try:
                 self._proc = subprocess.Popen(
-                    argv, stdin=subprocess.DEVNULL, stdout=stderr, stderr=stderr, cwd=self._tmp
+                    argv, stdin=subprocess.DEVNULL, stdout=stderr, stderr=stderr, cwd=self._tmp,
+                    start_new_session=self.own_session,
                 )
             except OSError as exc:
                 raise WireServerError(f"cannot start nx-27017 ({argv[0]}): {exc}") from None

@@ -54,17 +54,22 @@ class RunningOperation:
     records_by_name: dict[str, int]
     qr: bool = False
     done: set[str] = field(default_factory=set)
+    started: set[str] = field(default_factory=set)  # targets the service reported on
     worker: Worker[None] | None = None
     # the kinds of steps the plan named per target, and those it has reported so far:
     # the bar moves with each finished step, not only with each finished target
     steps_by_name: dict[str, frozenset[Step]] = field(default_factory=dict)
     seen: dict[str, set[Step]] = field(default_factory=dict)
+    summary: Summary | None = None  # once the service returned it
 
     def advance(self, event: StepEvent) -> None:
         """A target is done when the service says so (its `done` event)."""
-        if event.instance and event.step is Step.DONE:
+        if not event.instance:
+            return
+        self.started.add(event.instance)
+        if event.step is Step.DONE:
             self.done.add(event.instance)
-        elif event.instance and event.step in self.steps_by_name.get(event.instance, ()):
+        elif event.step in self.steps_by_name.get(event.instance, ()):
             self.seen.setdefault(event.instance, set()).add(event.step)
 
     def progress(self) -> float:
@@ -73,6 +78,11 @@ class RunningOperation:
         running = sum(min(0.9, len(seen) / max(1, len(self.steps_by_name.get(name, ()))))
                       for name, seen in self.seen.items() if name not in self.done)
         return len(self.done) + running
+
+    @property
+    def in_progress(self) -> int:
+        """Targets started and not finished yet (they finish when the session stops)."""
+        return len(self.started - self.done)
 
 
 class RunningOperations(RefreshLoop):
@@ -130,6 +140,7 @@ class RunningOperations(RefreshLoop):
         except EXPECTED_ERRORS as exc:
             self.post_message(OperationFailed(op.info, one_line(exc)))
             return
+        op.summary = summary  # the app prints it after a stop that ends the session
         self.post_message(OperationFinished(op.info, summary))
 
     # ------------------------------------------------------------------ what they report
@@ -254,7 +265,10 @@ class RunningOperations(RefreshLoop):
                 self.app.call_later(self.quit_session)
 
         running = ", ".join(op.info.operation for op in self.ops.values())
+        in_progress = sum(op.in_progress for op in self.ops.values())
         self.app.push_screen(ConfirmScreen(
             f"Quit while {running} runs?",
-            ["Running operations are cancelled; their steps so far are reported",
-             "and written to the audit log."], yes_label="Quit (y)"), answer)
+            [f"The {in_progress} target(s) in progress finish (each within its own time",
+             "budget); no new target starts. The summary is written to the audit log",
+             "and printed when the dashboard closes; the exit code is 1."],
+            yes_label="Quit (y)"), answer)
