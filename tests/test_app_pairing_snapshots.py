@@ -18,6 +18,7 @@ from textual.widgets import Label
 from tests.test_app_support import FROZEN, settle, wait_for
 from tui.app.app import EvodashApp
 from tui.app.screens import qr as qr_module
+from tui.app.screens.confirm import PlanConfirmScreen
 from tui.app.screens.qr import PairingScreen
 from tui.cli.dashboard import dashboard_info
 from tui.cli.wiring import build_services
@@ -52,7 +53,10 @@ async def open_pairing(pilot) -> None:
     table = pilot.app.dashboard.tables()[0]
     table.move_cursor(row=table.get_row_index(NAME), animate=False)
     await pilot.pause()
-    await pilot.press("Q")
+    await pilot.press("Q")  # its plan first, then `y`
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, PlanConfirmScreen)
+                   and pilot.app.screen.plan is not None)
+    await pilot.press("y")
     await wait_for(pilot, lambda: isinstance(pilot.app.screen, PairingScreen)
                    and pilot.app.screen.code is not None)
     await pilot.pause()

@@ -33,6 +33,7 @@ from tui.app.screens.confirm import ConfirmScreen
 from tui.app.screens.dashboard.base import one_line
 from tui.app.screens.dashboard.refresh import RefreshLoop
 from tui.app.screens.qr import PairingScreen
+from tui.app.view import inflight_word
 from tui.evolution.errors import EvolutionError
 from tui.lifecycle.events import Step, StepEvent, Summary, TargetOutcome
 from tui.lifecycle.scope import LifecycleError
@@ -75,17 +76,17 @@ class RunningOperations(RefreshLoop):
     def start_operation(self, operation: str, names: list[str], run: Runner, *,
                         bulk: bool, total: int | None = None,
                         records_by_name: dict[str, int] | None = None,
-                        qr: bool = False) -> RunningOperation:
+                        qr: bool = False, scope: str = "") -> RunningOperation:
         self._op_seq += 1
         info = OperationInfo(self._op_seq, operation, tuple(names),
-                             total if total is not None else len(names), bulk)
+                             total if total is not None else len(names), bulk, scope)
         if records_by_name is None:
             records_by_name = {n: len(self.obs.records_named(n)) if self.obs else 0
                                for n in names}
         op = RunningOperation(info, asyncio.Event(), records_by_name, qr=qr)
         self.ops[info.op_id] = op
         for name in names:
-            self.inflight[name] = operation
+            self.inflight[name] = inflight_word(operation)
         self.post_message(OperationStarted(info))
         op.worker = self.operation_worker(op, run)
         self.schedule_redraw()
@@ -110,8 +111,9 @@ class RunningOperations(RefreshLoop):
     # ------------------------------------------------------------------ what they report
     def on_operation_started(self, message: OperationStarted) -> None:
         info = message.info
-        what = f"{len(info.names)} name(s)" if info.names else ""
-        self.progress.write(f"{info.operation} started {what}".rstrip())
+        what = f" {len(info.names)} name(s)" if info.names else ""
+        scope = f" · scope: {info.scope}" if info.scope else ""
+        self.progress.write(f"{info.operation} started{what}{scope}")
         self._draw_bar()
 
     def on_step_reported(self, message: StepReported) -> None:
@@ -123,7 +125,7 @@ class RunningOperations(RefreshLoop):
             if event.instance in op.done:
                 self.inflight.pop(event.instance, None)
             else:
-                self.inflight[event.instance] = f"{event.step.value}"
+                self.inflight[event.instance] = inflight_word(event.step.value)
         self._draw_bar()
         self.schedule_redraw()
 
@@ -158,10 +160,13 @@ class RunningOperations(RefreshLoop):
             # the pairing modal (a QR code kept fresh) of each new instance; a re-provision
             # creates without a QR code: the modal asks the service for one
             new = [t for t in summary.targets
-                   if t.outcome in (TargetOutcome.CREATED, TargetOutcome.REPROVISIONED)
+                   if t.outcome in (TargetOutcome.CREATED, TargetOutcome.REPROVISIONED,
+                                    TargetOutcome.PAIRING)
                    or (t.extra.get("qrcode") or {}).get("code")]
             for target in new[:PAIRING_MODALS]:
-                qrcode = target.extra.get("qrcode") or {}
+                # a create's code is under `qrcode`; a pair's is the result itself
+                qrcode = target.extra.get("qrcode") or (
+                    target.extra if target.outcome is TargetOutcome.PAIRING else {})
                 self.app.push_screen(
                     PairingScreen(target.name, qrcode.get("code"), qrcode.get("pairing_code"),
                                   service=self.service, on_paired=self.request_refresh),
