@@ -102,8 +102,10 @@ class PairingScreen(ModalScreen[None]):
     """The QR code (and pairing code) of `name`, kept fresh while the modal is open."""
 
     AUTO_FOCUS = ""  # nothing: `q` must close the modal, not type into the number input
+    # `n` is a priority binding: it runs as the key is taken, so digits typed right after it
+    # (a fast typist, a paste) go to the number's box, not to a screen still without focus
     BINDINGS = [Binding("escape,q", "close", "Close", id="pairing.close"),
-                Binding("n", "number", "Pairing code", id="pairing.number")]
+                Binding("n", "number", "Pairing code", id="pairing.number", priority=True)]
 
     def __init__(self, name: str, code: str | None = None, pairing_code: str | None = None,
                  *, service: LifecycleService | None = None, interval_s: float | None = None,
@@ -261,7 +263,9 @@ class PairingScreen(ModalScreen[None]):
             return
         number_input = self.query_one("#pairing-number", Input)
         number_input.display = True
-        number_input.focus()
+        # focused now, not after the queued messages: digits typed right after `n` (a
+        # paste, a fast typist) go to the box
+        self.set_focus(number_input)
         self._draw()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
