@@ -66,6 +66,9 @@ class ScrollingBody(ModalScreen[ResultT]):
     docked at the bottom, the body between them in a `.dialog-scroll` that the arrow and
     page keys scroll; the dialog's bottom border says so while the body does not fit."""
 
+    #: what the bottom border says while the body scrolls
+    scroll_hint = SCROLL_HINT
+
     def action_scroll_body(self, lines: int) -> None:
         body = self.query_one(".dialog-scroll", DialogScroll)
         if abs(lines) > 1:
@@ -82,7 +85,7 @@ class ScrollingBody(ModalScreen[ResultT]):
             return
         body = self.query_one(".dialog-scroll", DialogScroll)
         dialog = self.query_one("#dialog")
-        dialog.border_subtitle = SCROLL_HINT if body.max_scroll_y > 0 else ""
+        dialog.border_subtitle = self.scroll_hint if body.max_scroll_y > 0 else ""
 
     def body_changed(self) -> None:
         self.call_after_refresh(self.show_scroll_hint)
@@ -200,6 +203,8 @@ class ClearAllScreen(ScrollingBody[Plan | None]):
     the input is one of the plan's confirmation words (the scope's id or name, without case
     or accents). Letters typed while it plans go into the input."""
 
+    # (the word's box has the focus: j and k are letters there; off it they scroll too)
+    scroll_hint = "↑↓ PgUp PgDn scroll"
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="clear-all.cancel"),
                 Binding("ctrl+t", "toggle_attributed", "Include attributed",
                         id="clear-all.include-attributed"),
