@@ -401,6 +401,10 @@ async def test_the_footer_fits_80_columns_and_shows_only_keys_that_apply(seeded)
         assert app.screen is app.dashboard
         assert any("progress log has the focus" in str(n.message)
                    for n in app._notifications)
+        await pilot.press("shift+tab")  # Textual's own focus keys still work there
+        await pilot.pause()
+        assert not any("app.focus" in str(n.message) for n in app._notifications)
+        app.dashboard.set_focus(app.dashboard.progress_log())
         await pilot.press("escape")
         # the filter box: what ends it
         await pilot.press("slash")

@@ -139,7 +139,8 @@ class DashboardScreen(MutatingActions):
             # the filter box's own key (enter keeps the filter, ctrl+d edits, `/` is typed:
             # Textual does not know `slash` is printable, so it must be refused here)
             return ""
-        if action not in _LOG_KEYS and self.focused is self.progress_log():
+        if action not in _LOG_KEYS and "." not in action \
+                and self.focused is self.progress_log():  # (`app.…`: Textual's own keys)
             return (f"{_LABELS.get(action, action)}: the progress log has the focus "
                     "(esc or tab go back to the panes)")
         if action in ("create", "clear_all") and self.obs is None:
