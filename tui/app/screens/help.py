@@ -54,8 +54,9 @@ HELP_PROSE = (
     "enter shows a row's every field and the commands that repair it; r there shows the "
     "raw JSON.",
     "l focuses the progress log (j / k / pgup / pgdn scroll it; esc goes back).",
-    "In every dialog j / k / ↑ ↓ / pgup / pgdn scroll. In the reseller pickers j / k move "
-    "and typing filters (/ starts a filter that begins with j or k).",
+    "In every dialog j / k / ↑ ↓ / pgup / pgdn scroll (in the clear-all's word box only "
+    "↑ ↓ / pgup / pgdn: j and k are letters there). In the reseller pickers j / k move and "
+    "typing filters (/ starts a filter that begins with j or k).",
     "In the clear-all dialog of a reseller scope, ctrl+t includes the orphan instances "
     "attributed to that reseller by name.",
     "Remap keys by binding id (in parentheses) in the settings' keymap.",
