@@ -1,7 +1,9 @@
 """Snapshots of the dashboard where it is tight (pytest-textual-snapshot, SYNC tests, the
 seeded demo, a frozen clock, timers off): 80x24 with marked rows, the delete confirmation
 of every row at 80x24 (its Yes / No buttons on screen, its list scrolling), the stacked
-panes at 100x30, and the clear-all modal under NO_COLOR (its checkbox reads `[x]`).
+panes at 100x30, the clear-all modal under NO_COLOR (its checkbox reads `[x]`), and at
+80x24: the adopt plan naming the reseller chosen, the create form with its plan, the help,
+and the footer of the focused progress log.
 
 Nothing here mutates the demo: every modal is answered No (or not at all)."""
 
@@ -10,6 +12,7 @@ from __future__ import annotations
 from tests.test_app_snapshots import build, demo, names  # noqa: F401 - `demo` is a fixture
 from tests.test_app_support import settle, wait_for
 from tui.app.screens.confirm import ClearAllScreen, PlanConfirmScreen
+from tui.app.screens.pickers import CreateScreen, ResellerPicker
 
 NARROW = (80, 24)
 MEDIUM = (100, 30)
@@ -60,3 +63,51 @@ def test_clear_all_at_80x24_without_colour(snap_compare, demo, monkeypatch):  # 
     app = build(demo, reseller="r-zap")
     assert app.no_color
     assert snap_compare(app, terminal_size=NARROW, run_before=run_before)
+
+
+def test_adopt_plan_at_80x24_names_the_reseller_chosen(snap_compare, demo):  # noqa: F811
+    """`a` on an orphan instance, ZapLink typed into the picker: the plan says `for reseller
+    ZapLink` and `insert the record`, nothing of a delete."""
+    async def run_before(pilot):
+        await settle(pilot)
+        table = pilot.app.dashboard.tables()[0]
+        table.move_cursor(row=table.get_row_index("teste_bot"), animate=False)
+        await pilot.press("a")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, ResellerPicker))
+        await pilot.press(*"zap", "enter")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, PlanConfirmScreen)
+                       and pilot.app.screen.plan is not None)
+        await pilot.pause()
+
+    assert snap_compare(build(demo), terminal_size=NARROW, run_before=run_before)
+
+
+def test_create_form_at_80x24_shows_its_plan(snap_compare, demo):  # noqa: F811
+    """The create form is the one confirmation: the plan of the highlighted reseller."""
+    async def run_before(pilot):
+        await settle(pilot)
+        await pilot.press("c")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, CreateScreen)
+                       and pilot.app.screen.plan is not None)
+        await pilot.pause()
+
+    assert snap_compare(build(demo), terminal_size=NARROW, run_before=run_before)
+
+
+def test_help_at_80x24_reads_as_written(snap_compare, demo):  # noqa: F811
+    async def run_before(pilot):
+        await settle(pilot)
+        await pilot.press("question_mark")
+        await pilot.press("G")  # the prose, at the end
+        await pilot.pause()
+
+    assert snap_compare(build(demo), terminal_size=NARROW, run_before=run_before)
+
+
+def test_progress_log_focused_at_80x24_shows_only_its_keys(snap_compare, demo):  # noqa: F811
+    async def run_before(pilot):
+        await settle(pilot)
+        await pilot.press("l")
+        await pilot.pause()
+
+    assert snap_compare(build(demo), terminal_size=NARROW, run_before=run_before)

@@ -58,11 +58,11 @@ async def test_a_created_row_loses_its_marker_when_the_create_is_done(seeded):
     async with app.run_test(size=(160, 45), message_hook=rec) as pilot:
         await settle(pilot)
         await pilot.press("c")
-        assert isinstance(app.screen, CreateScreen)
-        app.screen.query_one("#qr").value = False  # (the QR modal is another test's)
-        await pilot.click("#yes")
-        await wait_for(pilot, lambda: isinstance(app.screen, PlanConfirmScreen))
-        await pilot.press("y")
+        create = app.screen
+        assert isinstance(create, CreateScreen)
+        create.query_one("#qr").value = False  # (the QR modal is another test's)
+        await wait_for(pilot, lambda: create.plan is not None and not create.plan.request.qr)
+        await pilot.click("#yes")  # the form is the confirmation
         await wait_for(pilot, lambda: rec.of(OperationFinished))
         [finished] = rec.of(OperationFinished)
         [target] = finished.summary.targets

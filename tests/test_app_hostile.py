@@ -374,7 +374,7 @@ async def test_delete_dialog_shows_a_crafted_name_literally_and_only_its_own_but
         body = plain(screen.query_one("#plan-body", Static))
         assert_literal(title)
         assert_literal(body)
-        assert f"{visible(N_FAKE)}: linked" in body
+        assert f"\n  linked (close) · 1: {visible(N_FAKE)}\n    steps: " in body
         assert "[@click=screen.answer(True)]Cancel (esc)[/]\\x1b]0;pwned\\x07" in body
         text = assert_inert(app)
         # click the fake label: it is text, not a button, and has no action
@@ -570,7 +570,7 @@ async def test_detail_view_is_literal_and_masks_every_secret_of_instance_and_rec
         assert f"https://hook:****@hooks.example/x" in body
         assert "field\\x1b]0;pwned\\x07[/]" in body and "value\\u202e\\u2066" in body
         assert_inert(app)
-        await pilot.press("j")
+        await pilot.press("r")  # the raw JSON
         raw = plain(screen.query_one("#detail-body", Static))
         no_secret(raw)
         assert_literal(raw)
@@ -595,6 +595,8 @@ async def test_detail_view_is_literal_and_masks_every_secret_of_instance_and_rec
         body = plain(app.screen.query_one("#detail-body", Static))
         assert_literal(body)
         assert visible(R_ORPHAN) in body and "\\x1b[2J\\x1b[H\\x1bc[/]" in body
+        # its repair command names it quoted for a shell, and literally
+        assert "To repair it" in body and f"evodash " in body
         assert_inert(app)
         await pilot.press("escape", "tab")
         move_to(app.dashboard.tables()[0], N_OSC)
@@ -603,7 +605,7 @@ async def test_detail_view_is_literal_and_masks_every_secret_of_instance_and_rec
         assert_literal(body)
         assert visible(PROFILE) in body and visible(OWNER) in body
         assert TOKEN_OSC not in body and "****4242" in body
-        await pilot.press("j")
+        await pilot.press("r")
         raw = plain(app.screen.query_one("#detail-body", Static))
         assert TOKEN_OSC not in raw and json.loads(raw)["instance"]["apikey"] == "****4242"
         assert_inert(app)

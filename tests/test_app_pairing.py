@@ -58,12 +58,26 @@ def notes(app) -> list[str]:
     return [str(n.message) for n in app._notifications]
 
 
+async def press_pair(pilot) -> PlanConfirmScreen:
+    """`Q`, then `y` on its plan (it names what the run does: ask for a QR code)."""
+    app = pilot.app
+    await pilot.press("Q")
+    await wait_for(pilot, lambda: isinstance(app.screen, PlanConfirmScreen)
+                   and app.screen.plan is not None)
+    confirm = app.screen
+    assert str(confirm.query_one("#yes").label) == "Pair (y)"
+    body = str(confirm.query_one("#plan-body").render())
+    assert "steps: ask the server for a QR code" in body, body
+    await pilot.press("y")
+    return confirm
+
+
 async def open_pairing(pilot, name: str) -> PairingScreen:
     app = pilot.app
     instances, _ = app.dashboard.tables()
     move_to(instances, name)
     await pilot.pause()
-    await pilot.press("Q")
+    await press_pair(pilot)
     await wait_for(pilot, lambda: isinstance(app.screen, PairingScreen)
                    and bool(scan(drawn(app))))
     assert isinstance(app.screen, PairingScreen)
@@ -104,10 +118,14 @@ async def test_n_asks_for_a_pairing_code_for_a_phone_number(seeded):
     async with app.run_test(size=(160, 45)) as pilot:
         await settle(pilot)
         await open_pairing(pilot, STRAY)
-        assert not app.screen.query_one("#pairing-code", Label).display
+        assert label(app, "#pairing-code") == ""  # (its line is there: the size stays)
+        height = app.screen.query_one("#pairing-dialog").size.height
         await pilot.press("n")
+        await pilot.pause()
+        assert app.screen.query_one("#pairing-dialog").size.height == height
         await pilot.press(*"5511999990000", "enter")
-        await wait_for(pilot, lambda: app.screen.query_one("#pairing-code", Label).display)
+        await wait_for(pilot, lambda: label(app, "#pairing-code") != "")
+        assert app.screen.query_one("#pairing-dialog").size.height == height
         assert re.fullmatch(r"pairing code: [A-Z0-9]{8}", label(app, "#pairing-code"))
         assert scan(drawn(app))  # the QR code stays
 
@@ -139,12 +157,14 @@ async def test_a_terminal_too_small_gets_one_line_then_the_code_once_enlarged(se
         instances, _ = app.dashboard.tables()
         move_to(instances, ANA_2)
         await pilot.pause()
-        await pilot.press("Q")
+        await press_pair(pilot)
         await wait_for(pilot, lambda: isinstance(app.screen, PairingScreen)
                        and app.screen.code is not None)
         text = " ".join(drawn(app).split())
         assert re.match(r"terminal too small for the QR code: needs \d+x\d+, have 60x20;", text)
-        assert "evodash create --qr" in text and not scan(drawn(app))
+        # the way out pairs this instance (create --qr would make a second connection)
+        assert f"`evodash pair {ANA_2}`" in text and "create" not in text
+        assert not scan(drawn(app))
         await pilot.resize_terminal(160, 45)
         await wait_for(pilot, lambda: scan(drawn(app)) == [served(sim, ANA_2)])
 
@@ -171,18 +191,18 @@ async def test_q_on_a_row_with_nothing_to_pair_says_why(seeded):
         move_to(instances, ANA_1)
         await pilot.press("Q")
         await pilot.pause()
-        assert not isinstance(app.screen, PairingScreen)
+        assert app.screen is app.dashboard  # refused by the gate: no plan, no modal
         assert f"{ANA_1} is open: nothing to pair" in notes(app)
         await pilot.press("tab")
         key = next(k for k, r in records.rows_by_key.items() if r.name == ANA_5)
         move_to(records, key)
         await pilot.press("Q")
         await pilot.pause()
-        assert not isinstance(app.screen, PairingScreen)
+        assert app.screen is app.dashboard
         assert f"{ANA_5} has no Evolution instance: nothing to pair" in notes(app)
         key = next(k for k, r in records.rows_by_key.items() if r.name == ANA_2)
         move_to(records, key)  # a record names an instance: its QR code
-        await pilot.press("Q")
+        await press_pair(pilot)
         await wait_for(pilot, lambda: isinstance(app.screen, PairingScreen)
                        and bool(scan(drawn(app))))
         assert app.screen.instance_name == ANA_2
@@ -228,10 +248,10 @@ async def test_create_with_qr_opens_the_pairing_modal_and_keeps_its_code_fresh(s
     async with app.run_test(size=(160, 45)) as pilot:
         await settle(pilot)
         await pilot.press("c")
-        assert isinstance(app.screen, CreateScreen)
-        await pilot.click("#yes")  # Ana Net, QR code on (the default)
-        await wait_for(pilot, lambda: isinstance(app.screen, PlanConfirmScreen))
-        await pilot.press("y")
+        create = app.screen
+        assert isinstance(create, CreateScreen)
+        await wait_for(pilot, lambda: create.plan is not None)
+        await pilot.click("#yes")  # Ana Net, QR code on (the default): the one confirmation
         await wait_for(pilot, lambda: isinstance(app.screen, PairingScreen)
                        and bool(scan(drawn(app))), timeout=20)
         screen = app.screen

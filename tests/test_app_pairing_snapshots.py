@@ -1,6 +1,7 @@
 """Snapshot tests of the pairing modal (`Q`, `tui.app.screens.qr.PairingScreen`) on the seeded
 demo: the QR code at 160x45 (quiet zone, dialog sized to the code), the one line of a
-terminal too small for it (80x24), the pairing code for a number, and `paired`.
+terminal too small for it (80x24), the pairing code for a number, and `paired` - each after
+`Q` and `y` on its plan (the run's step times frozen: they show in the progress pane).
 
 Each test starts its own demo (seeded RNG): the QR payload the simulator makes is the same
 on every run, whichever tests ran before or are selected.
@@ -18,10 +19,12 @@ from textual.widgets import Label
 from tests.test_app_support import FROZEN, settle, wait_for
 from tui.app.app import EvodashApp
 from tui.app.screens import qr as qr_module
+from tui.app.screens.confirm import PlanConfirmScreen
 from tui.app.screens.qr import PairingScreen
 from tui.cli.dashboard import dashboard_info
 from tui.cli.wiring import build_services
 from tui.demo.runtime import DemoEnvironment
+from tui.lifecycle.events import Clock
 
 WIDE = (160, 45)
 NARROW = (80, 24)
@@ -32,6 +35,8 @@ NAME = "fabiotelec_4_1761317053"  # a `close` instance of the demo
 def demo(monkeypatch) -> Iterator[DemoEnvironment]:
     monkeypatch.setattr(qr_module, "PAIR_EVERY_S", 0.2)
     monkeypatch.setattr(qr_module, "CLOSE_AFTER_S", 0.0)  # `paired` stays to be seen
+    # the pair run's progress lines (under the modal) say how long each step took: frozen
+    monkeypatch.setattr(Clock, "elapsed", lambda self: 0.0)
     with DemoEnvironment(server_url="http://evolution.demo:8080") as env:
         yield env
 
@@ -52,7 +57,10 @@ async def open_pairing(pilot) -> None:
     table = pilot.app.dashboard.tables()[0]
     table.move_cursor(row=table.get_row_index(NAME), animate=False)
     await pilot.pause()
-    await pilot.press("Q")
+    await pilot.press("Q")  # its plan first, then `y`
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, PlanConfirmScreen)
+                   and pilot.app.screen.plan is not None)
+    await pilot.press("y")
     await wait_for(pilot, lambda: isinstance(pilot.app.screen, PairingScreen)
                    and pilot.app.screen.code is not None)
     await pilot.pause()

@@ -283,7 +283,9 @@ async def test_enter_opens_detail_with_masked_token_and_raw_json(seeded):
         body = str(screen.query_one("#detail-body").render())
         assert "owner number     5511911110001" in body and "Database record" in body
         assert "****0001" in body and "TOKEN-ANA-1-SECRET-0001" not in body
-        await pilot.press("j")
+        await pilot.press("j")  # j scrolls, as everywhere: still the fields
+        assert str(screen.query_one("#detail-body").render()) == body
+        await pilot.press("r")  # raw JSON on its own key
         raw = str(screen.query_one("#detail-body").render())
         assert '"instance"' in raw and '"record"' in raw
         assert "TOKEN-ANA-1-SECRET-0001" not in raw
@@ -555,12 +557,14 @@ async def test_c_creates_a_connection_and_shows_its_qr_code(seeded):
         await settle(pilot)
         before = sim_names(sim)
         await pilot.press("c")
-        assert isinstance(app.screen, CreateScreen)
+        screen = app.screen
+        assert isinstance(screen, CreateScreen)
         await pilot.press("down")  # Ana Net -> Bob Zap
-        await pilot.click("#yes")
-        await wait_for(pilot, lambda: isinstance(app.screen, PlanConfirmScreen))
-        await pilot.press("y")  # confirmed (kept until the plan is shown)
+        await wait_for(pilot, lambda: screen.plan is not None
+                       and screen.plan.request.reseller_id == "r-bob")
+        await pilot.click("#yes")  # the form is the one confirmation: no second modal
         await settle(pilot)
+        assert not rec.of(OperationFailed)
         [finished] = rec.of(OperationFinished)
         [target] = finished.summary.targets
         assert target.outcome is TargetOutcome.CREATED and target.reseller_id == "r-bob"
@@ -585,9 +589,15 @@ async def test_x_clear_all_needs_the_typed_scope_word(seeded):
         plan = screen.plan
         assert plan.confirmation.words == ("ALL",) and len(plan.targets) == 7
         body = str(screen.query_one(".dialog-body").render())
-        assert "linked (instance + record)" in body and "orphan records" in body
-        await pilot.press(*"al", "enter")  # not the word: refused
+        assert "for reseller Ana Net · " in body and "for reseller Bob Zap · " in body
+        assert f"  linked (open) · 1: {ANA_1}\n    steps: logout → delete → verify free → " \
+               "remove 1 record(s)" in body
+        assert f"  orphan record (absent) · 1: {ANA_5}\n    steps: probe → verify free → " \
+               "remove 1 record(s)" in body
+        await pilot.press(*"al", "enter")  # not the word: refused, said in the modal
         assert app.screen is screen and screen.query_one("#yes").disabled
+        prompt = str(screen.query_one("#confirm-prompt").render())
+        assert prompt == "'al' is not it: type 'ALL' to confirm:"
         screen.query_one("#confirm-word").value = ""
         await pilot.press(*"all")  # the word without case
         assert not screen.query_one("#yes").disabled

@@ -40,7 +40,10 @@ def open_pairing(term: Tmux) -> str:
     term.wait_for(NAME, 10)
     match = re.search(r"(127\.0\.0\.1:\d+)", header)
     assert match, header
-    term.keys("Q")
+    term.keys("Q")  # its plan first: what the run does, for which reseller
+    term.wait_for(r"steps: ask the server for a QR code")
+    term.wait_for(r"for reseller Fabio Telecom · 1 name:")
+    term.keys("y")
     term.wait_for(f"Scan with WhatsApp: {NAME}")
     return f"http://{match.group(1)}"
 
@@ -76,11 +79,15 @@ def test_pairing_in_80x24_says_too_small_offers_the_pairing_code_and_scans_once_
     base_url = open_pairing(term)
     screen = term.wait_for("terminal too small for the QR code")
     assert re.search(r"terminal too small for the QR code: needs \d+x\d+, have 80x24;", screen)
+    need = re.search(r"needs (\d+x\d+)", screen).group(1)
+    words = " ".join(screen.replace("█", " ").split())  # (the line wraps in the dialog)
+    assert f"`evodash pair {NAME}`" in words and "create --qr" not in words, screen
     assert not scan(screen)
     term.keys("n")
     term.keys("5511999990000", literal=True)
     term.keys("Enter")
-    term.wait_for(r"pairing code: [A-Z0-9]{8}")
+    screen = term.wait_for(r"pairing code: [A-Z0-9]{8}")
+    assert f"needs {need}," in screen  # the size asked for does not drift
     term.resize(160, 45)
     assert_scans_to_the_served_code(term, base_url)
     quit_cleanly(term)

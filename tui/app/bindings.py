@@ -2,9 +2,11 @@
 (`App.set_keymap({"delete": "ctrl+x"})`), which actions mutate (hidden in read-only mode),
 and how the help screen groups them.
 
-The footer shows the bindings marked `show`, in this order, but only those the context
-allows now (the `check_action` gate of the dashboard hides the others): the keys of the
-row under the cursor come first so they stay visible at 80 columns.
+The footer (`tui.app.widgets.footer.KeyFooter`) shows, per context, the keys of
+`FOOTER_PANE` / `FOOTER_LOG` / `FOOTER_BOX` in that order - the keys of the row under the
+cursor first, then the pane's, then the session's - but only those the context allows now
+(the `check_action` gate of the dashboard hides the others), as many as fit, with `? Help`
+and `q Quit` (`FOOTER_PINNED`) always: at 80 columns nothing is cut.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ _SPEC: tuple[tuple[str, str, str, str, bool, str], ...] = (
     ("create", "create", "c", "Create", True, "Mutations"),
     ("pair", "pair", "Q", "QR / pair", True, "Mutations"),
     ("clear_all", "clear-all", "X", "Clear all", True, "Mutations"),
+    ("toggle_orphans_only", "orphans-only", "exclamation_mark", "Orphans only", True, "View"),
     ("command_palette", "command-palette", "colon", "Commands", False, "Other"),
     ("escape", "cancel", "escape", "Cancel", False, "Other"),
 )
@@ -73,6 +76,33 @@ WIDGET_KEYS: tuple[tuple[str, str], ...] = (
     ("pgup / pgdn", "Page up / down"),
     ("home / end", "First / last row (also g / G)"),
 )
+
+
+#: The footer's keys, per context, most useful first: (action or actions, label). Several
+#: actions show as one entry (`j/k Scroll`). Only the keys the gate allows now are shown.
+FooterSpec = tuple[tuple[str | tuple[str, ...], str], ...]
+#: A pane has the focus: the row's keys, then the pane's, then the session's.
+FOOTER_PANE: FooterSpec = (
+    ("escape", "Cancel run"),  # (only while bulk work runs, or to clear a kept filter)
+    ("delete", "Delete"), ("forget", "Forget"), ("reprovision", "Re-provision"),
+    ("adopt", "Adopt"), ("pair", "Pair"),
+    ("mark", "Mark"), ("unmark_all", "Unmark all"), ("detail", "Detail"),
+    ("filter", "Filter"), ("sort", "Sort"), ("copy_name", "Copy"),
+    ("create", "Create"), ("clear_all", "Clear all"), ("toggle_orphans_only", "Orphans"),
+    ("choose_scope", "Scope"), ("switch_pane", "Pane"), ("focus_progress", "Log"),
+    ("refresh", "Refresh"),
+)
+#: The progress log has the focus: its own keys.
+FOOTER_LOG: FooterSpec = (
+    (("cursor_down", "cursor_up"), "Scroll"), (("cursor_top", "cursor_bottom"), "Top/end"),
+    ("escape", "Back"), ("switch_pane", "Panes"), ("refresh", "Refresh"),
+)
+#: The filter box has the focus: what ends it.
+FOOTER_BOX: FooterSpec = (
+    ("detail", "Keep filter"), ("escape", "Clear filter"), ("switch_pane", "Other pane"),
+)
+#: Always in the footer (when the gate allows them).
+FOOTER_PINNED: FooterSpec = (("help", "Help"), ("quit", "Quit"))
 
 
 def help_rows() -> list[tuple[str, str, str]]:

@@ -73,10 +73,11 @@ class OperationInfo:
     """One lifecycle operation started from the dashboard."""
 
     op_id: int
-    operation: str  # delete / clear-all / forget / adopt / reprovision / create
+    operation: str  # delete / clear-all / forget / adopt / reprovision / create / pair
     names: tuple[str, ...]
     total: int
     bulk: bool
+    scope: str = ""  # the plan's scope, as its modal said it (`all resellers`, …)
 
 
 class OperationStarted(DashboardMessage, bubble=False):

@@ -18,7 +18,10 @@ from rich.text import Text
 
 from tui.app.literal import shown
 from tui.evolution.models import ProbeState
+from tui.lifecycle.advice import include_hint
+from tui.lifecycle.domain import OperationKind
 from tui.lifecycle.plans import Plan, Target
+from tui.lifecycle.words import step_text
 from tui.reconcile.kinds import TargetKind
 from tui.reconcile.models import (
     LinkedRow,
@@ -218,6 +221,24 @@ def shared_cell(text: str, style: str = "") -> Text:
             _SHARED.clear()
         found = _SHARED[key] = cell(text, style)
     return found
+
+
+#: The in-flight marker of a busy row (`» clear`, then `» logout`, `» verify`, …) must read
+#: whole in the State column (11 cells: a space, `»`, a space, 8 letters): one short word
+#: per operation (before the target's first step) and per step.
+INFLIGHT_WIDTH = 8
+_INFLIGHT_WORDS = {
+    OperationKind.DELETE.value: "delete", OperationKind.CLEAR_ALL.value: "clear",
+    OperationKind.FORGET.value: "forget", OperationKind.ADOPT.value: "adopt",
+    OperationKind.REPROVISION.value: "recreate", OperationKind.CREATE.value: "create",
+    OperationKind.PAIR.value: "pair",
+}
+
+
+def inflight_word(what: str) -> str:
+    """An operation or a step (`clear-all`, `reprovision`, `verify`) as the short word its
+    busy row shows (at most `INFLIGHT_WIDTH` characters)."""
+    return _INFLIGHT_WORDS.get(what, what)[:INFLIGHT_WIDTH]
 
 
 def _state_text(state: str, inflight: str | None) -> Text:
@@ -642,26 +663,103 @@ def sorted_rows(rows: list[PaneRow], columns: tuple[tuple[str, str, int], ...],
                                        r.sort_key), reverse=reverse)
 
 
-def plan_lines(plan: Plan, first: int = 5) -> list[str]:
-    """Counts per outcome class and the first names of each, for the clear-all modal."""
+#: A reseller id as the modals name it (its name; the id when the name is not known).
+ResellerName = Callable[[str | None], str]
+
+#: How many targets a modal's plan lists one by one per group (the rest are counted; the
+#: body scrolls, so a delete of every marked row still lists every target).
+PLAN_NAMES = 500
+
+
+def plan_scope_label(plan: Plan, name_of: ResellerName) -> str:
+    """The plan's scope as the modal, the progress line and the toast all say it: `all
+    resellers`, or the reseller's name with the scope's own words (`reseller:r-maria`, as
+    the summary line says it)."""
+    if plan.scope.is_all:
+        return "all resellers"
+    rid = plan.scope.reseller_id
+    name = name_of(rid)
+    return f"{name} ({plan.scope})" if name != rid else str(plan.scope)
+
+
+def target_reseller(plan: Plan, target: Target | None) -> str | None:
+    """The reseller (id) a target is for: the one the operator chose (adopt, create), its
+    records' reseller, or the reseller of a reseller scope's clear-all (its attributed
+    orphan instances have no record yet); None: nobody's (an orphan instance)."""
+    chosen = getattr(plan.request, "reseller_id", None)
+    if chosen is not None:
+        return str(chosen)
+    if target is not None and target.reseller_id is not None:
+        return target.reseller_id
+    if plan.operation is OperationKind.CLEAR_ALL and not plan.scope.is_all:
+        return plan.scope.reseller_id
+    return None
+
+
+def _for_whom(plan: Plan, reseller_id: str | None, name_of: ResellerName) -> str:
+    if reseller_id is not None:
+        return f"for reseller {name_of(reseller_id)}"
+    return "for no reseller (no record)"
+
+
+def _names(names: list[str], limit: int) -> str:
+    listed = ", ".join(names[:limit])
+    return listed + (f", … +{len(names) - limit}" if len(names) > limit else "")
+
+
+def plan_body(plan: Plan, name_of: ResellerName, *, limit: int = PLAN_NAMES,
+              scope_line: bool = True) -> list[str]:
+    """What a confirmation says, from the plan alone: its scope, then per reseller the
+    targets it is for, grouped by what each is and the steps the run will take on it (the
+    plan's own words, `Target.step_words`; the steps on a line of their own, so that the
+    longest fits 80 columns), then every skipped target with why (`skip_reason`) and how to
+    include it (`advice.include_hint`), then the plan's notes. Lines are outside text:
+    shown literally by the caller."""
     lines: list[str] = []
-    groups: dict[str, list[str]] = {}
-    for target in plan.targets:
-        key = "skipped" if target.skip is not None else target.kind.value
-        groups.setdefault(key, []).append(target.name)
-    labels = {TargetKind.LINKED.value: "linked (instance + record)",
-              TargetKind.ORPHAN_INSTANCE.value: "orphan instances",
-              TargetKind.ORPHAN_RECORD.value: "orphan records",
-              TargetKind.RESERVED.value: "reserved names",
-              TargetKind.UNKNOWN.value: "unknown names", "skipped": "skipped"}
-    for key in labels:
-        names = groups.get(key)
-        if not names:
-            continue
-        listed = ", ".join(map(shown, names[:first])) + (
-            f", … +{len(names) - first}" if len(names) > first else "")
-        lines.append(f"{len(names):>4}  {labels[key]}: {listed}")
+    if scope_line and getattr(plan.request, "reseller_id", None) is None:
+        lines.append(f"scope: {plan_scope_label(plan, name_of)}")
+    if not plan.targets:  # create: the name is chosen when it runs
+        lines.append(f"{_for_whom(plan, target_reseller(plan, None), name_of)}:")
+        words = [step_text(step) for step in plan.steps]
+        lines.append("  steps: " + " → ".join(words) if words else "  (no steps)")
+    # reseller -> (what the target is, its steps) -> names
+    groups: dict[str | None, dict[tuple[str, str], list[str]]] = {}
+    for target in plan.actionable:
+        what = f"{target.kind.value.replace('_', ' ')} ({target.state_text()})"
+        steps = " → ".join(target.step_words())
+        by_steps = groups.setdefault(target_reseller(plan, target), {})
+        by_steps.setdefault((what, steps), []).append(target.name)
+    for reseller_id in sorted(groups, key=lambda r: (r is None, name_of(r) if r else "")):
+        by_steps = groups[reseller_id]
+        count = sum(len(names) for names in by_steps.values())
+        lines.append(f"{_for_whom(plan, reseller_id, name_of)} · "
+                     f"{count} name{'s' * (count != 1)}:")
+        for (what, steps), names in by_steps.items():
+            lines.append(f"  {what} · {len(names)}: {_names(names, limit)}")
+            lines.append(f"    steps: {steps}")
+    skipped = plan.skipped
+    if skipped:
+        lines.append(f"skipped · {len(skipped)} name{'s' * (len(skipped) != 1)} "
+                     "(why, and how to include it):")
+        for target in skipped[:limit]:
+            lines.append(f"  {target.name}: {target.skip_reason}")
+            hint = include_hint(target.skip, plan.operation, target.name) \
+                if target.skip is not None else ""
+            if hint:
+                lines.append(f"    to include it: {hint}")
+        if len(skipped) > limit:
+            lines.append(f"  … and {len(skipped) - limit} more")
+    lines += [f"note: {note}" for note in plan.notes]
+    if not plan.runnable:
+        lines.append("Nothing to do: every target is skipped.")
     return lines
+
+
+def plan_count_line(plan: Plan) -> str:
+    """`39 names will be deleted (verified) · 2 skipped`: the clear-all's first line."""
+    n, skipped = len(plan.actionable), len(plan.skipped)
+    text = f"{n} name{'s' * (n != 1)} will be deleted (verified)"
+    return text + (f" · {skipped} skipped" if skipped else "")
 
 
 def row_kind_text(row: Row) -> str:

@@ -4,7 +4,13 @@ shows it, and answers with the confirmed plan (a `y` typed while it plans is kep
 once the plan is shown, if it has anything to do). `ClearAllScreen`: the same for a
 clear-all, armed only once the operator typed one of the plan's confirmation words; for a
 reseller scope it offers `include attributed orphan instances` (checkbox, or ctrl+t), which
-asks the service for a new plan. Every text from outside is shown as literal text."""
+asks the service for a new plan.
+
+What a plan modal says is the plan's alone (`tui.app.view.plan_body`): its scope, the
+targets per reseller (by name) grouped by the steps the run will take on them, every
+skipped target with why and how to include it, the plan's notes. The body scrolls with
+j / k / ↑ ↓ / PgUp PgDn / g G; what the modal has to say itself (the wrong word typed) is a
+line inside it, never a toast over it. Every text from outside is shown as literal text."""
 
 from __future__ import annotations
 
@@ -20,23 +26,27 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
 from tui.app.literal import literal, literal_lines, one_line
-from tui.app.view import plan_lines
+from tui.app.view import ResellerName, plan_body, plan_count_line
 from tui.app.widgets.checkbox import TextCheckbox
 from tui.lifecycle.plans import Plan
 
 Planner = Callable[[], Awaitable[Plan]]
 Replan = Callable[[bool], Awaitable[Plan]]  # include_attributed -> the new plan
 
-#: How many targets a plan modal lists (in its scrolling body); the rest are counted.
-PLAN_LINES = 500
-#: Keys that scroll a modal's body whatever has the focus (a button, the word's input).
+#: Keys that scroll a modal's body whatever has the focus (a button, the word's input);
+#: j / k / g / G too, as everywhere in evodash (in the clear-all's word box they are
+#: letters: the box takes them first).
 SCROLL_BINDINGS = [
     Binding("up", "scroll_body(-1)", "Scroll up", show=False, id="dialog.scroll-up"),
     Binding("down", "scroll_body(1)", "Scroll down", show=False, id="dialog.scroll-down"),
+    Binding("k", "scroll_body(-1)", "Scroll up", show=False, id="dialog.k"),
+    Binding("j", "scroll_body(1)", "Scroll down", show=False, id="dialog.j"),
     Binding("pageup", "scroll_body(-10)", "Page up", show=False, id="dialog.page-up"),
     Binding("pagedown", "scroll_body(10)", "Page down", show=False, id="dialog.page-down"),
+    Binding("g,home", "scroll_body_to(False)", "Top", show=False, id="dialog.top"),
+    Binding("G,end", "scroll_body_to(True)", "Bottom", show=False, id="dialog.bottom"),
 ]
-SCROLL_HINT = "↑↓ PgUp PgDn scroll"
+SCROLL_HINT = "j k ↑↓ PgUp PgDn scroll"
 
 
 ResultT = TypeVar("ResultT")
@@ -56,11 +66,18 @@ class ScrollingBody(ModalScreen[ResultT]):
     docked at the bottom, the body between them in a `.dialog-scroll` that the arrow and
     page keys scroll; the dialog's bottom border says so while the body does not fit."""
 
+    #: what the bottom border says while the body scrolls
+    scroll_hint = SCROLL_HINT
+
     def action_scroll_body(self, lines: int) -> None:
         body = self.query_one(".dialog-scroll", DialogScroll)
         if abs(lines) > 1:
             lines = (1 if lines > 0 else -1) * max(body.size.height - 1, 1)
         body.scroll_to(y=body.scroll_y + lines, animate=False)
+
+    def action_scroll_body_to(self, bottom: bool) -> None:
+        body = self.query_one(".dialog-scroll", DialogScroll)
+        body.scroll_to(y=body.max_scroll_y if bottom else 0, animate=False)
 
     def show_scroll_hint(self) -> None:
         """Called after each layout: the hint is there only while the body scrolls."""
@@ -68,7 +85,7 @@ class ScrollingBody(ModalScreen[ResultT]):
             return
         body = self.query_one(".dialog-scroll", DialogScroll)
         dialog = self.query_one("#dialog")
-        dialog.border_subtitle = SCROLL_HINT if body.max_scroll_y > 0 else ""
+        dialog.border_subtitle = self.scroll_hint if body.max_scroll_y > 0 else ""
 
     def body_changed(self) -> None:
         self.call_after_refresh(self.show_scroll_hint)
@@ -99,8 +116,8 @@ class ConfirmScreen(ScrollingBody[bool]):
                 yield Static(literal_lines(self.lines), classes="dialog-body", markup=False)
             with Horizontal(classes="dialog-buttons"):
                 yield Button(literal(self.yes_label), id="yes",
-                             variant="error" if self.danger else "primary")
-                yield Button("No (n)", id="no", variant="default")
+                             variant="error" if self.danger else "primary", compact=True)
+                yield Button("No (n)", id="no", variant="default", compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#no", Button).focus()  # default: No
@@ -125,12 +142,12 @@ class PlanConfirmScreen(ScrollingBody[Plan | None]):
         *SCROLL_BINDINGS,
     ]
 
-    def __init__(self, title: str, planner: Planner, *, context: list[str] | None = None,
+    def __init__(self, title: str, planner: Planner, *, name_of: ResellerName = str,
                  yes_label: str = "Yes (y)", danger: bool = True) -> None:
         super().__init__()
         self.title_text = title
         self.planner = planner
-        self.context = context or []
+        self.name_of = name_of  # a reseller id -> its name, as the body names it
         self.yes_label = yes_label
         self.danger = danger
         self.plan: Plan | None = None
@@ -140,12 +157,12 @@ class PlanConfirmScreen(ScrollingBody[Plan | None]):
         with Vertical(id="dialog", classes="dialog fit"):
             yield Label(literal(self.title_text), classes="dialog-title", id="dialog-title")
             with DialogScroll(classes="dialog-scroll"):
-                yield Static(literal_lines([*self.context, "planning…"]),
+                yield Static(literal_lines(["planning…"]),
                              classes="dialog-body", markup=False, id="plan-body")
             with Horizontal(classes="dialog-buttons"):
                 yield Button(literal(self.yes_label), id="yes", disabled=True,
-                             variant="error" if self.danger else "primary")
-                yield Button("No (n)", id="no", variant="default")
+                             variant="error" if self.danger else "primary", compact=True)
+                yield Button("No (n)", id="no", variant="default", compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#no", Button).focus()  # default: No
@@ -160,12 +177,9 @@ class PlanConfirmScreen(ScrollingBody[Plan | None]):
             self.query_one("#plan-body", Static).update(Text(f"planning failed: {text}"))
             return
         self.plan = plan
-        lines = [*self.context, *plan.lines(PLAN_LINES)]
-        lines += ["", *plan.notes] if plan.notes else []
-        if not plan.runnable:
-            lines += ["", "Nothing to do: every target is skipped."]
         self.query_one("#dialog-title", Label).update(literal(plan.title))
-        self.query_one("#plan-body", Static).update(literal_lines(lines))
+        self.query_one("#plan-body", Static).update(
+            literal_lines(plan_body(plan, self.name_of)))
         self.body_changed()
         self.query_one("#yes", Button).disabled = not plan.runnable
         if self.wants_yes and plan.runnable:
@@ -189,16 +203,20 @@ class ClearAllScreen(ScrollingBody[Plan | None]):
     the input is one of the plan's confirmation words (the scope's id or name, without case
     or accents). Letters typed while it plans go into the input."""
 
+    # (the word's box has the focus: j and k are letters there; off it they scroll too)
+    scroll_hint = "↑↓ PgUp PgDn scroll"
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="clear-all.cancel"),
                 Binding("ctrl+t", "toggle_attributed", "Include attributed",
                         id="clear-all.include-attributed"),
                 *SCROLL_BINDINGS]
 
-    def __init__(self, planner: Planner, *, label: str, replan: Replan | None = None) -> None:
+    def __init__(self, planner: Planner, *, label: str, replan: Replan | None = None,
+                 name_of: ResellerName = str) -> None:
         super().__init__()
         self.planner = planner
         self.plan: Plan | None = None
         self.label = label
+        self.name_of = name_of
         self.replan = replan  # set for a reseller scope: offers the attributed toggle
         self.include_attributed = False
         self.planning = True
@@ -212,13 +230,11 @@ class ClearAllScreen(ScrollingBody[Plan | None]):
         """The body, one entry per line (names and notes in them not yet made visible)."""
         if self.plan is None:
             return ["planning…"]
-        lines = plan_lines(self.plan)
-        body = [f"{len(self.plan.actionable)} name(s) will be deleted (verified), records "
-                "removed once each name is free:", *lines]
-        body += [f"note: {note}" for note in self.plan.notes]
-        if not lines:
-            body.append("nothing to clear")
-        return body
+        if not self.plan.targets:
+            return ["nothing to clear", *(f"note: {note}" for note in self.plan.notes)]
+        # (the title names the scope)
+        return [plan_count_line(self.plan),
+                *plan_body(self.plan, self.name_of, scope_line=False)]
 
     def body_text(self) -> Text:
         return literal_lines(self.body_lines())
@@ -237,10 +253,11 @@ class ClearAllScreen(ScrollingBody[Plan | None]):
                                                "reseller's prefix")
                 yield Label(literal(f"Type {self.word} to confirm:"),
                             classes="dialog-prompt", id="confirm-prompt")
-                yield Input(id="confirm-word")
+                yield Input(id="confirm-word", compact=True)
                 with Horizontal(classes="dialog-buttons"):
-                    yield Button("Clear all", id="yes", variant="error", disabled=True)
-                    yield Button("Cancel (esc)", id="no")
+                    yield Button("Clear all", id="yes", variant="error", disabled=True,
+                                 compact=True)
+                    yield Button("Cancel (esc)", id="no", compact=True)
 
     def on_mount(self) -> None:
         box = self.query_one(Input)
@@ -276,6 +293,10 @@ class ClearAllScreen(ScrollingBody[Plan | None]):
 
     def on_input_changed(self, event: Input.Changed) -> None:
         self.query_one("#yes", Button).disabled = not self.armed
+        prompt = self.query_one("#confirm-prompt", Label)
+        if prompt.has_class("-wrong"):
+            prompt.remove_class("-wrong")
+            prompt.update(literal(f"Type {self.word} to confirm:"))
 
     def action_toggle_attributed(self) -> None:
         if self.replan is not None:
@@ -314,8 +335,13 @@ class ClearAllScreen(ScrollingBody[Plan | None]):
         elif self.armed:
             self.dismiss(self.plan)
         else:
-            self.notify(one_line(f"type {self.word} to confirm"), severity="warning",
-                        markup=False)
+            # said inside the modal, where the operator looks (a toast would cover the
+            # buttons at 80x24)
+            typed = one_line(self.query_one(Input).value)
+            prompt = self.query_one("#confirm-prompt", Label)
+            prompt.update(literal(f"{typed!r} is not it: type {self.word} to confirm:"
+                                  if typed else f"Type {self.word} to confirm:"))
+            prompt.add_class("-wrong")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()

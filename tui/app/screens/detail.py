@@ -1,5 +1,6 @@
 """`DetailScreen` (`enter`): every field of the instance and/or the record of a row, the
-probe state; `j` shows the raw JSON. Every credential is masked in both views, for the
+probe state, and the commands that repair its finding (`tui.lifecycle.advice.repairs`);
+`r` shows the raw JSON (`j` / `k` scroll, as everywhere). Every credential is masked in both views, for the
 instance and for the record (`tui.app.literal.Redactor`: the instance token, every value
 under a key that looks like a secret - `token`, `apikey`, `api_key`, `access_token`,
 `secret`, `password`, ... - at any depth, URI passwords, and each of those secrets wherever
@@ -21,6 +22,7 @@ from tui.app.literal import Redactor, json_text, literal, literal_lines
 from tui.app.times import human_time
 from tui.app.view import reseller_label, row_kind_text
 from tui.evolution.models import Instance, ProbeResult
+from tui.lifecycle.advice import repairs
 from tui.reconcile.models import LinkedRow, OrphanInstanceRow, OrphanRecordRow, Row
 from tui.store.models import ConnectionRecord
 
@@ -112,6 +114,11 @@ def detail_lines(row: Row, probe: ProbeResult | None,
     if probe is not None and not isinstance(row, OrphanRecordRow):
         lines.append(f"probe: {probe.state.value}")
     lines += [f"suspicious: {reason}" for reason in row.suspicious]
+    fixes = repairs(row)
+    if fixes:
+        lines += ["", "To repair it"]
+        for fix in fixes:  # (the command on a line of its own: it copies whole)
+            lines += [f"  {fix.command}", f"    # {fix.why}"]
     instance = getattr(row, "instance", None)
     record = getattr(row, "record", None)
     if instance is not None:
@@ -145,7 +152,11 @@ def raw_json(row: Row, secrets: Redactor | None = None) -> str:
 
 class DetailScreen(ModalScreen[None]):
     BINDINGS = [
-        Binding("j", "toggle_raw", "Raw JSON", id="detail.raw"),
+        Binding("r", "toggle_raw", "Raw JSON", id="detail.raw"),
+        Binding("j", "scroll('down')", "Down", show=False, id="detail.down"),
+        Binding("k", "scroll('up')", "Up", show=False, id="detail.up"),
+        Binding("g", "scroll('home')", "Top", show=False, id="detail.top"),
+        Binding("G", "scroll('end')", "Bottom", show=False, id="detail.bottom"),
         Binding("escape,q,enter", "close", "Close", id="detail.close"),
     ]
 
@@ -159,8 +170,8 @@ class DetailScreen(ModalScreen[None]):
         with Vertical(id="dialog", classes="dialog detail fit"):
             yield Label(literal(self.row.name), classes="dialog-title")
             with Vertical(classes="dialog-footer"):
-                yield Label("j raw JSON · ↑↓ PgUp PgDn scroll · esc close",
-                            classes="dialog-prompt")
+                yield Label("r raw JSON · j k ↑↓ PgUp PgDn scroll · esc close",
+                            classes="dialog-prompt", id="detail-prompt")
             with VerticalScroll(classes="dialog-scroll", id="detail-scroll"):
                 yield Static(detail_text(self.row, self.probe), id="detail-body",
                              markup=False)
@@ -168,10 +179,17 @@ class DetailScreen(ModalScreen[None]):
     def on_mount(self) -> None:
         self.query_one("#detail-scroll", VerticalScroll).focus()  # arrows and pages scroll
 
+    def action_scroll(self, where: str) -> None:
+        body = self.query_one("#detail-scroll", VerticalScroll)
+        {"down": body.scroll_down, "up": body.scroll_up, "home": body.scroll_home,
+         "end": body.scroll_end}[where](animate=False)
+
     def action_toggle_raw(self) -> None:
         self.raw = not self.raw
         body = Text(raw_json(self.row)) if self.raw else detail_text(self.row, self.probe)
         self.query_one("#detail-body", Static).update(body)
+        self.query_one("#detail-prompt", Label).update(
+            f"r {'fields' if self.raw else 'raw JSON'} · j k ↑↓ PgUp PgDn scroll · esc close")
 
     def action_close(self) -> None:
         self.dismiss(None)

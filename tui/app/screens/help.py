@@ -37,6 +37,32 @@ def typed(keys: str) -> str:
     return " ".join(shown_keys)
 
 
+#: The help's prose, one paragraph per entry: the help wraps each to its width (never a line
+#: broken by hand and then wrapped again at 80 columns).
+HELP_PROSE = (
+    "space marks a row, * marks every visible row, u unmarks all; ctrl+d deletes the "
+    "marked rows, or the cursor row when nothing is marked.",
+    "f forgets (and R re-creates the instance of) an orphan record whose name is absent on "
+    "Evolution; a adopts an orphan instance; Q pairs an instance that is not open.",
+    "Every change shows its plan first: the steps the run will take, the names and the "
+    "reseller they are for, what is skipped and how to include it. y confirms, n or esc "
+    "do not. Create is confirmed by its own form.",
+    "The footer shows the keys of the row under the cursor first; a key that does not "
+    "apply says why.",
+    "/ filters: accents and case do not matter, digits also find phone numbers. ! shows "
+    "only orphan rows. o sorts the pane by the next column (▲ in its header), O reverses.",
+    "enter shows a row's every field and the commands that repair it; r there shows the "
+    "raw JSON.",
+    "l focuses the progress log (j / k / pgup / pgdn scroll it; esc goes back).",
+    "In every dialog j / k / ↑ ↓ / pgup / pgdn scroll (in the clear-all's word box only "
+    "↑ ↓ / pgup / pgdn: j and k are letters there). In the reseller pickers j / k move and "
+    "typing filters (/ starts a filter that begins with j or k).",
+    "In the clear-all dialog of a reseller scope, ctrl+t includes the orphan instances "
+    "attributed to that reseller by name.",
+    "Remap keys by binding id (in parentheses) in the settings' keymap.",
+)
+
+
 def help_lines(keys: dict[str, str], read_only: bool) -> list[str]:
     """The help's text (`keys`: binding id -> the keys it is remapped to)."""
     lines: list[str] = []
@@ -49,19 +75,9 @@ def help_lines(keys: dict[str, str], read_only: bool) -> list[str]:
             for key, description in WIDGET_KEYS:
                 lines.append(f"  {key:>11}  {description}")
         lines.append("")
-    lines += [
-        "space marks a row, * marks every visible row, u unmarks all; ctrl+d deletes",
-        "the marked rows, or the cursor row when nothing is marked.",
-        "f forgets (and R re-creates the instance of) an orphan record whose name is",
-        "absent on Evolution; a adopts an orphan instance. The footer shows the keys",
-        "of the row under the cursor; a key that does not apply says why.",
-        "/ filters: accents and case do not matter, digits also find phone numbers.",
-        "o sorts the pane by the next column (▲ in its header), O reverses.",
-        "l focuses the progress log (j / k / pgup / pgdn scroll it; esc goes back).",
-        "In the clear-all modal of a reseller scope, ctrl+t includes the orphan",
-        "instances attributed to that reseller by name.",
-        "Remap keys by binding id (in parentheses) in the settings' keymap.",
-    ]
+    # prose: one paragraph a line (a blank line between), wrapped once, at the help's width
+    for paragraph in HELP_PROSE:
+        lines += [paragraph, ""]
     if read_only:
         lines.append("READ-ONLY: create, delete, forget, adopt, re-provision, pairing and "
                      "clear-all are disabled.")

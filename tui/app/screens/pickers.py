@@ -1,26 +1,35 @@
-"""Pickers: `ResellerPicker` (scope, adopt) and `CreateScreen` (which reseller, QR code?).
-Reseller names and ids, and the instance name in a title, are shown literally (`literal`)."""
+"""Pickers: `ResellerPicker` (scope, adopt) and `CreateScreen` (the create form).
+
+Both choose a reseller from a `ResellerList`: `j` / `k` move, typing filters (see
+`tui.app.widgets.choice`). `CreateScreen` is the create's one confirmation: it asks the
+service for the plan of the highlighted reseller (and the QR choice) as soon as it changes,
+shows what will happen (the plan's steps and note), and its `Create` answers with that plan,
+which then runs. Reseller names and ids, and the instance name in a title, are shown
+literally (`literal`); what the form has to say (no reseller to create for) is a line
+inside it, never a toast over it."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Label, OptionList
-from textual.widgets.option_list import Option
+from textual.widgets import Button, Label, OptionList, Static
 
-from tui.app.literal import literal
+from tui.app.literal import literal, literal_lines, one_line
+from tui.app.view import ResellerName, plan_body
 from tui.app.widgets.checkbox import TextCheckbox
+from tui.app.widgets.choice import ALL, ResellerList
+from tui.lifecycle.plans import Plan
 from tui.store.models import Reseller
 
-ALL = "__all__"
+__all__ = ["ALL", "CreateScreen", "ResellerPicker"]
 
-
-def _options(resellers: list[Reseller], with_all: bool) -> list[Option]:
-    options = [Option(literal("all resellers"), id=ALL)] if with_all else []
-    options += [Option(literal(f"{r.name or r.id}  ({r.id})"), id=r.id) for r in resellers]
-    return options
+#: (reseller id, show the QR code) -> the create's plan (`LifecycleService.plan`).
+CreatePlanner = Callable[[str, bool], Awaitable[Plan]]
 
 
 class ResellerPicker(ModalScreen[str | None]):
@@ -41,11 +50,10 @@ class ResellerPicker(ModalScreen[str | None]):
             yield Label(literal(self.title_text), classes="dialog-title")
             with Vertical(classes="dialog-footer"):
                 yield Label("enter choose · esc cancel", classes="dialog-prompt")
-            yield OptionList(*_options(self.resellers, self.with_all), id="resellers",
-                             markup=False)
+            yield ResellerList(self.resellers, with_all=self.with_all, id="resellers")
 
     def on_mount(self) -> None:
-        options = self.query_one(OptionList)
+        options = self.query_one(ResellerList)
         options.focus()
         if self.suggested is not None:
             try:
@@ -61,62 +69,123 @@ class ResellerPicker(ModalScreen[str | None]):
         self.dismiss(None)
 
 
-class CreateScreen(ModalScreen[tuple[str, bool] | None]):
-    """Create a connection: pick the reseller (when the scope is all) and whether to show
-    the QR code; returns (reseller_id, qr) or None."""
+class CreateScreen(ModalScreen[Plan | None]):
+    """The create form: which reseller (when the scope is all), whether to show the QR
+    code, and what will happen (the plan, asked again whenever either changes). `Create`
+    (or enter on the button) answers with that plan; esc with None."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="create.cancel")]
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="create.cancel"),
+                Binding("ctrl+t", "toggle_qr", "QR code", id="create.qr")]
 
-    def __init__(self, resellers: list[Reseller], fixed: Reseller | None) -> None:
+    def __init__(self, resellers: list[Reseller], fixed: Reseller | None, *,
+                 planner: CreatePlanner, name_of: ResellerName = str) -> None:
         super().__init__()
         self.resellers = resellers
         self.fixed = fixed
+        self.planner = planner
+        self.name_of = name_of
+        self.plan: Plan | None = None
+        self._planned_for: tuple[str, bool] | None = None
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="dialog", classes="dialog fit"):
-            yield Label("Create a connection", classes="dialog-title")
+        with Vertical(id="dialog", classes="dialog fit create"):
+            yield Label("Create a connection", classes="dialog-title", id="dialog-title")
             with Vertical(classes="dialog-footer"):
-                yield TextCheckbox("show the QR code in the terminal", value=True, id="qr")
+                yield TextCheckbox("show the QR code in the terminal (ctrl+t)", value=True,
+                                   id="qr")
+                yield Static("", id="create-plan", markup=False)
                 with Horizontal(classes="dialog-buttons"):
-                    yield Button("Create", id="yes", variant="primary")
-                    yield Button("Cancel (esc)", id="no")
+                    yield Button("Create", id="yes", variant="primary", disabled=True,
+                                 compact=True)
+                    yield Button("Cancel (esc)", id="no", compact=True)
             if self.fixed is not None:
                 yield Label(literal(f"for reseller {self.fixed.name or self.fixed.id}"))
             else:
-                yield Label("for which reseller?")
-                yield OptionList(*_options(self.resellers, False), id="resellers",
-                                 markup=False)
+                yield Label("for which reseller? (enter: this one)",
+                            classes="dialog-prompt")
+                yield ResellerList(self.resellers, id="resellers")
 
     def on_mount(self) -> None:
         if self.fixed is None:
-            options = self.query_one(OptionList)
+            options = self.query_one(ResellerList)
             options.highlighted = 0 if self.resellers else None
             options.focus()
         else:
             self.query_one("#yes", Button).focus()
+        self._replan()
 
-    def _chosen(self) -> str | None:
+    # ------------------------------------------------------------------ the plan
+    def chosen(self) -> str | None:
         if self.fixed is not None:
             return self.fixed.id
-        options = self.query_one(OptionList)
-        if options.highlighted is None:
-            return None
-        return options.get_option_at_index(options.highlighted).id
+        chosen = self.query_one(ResellerList).chosen()
+        return None if chosen == ALL else chosen
+
+    def _replan(self) -> None:
+        """Ask for the plan of what the form says now (once per change)."""
+        chosen = self.chosen()
+        qr = self.query_one("#qr", TextCheckbox).value
+        if chosen is None:
+            self.plan, self._planned_for = None, None
+            self._show(["no reseller to create a connection for: choose one in the list"
+                        if self.resellers or self.fixed else
+                        "no reseller to create a connection for"])
+            return
+        if self._planned_for == (chosen, qr) and self.plan is not None:
+            return
+        self._planned_for = (chosen, qr)
+        self.plan = None
+        self._show(["planning…"])
+        self.plan_worker(chosen, qr)
+
+    @work(group="create-plan", exclusive=True, exit_on_error=False)
+    async def plan_worker(self, reseller_id: str, qr: bool) -> None:
+        try:
+            plan = await self.planner(reseller_id, qr)
+        except Exception as exc:  # noqa: BLE001 - shown in the form, nothing runs
+            if self._planned_for == (reseller_id, qr):
+                self._show([f"planning failed: {one_line(exc) or type(exc).__name__}"])
+            return
+        if self._planned_for != (reseller_id, qr):
+            return  # the form changed meanwhile: the newer plan wins
+        self.plan = plan
+        lines = plan_body(plan, self.name_of)
+        if qr:
+            lines.append("then: its QR code, kept fresh, until a phone pairs it")
+        self.query_one("#dialog-title", Label).update(literal(plan.title))
+        self._show(lines)
+
+    def _show(self, lines: list[str]) -> None:
+        self.query_one("#create-plan", Static).update(literal_lines(lines))
+        self.query_one("#yes", Button).disabled = self.plan is None
+
+    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        event.stop()
+        self._replan()
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
-        self.query_one("#qr", TextCheckbox).focus()
+        self._replan()
+        self.query_one("#yes", Button).focus()  # enter again creates
 
+    def on_checkbox_changed(self, event: TextCheckbox.Changed) -> None:
+        event.stop()
+        self._replan()
+
+    def action_toggle_qr(self) -> None:
+        box = self.query_one("#qr", TextCheckbox)
+        box.value = not box.value
+
+    # ------------------------------------------------------------------ the answer
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
         if event.button.id != "yes":
             self.dismiss(None)
             return
-        chosen = self._chosen()
-        if chosen is None:
-            self.notify("choose a reseller first", severity="warning", markup=False)
-            return
-        self.dismiss((chosen, self.query_one("#qr", TextCheckbox).value))
+        plan = self.plan
+        if plan is not None and self._planned_for == (
+                self.chosen(), self.query_one("#qr", TextCheckbox).value):
+            self.dismiss(plan)
 
     def action_cancel(self) -> None:
         self.dismiss(None)

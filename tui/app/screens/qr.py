@@ -2,8 +2,12 @@
 
 The QR code is drawn with half blocks (segno matrix, two QR rows per text line) *with its
 quiet zone* (4 modules when it fits, never fewer than 2), in a dialog sized to the code (an
-explicit width: the code never wraps). When the terminal is too small for it, one line says
-so (what it needs, what it has) and the screen redraws on every resize. While the modal is
+explicit width: the code never wraps). The size it needs is worked out from the code's
+module count and the quiet zone alone (`qr_need`): the rows around the code are the same
+whatever the modal shows (the pairing code has its line from the start, the number input
+takes the key line's place), so the size asked for never drifts. When the terminal is too
+small, one line says so (what it needs, what it has, and what to do instead: the pairing
+code, or `evodash pair NAME` in a larger terminal) and the screen redraws on every resize. While the modal is
 open a worker asks `LifecycleService.pair` again every `interval_s`, so the code shown follows
 the server's rotation; the pairing code is shown when the server offers one (after `n`, a
 phone number). Once the instance is `open` the modal says so, tells the dashboard
@@ -14,6 +18,7 @@ phone number). Once the instance is `open` the modal says so, tells the dashboar
 from __future__ import annotations
 
 import asyncio
+import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -39,9 +44,10 @@ MIN_QUIET_ZONE = 2  # what phones still scan reliably; below it the code is not 
 PAIR_EVERY_S = 1.5  # how often the open modal asks the server again (its QR rotation)
 CLOSE_AFTER_S = 3.0  # how long "paired" stays before the modal closes itself
 # the dialog around the code: border (2 columns, 2 rows) and padding (2 columns); rows for
-# the title, the status line and the key prompt (+1 with a pairing code, +3 with the input)
+# the title, the status line, the pairing code's line and the key line (or, in its place,
+# the phone number's input): the same rows whatever the modal shows
 _CHROME_W = 4
-_CHROME_H = 5
+_CHROME_H = 6
 
 
 def qr_text(code: str, border: int = 2) -> str:
@@ -67,16 +73,28 @@ class QrFit:
     need_h: int
 
 
-def fit_qr(code: str, width: int, height: int, *, chrome_h: int = _CHROME_H) -> QrFit:
+def qr_modules(code: str) -> int:
+    """How many modules wide the QR code of `code` is (without its quiet zone)."""
+    return int(segno.make(code, micro=False).symbol_size(border=0)[0])
+
+
+def qr_need(modules: int, quiet_zone: int) -> tuple[int, int]:
+    """The terminal cells (width, height) the modal needs for a code `modules` wide with a
+    quiet zone of `quiet_zone` modules: half blocks draw two QR rows per line."""
+    side = modules + 2 * quiet_zone
+    return side + _CHROME_W, (side + 1) // 2 + _CHROME_H
+
+
+def fit_qr(code: str, width: int, height: int) -> QrFit:
     """The QR code of `code` with the widest quiet zone (4 down to 2 modules) whose dialog
-    fits `width` x `height`. Raises what segno raises for a payload too long for a QR code."""
+    fits `width` x `height`; else what the smallest drawing needs. Raises what segno raises
+    for a payload too long for a QR code."""
+    modules = qr_modules(code)
     need = (0, 0)
     for zone in range(QUIET_ZONE, MIN_QUIET_ZONE - 1, -1):
-        text = qr_text(code, border=zone)
-        lines = text.splitlines()
-        need = (len(lines[0]) + _CHROME_W, len(lines) + chrome_h)
+        need = qr_need(modules, zone)
         if need[0] <= width and need[1] <= height:
-            return QrFit(text, zone, *need)
+            return QrFit(qr_text(code, border=zone), zone, *need)
     return QrFit(None, 0, *need)
 
 
@@ -84,8 +102,10 @@ class PairingScreen(ModalScreen[None]):
     """The QR code (and pairing code) of `name`, kept fresh while the modal is open."""
 
     AUTO_FOCUS = ""  # nothing: `q` must close the modal, not type into the number input
+    # `n` is a priority binding: it runs as the key is taken, so digits typed right after it
+    # (a fast typist, a paste) go to the number's box, not to a screen still without focus
     BINDINGS = [Binding("escape,q", "close", "Close", id="pairing.close"),
-                Binding("n", "number", "Pairing code", id="pairing.number")]
+                Binding("n", "number", "Pairing code", id="pairing.number", priority=True)]
 
     def __init__(self, name: str, code: str | None = None, pairing_code: str | None = None,
                  *, service: LifecycleService | None = None, interval_s: float | None = None,
@@ -114,8 +134,9 @@ class PairingScreen(ModalScreen[None]):
             yield Label("", id="pairing-status")
             yield Label("", id="pairing-code")
             number = Input(placeholder="phone number with country code, e.g. 5511999990000",
-                           id="pairing-number", restrict=r"[0-9+ ]*", max_length=20)
-            number.display = False  # until `n`
+                           id="pairing-number", restrict=r"[0-9+ ]*", max_length=20,
+                           compact=True)
+            number.display = False  # until `n`; then in the key line's place
             yield number
             yield Label("esc close", classes="dialog-prompt", id="pairing-prompt")
 
@@ -183,8 +204,6 @@ class PairingScreen(ModalScreen[None]):
         code_label = self.query_one("#pairing-code", Label)
         number_input = self.query_one("#pairing-number", Input)
         width, height = self.app.size
-        chrome_h = _CHROME_H + (1 if self.pairing_code else 0) \
-            + (3 if number_input.display else 0)
         text_w = 44  # room for the status lines when there is no code (or it is too small)
         qr.styles.height = "auto"
         if self.paired:
@@ -195,7 +214,7 @@ class PairingScreen(ModalScreen[None]):
         else:
             qr.display = True
             try:
-                self.fit = fit_qr(self.code, width, height, chrome_h=chrome_h)
+                self.fit = fit_qr(self.code, width, height)
             except Exception as exc:  # noqa: BLE001 - a server's code too long for a QR code
                 self.fit = None
                 qr.update(literal(f"cannot draw this QR code: {type(exc).__name__}"))
@@ -205,7 +224,9 @@ class PairingScreen(ModalScreen[None]):
                     qr.update(literal(
                         f"terminal too small for the QR code: needs "
                         f"{self.fit.need_w}x{self.fit.need_h}, have {width}x{height}; "
-                        "enlarge the window or use `evodash create --qr` / the pairing code (n)"))
+                        "enlarge the window, press n for a pairing code, or run "
+                        f"`evodash pair {shlex.quote(self.instance_name)}` in a larger "
+                        "terminal"))
                 else:
                     lines = self.fit.text.splitlines()
                     text_w = max(text_w, len(lines[0]))
@@ -216,11 +237,13 @@ class PairingScreen(ModalScreen[None]):
         status.update(self._status_text())
         status.set_class(self.error is not None, "error")
         status.set_class(self.paired, "paired")
-        code_label.display = bool(self.pairing_code) and not self.paired
         asks = self.service is not None and not self.paired and self.error is None
-        self.query_one("#pairing-prompt", Label).update(
-            "esc close · n pairing code" if asks else "esc close")
-        code_label.update(literal(f"pairing code: {self.pairing_code or ''}"))
+        # (its line is there from the start: the modal's height never changes)
+        code_label.update(literal(f"pairing code: {self.pairing_code}")
+                          if self.pairing_code and not self.paired else "")
+        prompt = self.query_one("#pairing-prompt", Label)
+        prompt.display = not number_input.display  # the input takes the key line's place
+        prompt.update("esc close · n pairing code" if asks else "esc close")
 
     def _status_text(self) -> Text:
         if self.error is not None:
@@ -240,7 +263,9 @@ class PairingScreen(ModalScreen[None]):
             return
         number_input = self.query_one("#pairing-number", Input)
         number_input.display = True
-        number_input.focus()
+        # focused now, not after the queued messages: digits typed right after `n` (a
+        # paste, a fast typist) go to the box
+        self.set_focus(number_input)
         self._draw()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:

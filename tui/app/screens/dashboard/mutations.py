@@ -3,21 +3,21 @@
 Every mutation goes the same way: its action builds a `Request` (`tui.lifecycle.plans`) from
 the selection, `propose` opens the confirmation at once (`PlanConfirmScreen`, or
 `ClearAllScreen` for a clear-all; both ask `service.plan` inside), and `run_plan` starts the
-confirmed plan as a running operation (`service.run(plan, sink=..., cancel=...)`). What an
-operation does is the service's alone; the `check_action` gate of `DashboardScreen` hides
-and blocks these actions in read-only mode.
+confirmed plan as a running operation (`service.run(plan, sink=..., cancel=...)`). Create is
+confirmed once: its form (`CreateScreen`) shows the plan and its `Create` runs it. What an
+operation does is the service's alone, and what a modal says is the plan's (its steps, its
+targets, the reseller each is for, by name); the `check_action` gate of `DashboardScreen`
+hides and blocks these actions in read-only mode and on rows they do not apply to.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from tui.app.literal import shown
 from tui.app.screens.confirm import ClearAllScreen, PlanConfirmScreen
 from tui.app.screens.dashboard.operations import RunningOperations
 from tui.app.screens.pickers import ALL, CreateScreen, ResellerPicker
-from tui.app.screens.qr import PairingScreen
-from tui.app.view import PaneRow, pane_target
+from tui.app.view import PaneRow, pane_target, plan_scope_label
 from tui.lifecycle.domain import OperationKind, TargetKind
 from tui.lifecycle.service import LifecycleService
 from tui.lifecycle.plans import (
@@ -26,16 +26,16 @@ from tui.lifecycle.plans import (
     CreateRequest,
     DeleteRequest,
     ForgetRequest,
+    PairRequest,
     Plan,
     ReprovisionRequest,
     Request,
 )
 from tui.lifecycle.scope import Scope
-from tui.evolution.models import InstanceState
-from tui.reconcile.models import OrphanInstanceRow, OrphanProbe, OrphanRecordRow
+from tui.reconcile.models import OrphanInstanceRow
 
 YES_LABELS = {"delete": "Delete (y)", "forget": "Forget (y)", "reprovision": "Re-provision (y)",
-              "adopt": "Adopt (y)", "create": "Create (y)"}
+              "adopt": "Adopt (y)", "pair": "Pair (y)"}
 
 
 def acts_on(service: LifecycleService, kind: OperationKind, row: PaneRow) -> bool:
@@ -70,15 +70,18 @@ class MutatingActions(RunningOperations):
             label = self.scope_label() + (" · orphans only" if request.orphans_only else "")
             self.app.push_screen(ClearAllScreen(
                 lambda: service.plan(request), label=label,
-                replan=None if request.scope.is_all else replan), answer)
+                replan=None if request.scope.is_all else replan,
+                name_of=self.reseller_name), answer)
             return
         yes = YES_LABELS.get(request.operation, "Yes (y)")
         self.app.push_screen(PlanConfirmScreen(
             title or f"{request.operation}…", lambda: service.plan(request),
-            context=[f"scope: {self.scope_label()}", ""], yes_label=yes,
+            name_of=self.reseller_name, yes_label=yes,
             danger=request.operation in ("delete", "forget")), answer)
 
     def run_plan(self, plan: Plan, *, qr: bool = False) -> None:
+        """Run a confirmed plan; the progress pane says it started in the scope its modal
+        named (the plan's), as the summary's toast will."""
         names = [t.name for t in plan.targets]
         service = self.service
         self.start_operation(
@@ -87,7 +90,8 @@ class MutatingActions(RunningOperations):
             bulk=len(names) > 1 or plan.operation == "clear-all",
             total=max(1, len(names)),
             records_by_name={t.name: len(t.records) for t in plan.targets},
-            steps_by_name={t.name: frozenset(t.steps) for t in plan.actionable}, qr=qr)
+            steps_by_name={t.name: frozenset(t.steps) for t in plan.actionable}, qr=qr,
+            scope=plan_scope_label(plan, self.reseller_name))
 
     # ------------------------------------------------------------------ the selection
     def _selected_or_warn(self) -> list[PaneRow]:
@@ -163,31 +167,31 @@ class MutatingActions(RunningOperations):
             self.notify("no reseller to create a connection for", severity="warning")
             return
 
-        def chosen(value: tuple[str, bool] | None) -> None:
-            if value is not None:
-                reseller_id, qr = value
-                self.propose(CreateRequest(reseller_id, qr), qr=qr)
+        service = self.service
 
-        self.app.push_screen(CreateScreen(resellers, fixed), chosen)
+        async def planner(reseller_id: str, qr: bool) -> Plan:
+            return await service.plan(CreateRequest(reseller_id, qr))
+
+        def confirmed(plan: Plan | None) -> None:
+            # the form was the confirmation: its plan runs as shown
+            if plan is None:
+                self.progress.write("create: not confirmed, nothing changed")
+                return
+            request = plan.request
+            self.run_plan(plan, qr=isinstance(request, CreateRequest) and request.qr)
+
+        self.app.push_screen(CreateScreen(resellers, fixed, planner=planner,
+                                          name_of=self.reseller_name), confirmed)
 
     def action_clear_all(self, orphans_only: bool | None = None) -> None:
         only = self.orphans_only if orphans_only is None else orphans_only
         self.propose(ClearAllRequest(Scope(self.view_scope), only))
 
     def action_pair(self) -> None:
-        """The pairing modal (a fresh QR code) of the cursor row's instance, if not `open`."""
+        """Pair the cursor row's instance (not `open`): its plan confirmed (`y`), the run
+        asks the server for a QR code, and the pairing modal keeps it fresh. (The gate
+        already refused rows with nothing to pair, saying why.)"""
         row = self.active_table().cursor_pane_row()
         if row is None:
-            self.notify("no row: nothing to pair", severity="warning")
             return
-        instance = getattr(row.row, "instance", None)
-        if instance is None:
-            self.notify(f"{shown(row.name)} has no Evolution instance: nothing to pair",
-                        severity="warning", markup=False)
-            return
-        if instance.state is InstanceState.OPEN:
-            self.notify(f"{shown(row.name)} is open: nothing to pair", markup=False)
-            return
-        self.app.push_screen(PairingScreen(row.name, service=self.service,
-                                           on_paired=self.request_refresh),
-                             lambda _: self.request_refresh())
+        self.propose(PairRequest(row.name), qr=True)

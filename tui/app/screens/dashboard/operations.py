@@ -34,6 +34,7 @@ from tui.app.screens.confirm import ConfirmScreen
 from tui.app.screens.dashboard.base import one_line
 from tui.app.screens.dashboard.refresh import RefreshLoop
 from tui.app.screens.qr import PairingScreen
+from tui.app.view import inflight_word
 from tui.evolution.errors import EvolutionError
 from tui.lifecycle.events import Step, StepEvent, Summary, TargetOutcome
 from tui.lifecycle.scope import LifecycleError
@@ -109,10 +110,10 @@ class RunningOperations(RefreshLoop):
                         bulk: bool, total: int | None = None,
                         records_by_name: dict[str, int] | None = None,
                         steps_by_name: dict[str, frozenset[Step]] | None = None,
-                        qr: bool = False) -> RunningOperation:
+                        qr: bool = False, scope: str = "") -> RunningOperation:
         self._op_seq += 1
         info = OperationInfo(self._op_seq, operation, tuple(names),
-                             total if total is not None else len(names), bulk)
+                             total if total is not None else len(names), bulk, scope)
         if records_by_name is None:
             records_by_name = {n: len(self.obs.records_named(n)) if self.obs else 0
                                for n in names}
@@ -120,7 +121,7 @@ class RunningOperations(RefreshLoop):
                               steps_by_name=steps_by_name or {})
         self.ops[info.op_id] = op
         for name in names:
-            self.inflight[name] = operation
+            self.inflight[name] = inflight_word(operation)
         self.post_message(OperationStarted(info))
         op.worker = self.operation_worker(op, run)
         self.schedule_redraw()
@@ -146,8 +147,9 @@ class RunningOperations(RefreshLoop):
     # ------------------------------------------------------------------ what they report
     def on_operation_started(self, message: OperationStarted) -> None:
         info = message.info
-        what = f"{len(info.names)} name(s)" if info.names else ""
-        self.progress.write(f"{info.operation} started {what}".rstrip())
+        what = f" {len(info.names)} name(s)" if info.names else ""
+        scope = f" · scope: {info.scope}" if info.scope else ""
+        self.progress.write(f"{info.operation} started{what}{scope}")
         self._draw_bar()
 
     def on_step_reported(self, message: StepReported) -> None:
@@ -159,7 +161,7 @@ class RunningOperations(RefreshLoop):
             if event.instance in op.done:
                 self.inflight.pop(event.instance, None)
             else:
-                self.inflight[event.instance] = f"{event.step.value}"
+                self.inflight[event.instance] = inflight_word(event.step.value)
         # the bar: at once when a target finished, else at most every BAR_EVERY_S (a
         # repaint per step took the event loop from the operation itself)
         now = time.monotonic()
@@ -200,10 +202,13 @@ class RunningOperations(RefreshLoop):
             # the pairing modal (a QR code kept fresh) of each new instance; a re-provision
             # creates without a QR code: the modal asks the service for one
             new = [t for t in summary.targets
-                   if t.outcome in (TargetOutcome.CREATED, TargetOutcome.REPROVISIONED)
+                   if t.outcome in (TargetOutcome.CREATED, TargetOutcome.REPROVISIONED,
+                                    TargetOutcome.PAIRING)
                    or (t.extra.get("qrcode") or {}).get("code")]
             for target in new[:PAIRING_MODALS]:
-                qrcode = target.extra.get("qrcode") or {}
+                # a create's code is under `qrcode`; a pair's is the result itself
+                qrcode = target.extra.get("qrcode") or (
+                    target.extra if target.outcome is TargetOutcome.PAIRING else {})
                 self.app.push_screen(
                     PairingScreen(target.name, qrcode.get("code"), qrcode.get("pairing_code"),
                                   service=self.service, on_paired=self.request_refresh),

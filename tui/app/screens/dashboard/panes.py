@@ -35,6 +35,7 @@ from tui.app.widgets.header import StatusHeader
 from tui.app.widgets.panes import KeyedTable
 from tui.reconcile.classify import scope as scope_reconciliation
 from tui.reconcile.models import Reconciliation
+from tui.store.models import Reseller
 
 # while operations run: the panes are redrawn every (cost of a redraw and its paint) x
 # REDRAW_BUSY_SHARE, within REDRAW_BUSY_S (seconds)
@@ -114,6 +115,23 @@ class PaneView(DashboardBase):
         if reseller is None and self.view_scope == self.service.scope.reseller_id:
             return self.info.scope_label
         return reseller_label(reseller, self.view_scope)
+
+    def obs_resellers(self) -> list[Reseller]:
+        """The resellers known from the last refresh (none before it)."""
+        return list(self.obs.resellers) if self.obs else []
+
+    def scope_is_empty(self) -> bool:
+        """The scope on screen has no instance and no record at all (nothing to clear)."""
+        view = self.current_view()
+        return view is not None and not (view.linked or view.orphan_instances
+                                         or view.orphan_records)
+
+    def reseller_name(self, reseller_id: str | None) -> str:
+        """A reseller id as the modals name it: its name once known, else the id."""
+        if reseller_id is None:
+            return "no reseller"
+        reseller = self.obs.reseller(reseller_id) if self.obs else None
+        return reseller_label(reseller, reseller_id)
 
     # ------------------------------------------------------------------ drawing
     def draw_header(self) -> None:
@@ -252,8 +270,12 @@ class PaneView(DashboardBase):
         self.set_focus(self.query_one(f"#{self._last_pane}", KeyedTable))
 
     def action_toggle_orphans_only(self) -> None:
+        """Only the orphan rows of both panes (again: every row); the panes' titles say
+        `orphans only` while it is on."""
         self.orphans_only = not self.orphans_only
         self.redraw()
+        self.progress.write("orphans only: on (both panes show only orphan rows)"
+                            if self.orphans_only else "orphans only: off (every row)")
 
     # ------------------------------------------------------------------ panes, marks, detail
     def action_switch_pane(self) -> None:

@@ -15,16 +15,27 @@ from collections.abc import Callable
 from textual import events
 from textual.app import ComposeResult
 from textual.containers import Container
-from textual.widgets import Footer, Input
+from textual.binding import Binding
+from textual.widgets import Input
 
-from tui.app.bindings import ADMIN_ACTIONS, DASHBOARD_BINDINGS, MUTATING_ACTIONS
+from tui.app.bindings import (
+    ADMIN_ACTIONS,
+    DASHBOARD_BINDINGS,
+    FOOTER_BOX,
+    FOOTER_LOG,
+    FOOTER_PANE,
+    FOOTER_PINNED,
+    MUTATING_ACTIONS,
+    FooterSpec,
+)
 from tui.app.info import DashboardInfo
 from tui.app.screens.dashboard.base import QuitApp, WatcherFactory
 from tui.app.screens.dashboard.mutations import MutatingActions, acts_on
-from tui.lifecycle.domain import OperationKind, TargetKind
+from tui.lifecycle.domain import OperationKind, SkipCause, TargetKind
 from tui.app.screens.help import HelpScreen
 from tui.app.textual_private import keymap, modal_binding_chain
-from tui.app.view import INSTANCE_COLUMNS, RECORD_COLUMNS, PaneRow
+from tui.app.view import INSTANCE_COLUMNS, RECORD_COLUMNS, PaneRow, pane_target
+from tui.app.widgets.footer import FooterEntry, KeyFooter
 from tui.app.widgets.header import StatusHeader
 from tui.app.widgets.panes import KeyedTable
 from tui.app.widgets.progress import ProgressPane
@@ -56,7 +67,7 @@ class DashboardScreen(MutatingActions):
             yield KeyedTable(RECORD_COLUMNS, "Database records", id="records")
         yield Input(id="filter", placeholder="filter: substring · enter keep · esc clear")
         yield ProgressPane(self.clock, id="progress")
-        yield Footer(show_command_palette=False)
+        yield KeyFooter(self.footer_entries, id="footer")
 
     def on_mount(self) -> None:
         self.view_scope = self.service.scope.reseller_id
@@ -67,6 +78,44 @@ class DashboardScreen(MutatingActions):
         if self.watcher_factory is not None:
             self.watch_records()
         self.request_refresh()
+
+    def on_screen_suspend(self) -> None:
+        """A modal is on top: it says its own keys; the dashboard's footer would show keys
+        that do not apply to it."""
+        self.query_one(KeyFooter).display = False
+
+    def on_screen_resume(self) -> None:
+        self.query_one(KeyFooter).display = True
+
+    # ------------------------------------------------------------------ the footer
+    def footer_entries(self) -> list[FooterEntry]:
+        """The keys of the current context, in the footer's order (see `bindings`): the
+        filter box's, the progress log's, or the focused pane's (the row's keys first)."""
+        if not self.is_mounted:
+            return []
+        bindings: dict[str, Binding] = {}
+        for active in self.active_bindings.values():  # (what the gate allows, remapped)
+            if active.enabled:
+                bindings.setdefault(active.binding.action, active.binding)
+        if self.box_focused():
+            spec: FooterSpec = FOOTER_BOX
+        elif self.focused is self.progress_log():
+            spec = FOOTER_LOG + FOOTER_PINNED
+        else:
+            spec = FOOTER_PANE + FOOTER_PINNED
+        entries = []
+        for actions, label in spec:
+            names = (actions,) if isinstance(actions, str) else actions
+            found = [bindings[name] for name in names if name in bindings]
+            if len(found) != len(names):
+                continue
+            if label == "Cancel run" and not self.bulk_ops():
+                label = "Clear filter"  # (esc in a pane: cancels bulk work, else the filter)
+            entries.append(FooterEntry(
+                "/".join(self.app.get_key_display(b) for b in found), label,
+                found[0].key.split(",")[0], names[0],
+                pinned=(actions, label) in FOOTER_PINNED))
+        return entries
 
     # ------------------------------------------------------------------ the gate
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -90,6 +139,21 @@ class DashboardScreen(MutatingActions):
             # the filter box's own key (enter keeps the filter, ctrl+d edits, `/` is typed:
             # Textual does not know `slash` is printable, so it must be refused here)
             return ""
+        if action not in _LOG_KEYS and "." not in action \
+                and self.focused is self.progress_log():  # (`app.…`: Textual's own keys)
+            return (f"{_LABELS.get(action, action)}: the progress log has the focus "
+                    "(esc or tab go back to the panes)")
+        if action in ("create", "clear_all") and self.obs is None:
+            return f"{_LABELS[action]}: no data yet (wait for the first refresh)"
+        if action == "create" and not self.obs_resellers():
+            return "create: no reseller to create a connection for"
+        if action == "clear_all" and self.scope_is_empty():
+            return f"clear-all: nothing in scope {self.scope_label()}"
+        if action == "pair":
+            cursor = self.active_table().cursor_pane_row()
+            if cursor is None:
+                return "pairing: no row under the cursor"
+            return _pair_refusal(self, cursor)
         if action in _ROW_ACTIONS:
             table = self.active_table()
             rows = table.selection()
@@ -111,6 +175,11 @@ class DashboardScreen(MutatingActions):
                 return f"adopt works on an orphan instance ({_what([cursor] if cursor else [])})"
         if action == "unmark_all" and not self.active_table().marks:
             return "nothing is marked"
+        if action in ("mark_all", "sort", "sort_reverse") and not self.active_table().row_count:
+            return f"{_LABELS[action]}: the pane has no rows"
+        if action in ("filter", "toggle_orphans_only") and self.scope_is_empty() \
+                and not (self.filter_text or self.orphans_only):
+            return f"{_LABELS[action]}: nothing in scope {self.scope_label()}"
         if action == "escape":
             if not (self.bulk_ops() or self.filter_text or self.box_focused()
                     or self.focused is self.progress_log()):
@@ -155,6 +224,12 @@ class DashboardScreen(MutatingActions):
 #: is the box's).
 _BOX_KEYS = frozenset({"escape", "switch_pane", "detail"})  # (enter: keep the filter)
 
+#: The only actions of the dashboard while the progress log has the focus (its history is
+#: read there: the panes' keys would act on a cursor that is not in view).
+_LOG_KEYS = frozenset({"escape", "switch_pane", "focus_progress", "cursor_down", "cursor_up",
+                       "cursor_top", "cursor_bottom", "refresh", "toggle_pause", "help",
+                       "quit", "command_palette"})
+
 #: Actions on the selection (the marked rows, or else the cursor row).
 _ROW_ACTIONS = frozenset({"delete", "forget", "adopt", "reprovision", "copy_name",
                           "copy_phone", "detail", "mark"})
@@ -162,10 +237,23 @@ _ROW_ACTIONS = frozenset({"delete", "forget", "adopt", "reprovision", "copy_name
 #: An action as the one-line reasons name it.
 _LABELS = {"create": "create", "delete": "delete", "forget": "forget", "adopt": "adopt",
            "reprovision": "re-provision", "clear_all": "clear-all", "pair": "pairing",
-           "copy_name": "copy", "copy_phone": "copy", "detail": "detail", "mark": "mark"}
+           "copy_name": "copy", "copy_phone": "copy", "detail": "detail", "mark": "mark",
+           "mark_all": "mark all", "unmark_all": "unmark all", "sort": "sort",
+           "sort_reverse": "sort", "filter": "filter", "choose_scope": "scope",
+           "toggle_orphans_only": "orphans only"}
 
 _KINDS = {TargetKind.LINKED: "is linked", TargetKind.ORPHAN_INSTANCE: "is an orphan instance",
           TargetKind.ORPHAN_RECORD: "is an orphan record"}
+
+
+def _pair_refusal(screen: DashboardScreen, row: PaneRow) -> str | None:
+    """Why `row` has nothing to pair (the service's rule, in the dashboard's words)."""
+    skip = screen.service.refusal(OperationKind.PAIR, pane_target(row))
+    if skip is None:
+        return None
+    if skip.cause is SkipCause.ALREADY_OPEN:
+        return f"{row.name} is open: nothing to pair"
+    return f"{row.name} has no Evolution instance: nothing to pair"
 
 
 def _what(rows: list[PaneRow]) -> str:
