@@ -4,6 +4,11 @@ import os
 
 import pytest
 
+# pytest-xdist's workers run with COLUMNS=80 LINES=24 in their environment; a dashboard
+# started from a test (in tmux, on a pty) would take that for the terminal's size
+for _size in ("COLUMNS", "LINES"):
+    os.environ.pop(_size, None)
+
 pytest_plugins = [
     "tests.fixtures.sim",
     "tests.fixtures.mongo",

@@ -53,7 +53,7 @@ def test_the_cli_and_the_dashboard_modal_draw_the_same():
 
     assert qr_text(CODE, border=3) == modal.qr_text(CODE, border=3)
     for width, height in ((120, 60), (60, 35), (53, 30), (80, 24)):
-        ours = fit_qr(CODE, width, height, chrome_w=4, chrome_h=5)
-        theirs = modal.fit_qr(CODE, width, height, chrome_h=5)
+        ours = fit_qr(CODE, width, height, chrome_w=4, chrome_h=6)
+        theirs = modal.fit_qr(CODE, width, height)
         assert (ours.text, ours.quiet_zone, ours.need_w, ours.need_h) == (
             theirs.text, theirs.quiet_zone, theirs.need_w, theirs.need_h), (width, height)

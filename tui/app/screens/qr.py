@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import shlex
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import segno
 from rich.text import Text
@@ -36,11 +35,9 @@ from tui.app.literal import literal, one_line
 from tui.evolution.errors import EvolutionError
 from tui.lifecycle.scope import LifecycleError
 from tui.lifecycle.service import LifecycleService, Pairing
+from tui.qrtext import QrFit, qr_text  # qr_text: also what the tests scan against
+from tui.qrtext import fit_qr as fit_text
 
-_BLOCKS = {(False, False): " ", (True, False): "▀", (False, True): "▄", (True, True): "█"}
-
-QUIET_ZONE = 4  # modules, as the QR specification asks
-MIN_QUIET_ZONE = 2  # what phones still scan reliably; below it the code is not drawn
 PAIR_EVERY_S = 1.5  # how often the open modal asks the server again (its QR rotation)
 CLOSE_AFTER_S = 3.0  # how long "paired" stays before the modal closes itself
 # the dialog around the code: border (2 columns, 2 rows) and padding (2 columns); rows for
@@ -48,29 +45,6 @@ CLOSE_AFTER_S = 3.0  # how long "paired" stays before the modal closes itself
 # the phone number's input): the same rows whatever the modal shows
 _CHROME_W = 4
 _CHROME_H = 6
-
-
-def qr_text(code: str, border: int = 2) -> str:
-    """The QR code of `code` as lines of half blocks; a block is a *light* module, so it reads
-    correctly on dark terminals (dark modules are the terminal's background)."""
-    rows = [[not dark for dark in row] for row in segno.make(code, micro=False).matrix_iter(
-        border=border)]
-    if len(rows) % 2:
-        rows.append([True] * len(rows[0]))
-    return "\n".join(
-        "".join(_BLOCKS[(top, bottom)] for top, bottom in zip(rows[i], rows[i + 1]))
-        for i in range(0, len(rows), 2))
-
-
-@dataclass(frozen=True)
-class QrFit:
-    """What fits a screen: the drawn `text` (None: too small) and its quiet zone, or what the
-    smallest drawing needs (`need_w` x `need_h` cells, dialog included)."""
-
-    text: str | None
-    quiet_zone: int
-    need_w: int
-    need_h: int
 
 
 def qr_modules(code: str) -> int:
@@ -87,15 +61,9 @@ def qr_need(modules: int, quiet_zone: int) -> tuple[int, int]:
 
 def fit_qr(code: str, width: int, height: int) -> QrFit:
     """The QR code of `code` with the widest quiet zone (4 down to 2 modules) whose dialog
-    fits `width` x `height`; else what the smallest drawing needs. Raises what segno raises
-    for a payload too long for a QR code."""
-    modules = qr_modules(code)
-    need = (0, 0)
-    for zone in range(QUIET_ZONE, MIN_QUIET_ZONE - 1, -1):
-        need = qr_need(modules, zone)
-        if need[0] <= width and need[1] <= height:
-            return QrFit(qr_text(code, border=zone), zone, *need)
-    return QrFit(None, 0, *need)
+    fits `width` x `height`; else what the smallest drawing needs (`tui.qrtext`, the same
+    drawing as `evodash pair`). Raises what segno raises for a payload too long."""
+    return fit_text(code, width, height, chrome_w=_CHROME_W, chrome_h=_CHROME_H)
 
 
 class PairingScreen(ModalScreen[None]):
