@@ -125,3 +125,16 @@ def test_keys_typed_before_the_dashboard_is_up_are_not_lost(tmux):
     term.wait_for(r"instances \(10/36\) · filter: zaplink")
     term.keys("q")
     term.wait_for(r"EVODASH-EXITED 0", 20)
+
+
+def test_the_dashboard_takes_a_reseller_by_name(tmux):
+    """`--reseller` by name (case and accents ignored) scopes the dashboard to that
+    reseller's id, as it does for every command; an unknown one still opens, with the
+    warning in the header and no mutation."""
+    term = tmux(160, 45, "--reseller 'maria pena aguas'")
+    screen = term.wait_for(r"mariapenaa_\d+_\d+", timeout=40)
+    assert "scope María Peña-Águas" in screen and "unknown reseller" not in screen
+    assert "fabiotelec_" not in screen  # another tenant's rows are not shown
+    term.keys("q")
+    other = tmux(160, 45, "--reseller nobody-at-all")
+    assert "unknown reseller" in other.wait_for("unknown reseller", timeout=40)

@@ -23,7 +23,8 @@ ROOT = Path(__file__).parent.parent
 class Tmux:
     """One detached tmux server running `evodash --demo` in a window of the given size."""
 
-    def __init__(self, tmp_path: Path, width: int, height: int, label: str = "evodash") -> None:
+    def __init__(self, tmp_path: Path, width: int, height: int, label: str = "evodash",
+                 args: str = "") -> None:
         self.socket = f"evodash-{label}-{uuid.uuid4().hex[:8]}"
         self.session = label
         # a demo world of its own (`--demo` keeps its world between runs)
@@ -31,7 +32,7 @@ class Tmux:
                "EVODASH_DEMO_DIR": str(tmp_path / f"demo-{self.socket}")}
         self.run("-f", "/dev/null", "new-session", "-d", "-s", self.session,
                  "-x", str(width), "-y", str(height),
-                 f"TERM=xterm-256color {sys.executable} -m tui --demo; "
+                 f"TERM=xterm-256color {sys.executable} -m tui --demo {args}; "
                  "echo EVODASH-EXITED $?; sleep 30", env=env)
 
     def run(self, *args: str, env: dict | None = None) -> str:
@@ -72,8 +73,8 @@ def tmux_terminals(tmp_path: Path, label: str) -> Iterator[Callable[[int, int], 
         pytest.skip("tmux is not installed (apt install tmux); CI always runs this test")
     started: list[Tmux] = []
 
-    def start(width: int, height: int) -> Tmux:
-        started.append(Tmux(tmp_path, width, height, label))
+    def start(width: int, height: int, args: str = "") -> Tmux:
+        started.append(Tmux(tmp_path, width, height, label, args))
         return started[-1]
 
     yield start

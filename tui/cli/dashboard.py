@@ -78,7 +78,8 @@ async def _run(settings: Settings, args) -> int:
     from tui.app.app import EvodashApp
     from tui.cli.output import say
     from tui.cli.terminal import detach_terminal, hangup_safe_output, release_input
-    from tui.cli.wiring import build_services, emergency_exit_after
+    from tui.cli.wiring import build_services, emergency_exit_after, open_services
+    from tui.lifecycle.resellers import UnknownResellerNameError
     from tui.store.watch import RecordWatcher
 
     reseller = getattr(args, "reseller", None)
@@ -93,7 +94,13 @@ async def _run(settings: Settings, args) -> int:
         if not hung_up:
             hung_up.append(True)
             emergency_exit_after(hangup_bound_s(settings), code=128 + signal.SIGHUP)
-    services = build_services(settings, reseller=reseller, read_only=read_only)
+    try:  # --reseller by id or name, as for every command
+        services = await open_services(settings, reseller=reseller, read_only=read_only)
+    except UnknownResellerNameError:
+        # no such reseller: the dashboard still opens, says so in its header and refuses
+        # every mutation (`LifecycleService.check_scope`)
+        services = build_services(settings, reseller=reseller, read_only=read_only)
+    reseller = services.service.scope.reseller_id
     try:
         # a terminal found gone by a failed write is a hang-up, SIGHUP or not
         with hangup_safe_output(on_gone=lambda: os.kill(os.getpid(), signal.SIGHUP)):
