@@ -26,10 +26,11 @@ import httpx
 from pymongo import MongoClient
 
 from tui.demo.seed import DemoData, build_demo_data
-from tui.demo.world import DemoWorld
-from tui.settings import Settings
+from tui.demo.world import DemoWorld, shown_path
+from tui.settings import Settings, SettingsError
+from tui.simulator.persist import StateFileError
 from tui.simulator.server import ThreadedSimulator
-from tui.store.wire_server import MongoWireServer
+from tui.store.wire_server import MongoWireServer, WireServerError
 
 DEMO_API_KEY = "demo-global-key-0123456789"
 DEMO_DATABASE = "evodash_demo"
@@ -57,6 +58,16 @@ class DemoEnvironment:
         self.settings: Settings | None = None
 
     def start(self) -> DemoEnvironment:
+        try:
+            return self._start()
+        except (StateFileError, WireServerError) as exc:
+            if self.world is None:
+                raise
+            # a damaged world (a file edited or cut short): one line, and the way out
+            raise SettingsError(f"demo world {shown_path(self.world.path)} cannot be used: "
+                                f"{exc} (evodash --demo-reset starts a fresh one)") from None
+
+    def _start(self) -> DemoEnvironment:
         world = self.world
         try:
             if world is not None:
