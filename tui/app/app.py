@@ -23,6 +23,7 @@ import signal
 import time
 from collections.abc import Callable, Iterable
 
+from rich.console import RenderableType
 from textual import events, on
 from textual.app import App, SystemCommand
 from textual.binding import Binding
@@ -244,9 +245,15 @@ class EvodashApp(App[int]):
         if ops and code == EXIT_OK:
             code = EXIT_STOPPED
         self.exit_lines = self._ending_lines(ops, code, why)
+        self.exit(code)
+
+    def exit(self, result: int | None = None, return_code: int = 0,
+             message: RenderableType | None = None) -> None:
+        """Every way out first runs `on_exit` (Textual's shutdown then joins its input
+        thread, which a detached terminal's input must have let go)."""
         if self.on_exit is not None:
             self.on_exit()
-        self.exit(code)
+        super().exit(result, return_code, message)
 
     def _ending_lines(self, ops: list[RunningOperation], code: int, why: str) -> list[str]:
         if not ops:
