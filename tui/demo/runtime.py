@@ -81,9 +81,10 @@ class DemoEnvironment:
                 api_key=DEMO_API_KEY, latency_ms=self.latency_ms, seed=self.seed,
                 server_url=self.server_url,
                 state_file=world.simulator_file if world is not None else None).start()
+            # its own session (Ctrl+C is evodash's to handle), dying with evodash
             self.mongo = MongoWireServer(
                 data_dir=world.mongo_dir if world is not None else None,
-                die_with_parent=world is not None)
+                own_session=True, die_with_parent=True)
             self.mongo.start()
             if world is not None:
                 world.note_server(self.mongo.pid)
