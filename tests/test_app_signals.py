@@ -134,7 +134,8 @@ async def test_a_second_sigterm_stops_at_once_a_second_sighup_does_not(seeded):
         await wait_for(pilot, lambda: app._exit, timeout=40)
     assert app.return_value == 129  # the first signal named the exit code
     assert any("SIGTERM again: stopping at once" in line for line in progress.lines)
-    assert app.exit_lines[0].startswith("clear-all: stopped at once; see the audit log")
+    assert app.exit_lines[0].startswith("clear-all: stopped at once; the audit log records")
+    assert "were stopped at once" in app.exit_lines[-1]
 
 
 async def test_the_session_notes_open_the_progress_log(seeded):

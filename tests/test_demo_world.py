@@ -150,3 +150,15 @@ def test_doctor_says_where_the_demo_lives(tmp_path):
     doctor = evodash(world, "--demo", "doctor")
     assert doctor.returncode == 0, doctor.stdout + doctor.stderr
     assert f"embedded demo, its world kept in {world} until --demo-reset" in doctor.stdout
+
+
+def test_a_damaged_world_is_one_line_that_names_the_way_out(tmp_path):
+    world = DemoWorld(tmp_path / "demo")
+    world.path.mkdir()
+    world.mark_seeded(7)  # a seeded world whose simulator file was cut short
+    world.simulator_file.write_text('{"format": 1, "memory": [')
+    result = evodash(world.path, "--demo", "report")
+    assert result.returncode == 2
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"evodash: demo world {world.path} cannot be used: ")
+    assert line.endswith("(evodash --demo-reset starts a fresh one)")

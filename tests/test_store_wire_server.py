@@ -49,3 +49,17 @@ def test_port_in_use_is_a_one_line_error():
     text = str(caught.value)
     assert "\n" not in text and f"127.0.0.1:{port}" in text and "address already in use" in text
     assert not server.running
+
+
+def test_own_session_keeps_a_terminals_signals_away():
+    """`own_session`: not in the caller's process group or session, so the SIGINT a
+    terminal sends to its foreground group (Ctrl+C) never reaches it; without it, a plain
+    child in the caller's group."""
+    import os
+
+    with MongoWireServer(own_session=True, die_with_parent=True) as server:
+        assert server.pid is not None
+        assert os.getsid(server.pid) == server.pid != os.getsid(0)
+        assert os.getpgid(server.pid) != os.getpgid(0)
+    with MongoWireServer() as plain:
+        assert plain.pid is not None and os.getpgid(plain.pid) == os.getpgid(0)

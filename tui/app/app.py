@@ -23,6 +23,7 @@ import signal
 import time
 from collections.abc import Callable, Iterable
 
+from rich.console import RenderableType
 from textual import events, on
 from textual.app import App, SystemCommand
 from textual.binding import Binding
@@ -76,6 +77,7 @@ class EvodashApp(App[int]):
         self._signals_installed: list[int] = []
         self._held_keys: list[events.Key] | None = []  # None once the dashboard is mounted
         self.stopping: tuple[int, str] | None = None  # (exit code, why) once the end began
+        self.stopped_at_once = False  # a second stop cancelled the targets in progress
         self.exit_lines: list[str] = []  # to print once the screen is gone (see the module)
 
     async def on_event(self, event: events.Event) -> None:
@@ -221,6 +223,7 @@ class EvodashApp(App[int]):
             return
         self._tell(f"{why} again: stopping at once (the audit log records how far each "
                    "target got)")
+        self.stopped_at_once = True
         for worker in workers:
             worker.cancel()
 
@@ -242,9 +245,15 @@ class EvodashApp(App[int]):
         if ops and code == EXIT_OK:
             code = EXIT_STOPPED
         self.exit_lines = self._ending_lines(ops, code, why)
+        self.exit(code)
+
+    def exit(self, result: int | None = None, return_code: int = 0,
+             message: RenderableType | None = None) -> None:
+        """Every way out first runs `on_exit` (Textual's shutdown then joins its input
+        thread, which a detached terminal's input must have let go)."""
         if self.on_exit is not None:
             self.on_exit()
-        self.exit(code)
+        super().exit(result, return_code, message)
 
     def _ending_lines(self, ops: list[RunningOperation], code: int, why: str) -> list[str]:
         if not ops:
@@ -252,14 +261,18 @@ class EvodashApp(App[int]):
                 f"dashboard stopped by {why}: nothing was running (exit {code})"]
         lines: list[str] = []
         for op in ops:
-            if op.summary is None:
-                lines.append(f"{op.info.operation}: stopped at once; see the audit log for "
+            if op.summary is not None:
+                lines.append(op.summary.line())
+                lines += [f"note: {note}" for note in op.summary.notes]
+            elif self.stopped_at_once:
+                lines.append(f"{op.info.operation}: stopped at once; the audit log records "
                              "how far each target got")
-                continue
-            lines.append(op.summary.line())
-            lines += [f"note: {note}" for note in op.summary.notes]
+            else:
+                lines.append(f"{op.info.operation}: ended without a summary (an error: see "
+                             "the audit log)")
         what = "quit" if why == "quit" else f"stopped by {why}"
+        how = ("the targets in progress were stopped at once" if self.stopped_at_once
+               else "the targets in progress finished")
         lines.append(f"dashboard {what} while {', '.join(o.info.operation for o in ops)} ran: "
-                     f"the targets in progress finished, the rest did not start "
-                     f"(exit {code}; run it again to finish)")
+                     f"{how}, the rest did not start (exit {code}; run it again to finish)")
         return lines

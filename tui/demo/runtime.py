@@ -26,10 +26,11 @@ import httpx
 from pymongo import MongoClient
 
 from tui.demo.seed import DemoData, build_demo_data
-from tui.demo.world import DemoWorld
-from tui.settings import Settings
+from tui.demo.world import DemoWorld, shown_path
+from tui.settings import Settings, SettingsError
+from tui.simulator.persist import StateFileError
 from tui.simulator.server import ThreadedSimulator
-from tui.store.wire_server import MongoWireServer
+from tui.store.wire_server import MongoWireServer, WireServerError
 
 DEMO_API_KEY = "demo-global-key-0123456789"
 DEMO_DATABASE = "evodash_demo"
@@ -57,6 +58,16 @@ class DemoEnvironment:
         self.settings: Settings | None = None
 
     def start(self) -> DemoEnvironment:
+        try:
+            return self._start()
+        except (StateFileError, WireServerError) as exc:
+            if self.world is None:
+                raise
+            # a damaged world (a file edited or cut short): one line, and the way out
+            raise SettingsError(f"demo world {shown_path(self.world.path)} cannot be used: "
+                                f"{exc} (evodash --demo-reset starts a fresh one)") from None
+
+    def _start(self) -> DemoEnvironment:
         world = self.world
         try:
             if world is not None:
@@ -70,9 +81,10 @@ class DemoEnvironment:
                 api_key=DEMO_API_KEY, latency_ms=self.latency_ms, seed=self.seed,
                 server_url=self.server_url,
                 state_file=world.simulator_file if world is not None else None).start()
+            # its own session (Ctrl+C is evodash's to handle), dying with evodash
             self.mongo = MongoWireServer(
                 data_dir=world.mongo_dir if world is not None else None,
-                die_with_parent=world is not None)
+                own_session=True, die_with_parent=True)
             self.mongo.start()
             if world is not None:
                 world.note_server(self.mongo.pid)

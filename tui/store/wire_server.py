@@ -5,12 +5,13 @@ for its log and pid files (the defaults in /tmp are shared and clash), readiness
 with ``ping``, and a clean stop. Used by the test fixtures, ``evodash --demo`` and the
 benchmarks. Synchronous on purpose: callers are fixtures and start-up code.
 
-The server runs in a session of its own (``own_session``, the default): the signals a
-terminal sends to its foreground process group (Ctrl+C's SIGINT, an SSH drop's SIGHUP) reach
-the program that started it, never the database under it - that program decides when the
-database stops (``stop``), after its last in-flight write. With ``die_with_parent`` (Linux)
-the server is also sent SIGTERM when the thread that started it ends (its process was
-killed, even with SIGKILL), so an own-session server is never left behind.
+With ``own_session`` the server runs in a session of its own: the signals a terminal sends
+to its foreground process group (Ctrl+C's SIGINT, an SSH drop's SIGHUP) reach the program
+that started it, never the database under it - that program decides when the database stops
+(``stop``), after its last in-flight write (``evodash --demo``). Then pass ``die_with_parent``
+too (Linux): the server is sent SIGTERM when the thread that started it ends (its process
+was killed, even with SIGKILL), so an own-session server is never left behind. Without
+them (tests, benchmarks) it is a plain child in the caller's process group.
 """
 
 from __future__ import annotations
@@ -88,7 +89,7 @@ class MongoWireServer:
         data_dir: str | os.PathLike[str] | None = None,
         port: int | None = None,
         start_timeout_s: float = 10.0,
-        own_session: bool = True,
+        own_session: bool = False,
         die_with_parent: bool = False,
     ) -> None:
         self.data_dir = Path(data_dir) if data_dir is not None else None
