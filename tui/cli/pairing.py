@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import shlex
-import signal
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -30,7 +29,7 @@ from typing import Any
 from tui.cli.advising import Advisor
 from tui.cli.exits import EXIT_DRIFT, EXIT_ERROR, EXIT_OK, signal_exit
 from tui.cli.output import Output, error_line, rows_of, terminal_size, write
-from tui.cli.signals import STOP_SIGNALS, signal_name
+from tui.cli.signals import signal_name, stop_signals_to
 from tui.cli.wiring import Services
 from tui.evolution.errors import EvolutionError
 from tui.evolution.models import InstanceState, ProbeState
@@ -230,25 +229,8 @@ class Follower:
     @contextmanager
     def _signals(self) -> Iterator[None]:
         """Ctrl+C, SIGTERM, SIGHUP end the wait (nothing runs that needs finishing)."""
-        loop = asyncio.get_running_loop()
-        previous: dict[int, Any] = {}
-        for signum in STOP_SIGNALS:
-            try:
-                before = signal.getsignal(signum)
-                loop.add_signal_handler(signum, self._on_signal, signum)
-            except (ValueError, RuntimeError, NotImplementedError, OSError):
-                continue
-            previous[signum] = before
-        try:
+        with stop_signals_to(self._on_signal):
             yield
-        finally:
-            for signum, before in previous.items():
-                try:
-                    loop.remove_signal_handler(signum)
-                    if before is not None:
-                        signal.signal(signum, before)
-                except (ValueError, RuntimeError, OSError):
-                    pass
 
     def _on_signal(self, signum: int) -> None:
         if self.signum is None:

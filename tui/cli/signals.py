@@ -118,25 +118,8 @@ class RunStopper:
         """Handle the stop signals while `task` (the run) is awaited; restore after."""
         self.task = task
         self._since = time.monotonic()
-        loop = asyncio.get_running_loop()
-        previous: dict[int, Callable[[int, FrameType | None], Any] | int | None] = {}
-        for signum in STOP_SIGNALS:
-            try:
-                before = signal.getsignal(signum)
-                loop.add_signal_handler(signum, self._on_signal, signum)
-            except (ValueError, RuntimeError, NotImplementedError, OSError):
-                continue  # not the main thread, or no such signal here: default handling
-            previous[signum] = before
-        try:
+        with stop_signals_to(self._on_signal):
             yield self
-        finally:
-            for signum, before in previous.items():
-                try:
-                    loop.remove_signal_handler(signum)
-                    if before is not None:
-                        signal.signal(signum, before)
-                except (ValueError, RuntimeError, OSError):
-                    pass
 
     async def wait(self) -> Summary:
         """The run's summary; after a hard stop, the one put together from its events."""
@@ -198,3 +181,29 @@ class RunStopper:
         else:
             note += " after the targets in progress"
         summary.notes.append(note)
+
+
+@contextmanager
+def stop_signals_to(handler: Callable[[int], None]) -> Iterator[None]:
+    """While inside, the stop signals (`STOP_SIGNALS`) call `handler(signum)` on the running
+    loop; the handlers before are restored after. Where a signal cannot be handled (not the
+    main thread, no such signal here) its default handling stays."""
+    loop = asyncio.get_running_loop()
+    previous: dict[int, Callable[[int, FrameType | None], Any] | int | None] = {}
+    for signum in STOP_SIGNALS:
+        try:
+            before = signal.getsignal(signum)
+            loop.add_signal_handler(signum, handler, signum)
+        except (ValueError, RuntimeError, NotImplementedError, OSError):
+            continue
+        previous[signum] = before
+    try:
+        yield
+    finally:
+        for signum, before in previous.items():
+            try:
+                loop.remove_signal_handler(signum)
+                if before is not None:
+                    signal.signal(signum, before)
+            except (ValueError, RuntimeError, OSError):
+                pass
