@@ -329,7 +329,7 @@ AWKWARD = ["a b", "a/b", "q?x", "h#1", "100%", "ünï", "trail ", "MixedCase", "
 async def test_awkward_names_sent_byte_exact():
     raw = RawServer()
     async with raw as url:
-        async with EvolutionClient(url, KEY, retries=0) as client:
+        async with EvolutionClient(url, KEY, retries=0, dialect="v1.8") as client:
             for name in AWKWARD:
                 result = await client.probe(name)
                 assert result.state is ProbeState.PRESENT

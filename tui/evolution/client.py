@@ -1,8 +1,15 @@
-"""Async client of the Evolution API v1.8 `/instance` routes (contract: shared/evolution-api/v1.8-contract.md).
+"""Async client of the Evolution API `/instance` routes, v1.8 and v2 alike (contracts:
+shared/evolution-api/v1.8-contract.md, v2-contract.md).
 
 One `EvolutionClient` per server: a pooled `httpx.AsyncClient` with the `apikey` header, typed
-errors (`tui.evolution.errors`), bodies normalised into `tui.evolution.models` by
-`tui.evolution.parse`.
+errors (`tui.evolution.errors`), bodies normalised into `tui.evolution.models`.
+
+Dialects: what differs between v1.8 and v2 (routes, bodies, shapes, the removal profile) is
+the dialect's `Wire` (`v18/`, `v2/`). The dialect is the `dialect` argument (the setting
+`evolution.dialect`), or detected at the first call that needs it (`detect.py`: `GET /`'s
+version, then `/verify-creds`, then the list's shape) and cached; an answer with the other
+dialect's shape makes the client detect again and ask again (`profile()` says which one it
+talks to).
 
 Names: every instance name goes into the URL percent-encoded with `quote(name, safe="")`
 (plus `.`/`..` as `%2E`, so no dot-segment is ever normalised away); httpx keeps valid
@@ -52,7 +59,12 @@ from urllib.parse import quote
 import httpx
 
 from tui.evolution import parse
+from tui.evolution.detect import detect
+from tui.evolution.dialect import Dialect
 from tui.evolution.parse import JSONValue
+from tui.evolution.v18 import V18Wire
+from tui.evolution.v2 import V2Wire
+from tui.evolution.wire import DialectMismatch, RemovalProfile, Wire
 from tui.evolution.errors import (
     BadRequestError,
     EvolutionError,
@@ -70,10 +82,12 @@ from tui.evolution.transport import AiohttpTransport
 from tui.evolution.models import (
     ConnectResult,
     CreateResult,
+    DetectedBy,
     Instance,
     ProbeResult,
     ProbeState,
     ServerInfo,
+    ServerProfile,
 )
 from tui.secrets import SecretIndex, mask_token, mask_uri, scrub
 
@@ -85,6 +99,8 @@ _MAX_KNOWN_TOKENS = 1_000_000  # a bound on memory, far above any real server's 
 
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
+WIRES: dict[Dialect, Wire] = {Dialect.V1_8: V18Wire(), Dialect.V2: V2Wire()}
+LIST_FRESH_S = 1.0  # how long `locate` trusts the instance list it fetched
 
 
 def encode_name(name: str) -> str:
@@ -139,7 +155,8 @@ class _Transport(Exception):
 
 
 class EvolutionClient:
-    """Async Evolution API v1.8 client (see the module docstring for names, timeouts, retries)."""
+    """Async Evolution API client, v1.8 or v2 (see the module docstring for dialects, names,
+    timeouts, retries)."""
 
     def __init__(
         self,
@@ -153,6 +170,7 @@ class EvolutionClient:
         transport: httpx.AsyncBaseTransport | None = None,
         rng: random.Random | None = None,
         on_request: Callable[[RequestEvent], None] | None = None,
+        dialect: Dialect | str | None = None,
     ):
         if not base_url:
             raise ValueError("base_url is required")
@@ -167,6 +185,10 @@ class EvolutionClient:
         self.stats = ClientStats()
         self._urls: dict[str, httpx.URL] = {}
         self._known_tokens = SecretIndex()  # every instance token seen: scrubbed from errors
+        self._forced = Dialect(dialect) if dialect not in (None, "auto") else None
+        self._profile: ServerProfile | None = None
+        self._detecting: asyncio.Lock | None = None
+        self._listed: tuple[float, frozenset[str]] | None = None  # locate's recent list
         self._http = httpx.AsyncClient(
             headers={"apikey": api_key, "accept": "application/json"},
             timeout=httpx.Timeout(self.timeout_s),
@@ -177,10 +199,79 @@ class EvolutionClient:
 
     @classmethod
     def from_settings(cls, evo: Any, **kwargs: Any) -> EvolutionClient:
-        """Build from the settings' Evolution section (`.url`, `.api_key` SecretStr, `.timeout_s`)."""
+        """Build from the settings' Evolution section (`.url`, `.api_key` SecretStr,
+        `.timeout_s`, `.dialect`)."""
         key = evo.api_key
         key = key.get_secret_value() if hasattr(key, "get_secret_value") else str(key)
+        kwargs.setdefault("dialect", getattr(evo, "dialect", None))
         return cls(str(evo.url), key, timeout_s=evo.timeout_s, **kwargs)
+
+    # ------------------------------------------------------------------ dialect
+
+    @property
+    def known_profile(self) -> ServerProfile | None:
+        """The profile found so far (None before the first call that needed it)."""
+        return self._profile
+
+    async def profile(self) -> ServerProfile:
+        """Which server this is: dialect (set or detected), version, client name. Cached."""
+        if self._profile is not None:
+            return self._profile
+        if self._detecting is None:
+            self._detecting = asyncio.Lock()
+        async with self._detecting:
+            if self._profile is None:
+                self._profile = await self._find_profile()
+        return self._profile
+
+    async def removal_profile(self) -> RemovalProfile:
+        """How this server's deletes behave (its dialect's `RemovalProfile`)."""
+        return (await self._wire()).removal
+
+    async def _find_profile(self) -> ServerProfile:
+        if self._forced is None:
+            return await detect(self.server_info, self._body)
+        try:
+            info: ServerInfo | None = await self.server_info()
+        except (UnauthorizedError, UnreachableError):
+            raise
+        except EvolutionError:
+            info = None
+        return ServerProfile(dialect=self._forced, detected_by=DetectedBy.SETTING,
+                             version=info.version if info else None,
+                             client_name=info.client_name if info else None,
+                             whatsapp_web_version=info.whatsapp_web_version if info else None)
+
+    async def _body(self, op: str, method: str, path: str) -> JSONValue:
+        return (await self._call(op, method, path))[1]
+
+    async def _wire(self) -> Wire:
+        if self._forced is not None:  # set: nothing to ask (`profile()` asks for the version)
+            return WIRES[self._forced]
+        return WIRES[(await self.profile()).dialect]
+
+    async def _redetected(self, wire: Wire) -> Wire | None:
+        """After an answer in the other dialect's shape: detect again. The new wire when the
+        dialect changed, None when it did not (or is set): parse the answer as it is."""
+        if self._forced is not None:
+            return None
+        self._profile = None
+        fresh = await self._wire()
+        log.info("Evolution API dialect re-detected: %s", self._profile)
+        return None if fresh is wire else fresh
+
+    async def _instances(self, route: str, body: JSONValue) -> tuple[list[Instance], list[str]]:
+        wire = await self._wire()
+        try:
+            return self._parsed(route, wire.parse_instances, body)
+        except DialectMismatch:
+            fresh = await self._redetected(wire)
+        if fresh is not None:
+            try:
+                return self._parsed(route, fresh.parse_instances, body)
+            except DialectMismatch:
+                pass
+        return self._parsed(route, parse.parse_instance_list, body)
 
     def __repr__(self) -> str:
         return f"EvolutionClient(base_url={mask_uri(self.base_url)!r}, api_key={mask_token(self._api_key)!r})"
@@ -218,7 +309,7 @@ class EvolutionClient:
         a partial list would make every plan built on it wrong (instances would look gone)."""
         route = "GET /instance/fetchInstances"
         _, body = await self._call("list_instances", "GET", "/instance/fetchInstances")
-        instances, problems = self._parsed(route, parse.parse_instance_list, body)
+        instances, problems = await self._instances(route, body)
         if problems:
             self.stats.malformed_items += len(problems)
             raise self._malformed(
@@ -232,7 +323,7 @@ class EvolutionClient:
         route = "GET /instance/fetchInstances"
         path = f"/instance/fetchInstances?instanceName={encode_name(name)}"
         _, body = await self._call("fetch_instance", "GET", path, route=route)
-        instances, _ = self._parsed(route, parse.parse_instance_list, body)
+        instances, _ = await self._instances(route, body)
         self._remember(i.token.get_secret_value() for i in instances if i.token)
         for instance in instances:
             if instance.name == name:
@@ -253,6 +344,22 @@ class EvolutionClient:
             raise
         return self._parsed(_route("GET", "/instance/connectionState/", name), parse.parse_probe, name, body)
 
+    async def locate(self, name: str) -> ProbeResult:
+        """`probe`, and a RESERVED name told apart: this server's own ghost (RESERVED: a v1.8
+        leftover, a v2 row of this `clientName` - both deletable here) or another server's
+        (FOREIGN: on v2 a name held but not in this server's list is a row of another
+        `clientName` on a shared database; deleting it here would destroy that row). Costs a
+        list on v2 when the probe finds a name reserved (shared by the calls of a second)."""
+        found = await self.probe(name)
+        if found.state is not ProbeState.RESERVED or (await self._wire()).dialect is Dialect.V1_8:
+            return found
+        now = time.monotonic()
+        if self._listed is None or now - self._listed[0] > LIST_FRESH_S:
+            self._listed = (now, frozenset(i.name for i in await self.list_instances()))
+        if name in self._listed[1]:
+            return found
+        return ProbeResult(name=name, state=ProbeState.FOREIGN)
+
     async def create(
         self,
         name: str,
@@ -267,18 +374,14 @@ class EvolutionClient:
         after the request may have reached the server (see module docstring)."""
         if not isinstance(name, str) or name == "":
             raise ValueError("instance name must be a non-empty string")
-        payload: dict[str, JSONValue] = {"instanceName": name, "qrcode": bool(qrcode)}
-        if token is not None:
-            payload["token"] = token
-        if number is not None:
-            payload["number"] = number
-        if integration is not None:
-            payload["integration"] = integration
+        wire = await self._wire()
+        payload = wire.create_body(name, qrcode=qrcode, token=token, number=number,
+                                   integration=integration)
         route = "POST /instance/create"
         _, body = await self._call(
             "create", "POST", "/instance/create", json=payload, idempotent=False, secrets=[token]
         )
-        result = self._parsed(route, parse.parse_create, body, requested_name=name)
+        result = self._parsed(route, wire.parse_create, body, requested_name=name)
         if result.token:
             self._remember([result.token.get_secret_value()])
         return result
@@ -290,20 +393,32 @@ class EvolutionClient:
         path = f"/instance/connect/{encode_name(name)}"
         if number is not None:
             path += f"?number={quote(number, safe='')}"
+        wire = await self._wire()
         _, body = await self._call("connect", "GET", path, route=_route("GET", "/instance/connect/", name))
-        return self._parsed(_route("GET", "/instance/connect/", name), parse.parse_connect, name, body)
+        return self._parsed(_route("GET", "/instance/connect/", name), wire.parse_connect, name, body)
 
     async def restart(self, name: str) -> ProbeResult:
-        """PUT /instance/restart/{name}. The server answers with the connectionState body, so the
-        result is a ProbeResult: PRESENT (+instance_state) or RESERVED (ghost). An unknown name
-        raises NotFoundError (it is not turned into ABSENT: restarting nothing is an error)."""
-        _, body = await self._call("restart", "PUT", f"/instance/restart/{encode_name(name)}")
-        return self._parsed(_route("PUT", "/instance/restart/", name), parse.parse_probe, name, body)
+        """Restart one instance (v1.8 `PUT`, v2 `POST /instance/restart/{name}`). The answer
+        is read as a probe: PRESENT (+instance_state), or RESERVED for a ghost (v1.8: no
+        `state`; v2: `{"error": true}`). An unknown name raises NotFoundError (restarting
+        nothing is an error)."""
+        wire = await self._wire()
+        method = wire.restart_method
+        _, body = await self._call("restart", method, f"/instance/restart/{encode_name(name)}")
+        if isinstance(body, dict) and body.get("error") is True:
+            return ProbeResult(name=name, state=ProbeState.RESERVED)
+        return self._parsed(_route(method, "/instance/restart/", name), parse.parse_probe, name, body)
 
     async def logout(self, name: str) -> None:
-        """DELETE /instance/logout/{name}. NotConnectedError (400, state `close`), NotFoundError."""
+        """DELETE /instance/logout/{name}. NotConnectedError when the instance was not
+        connected (400 "not connected", or 2.4's 200 "already disconnected": the same answer),
+        NotFoundError."""
+        wire = await self._wire()
+        route = _route("DELETE", "/instance/logout/", name)
         _, body = await self._call("logout", "DELETE", f"/instance/logout/{encode_name(name)}")
-        self._parsed(_route("DELETE", "/instance/logout/", name), parse.parse_ack, body)
+        self._parsed(route, parse.parse_ack, body)
+        if wire.logout_was_noop(body):
+            raise NotConnectedError(parse.error_message(body), status=200, route=route)
 
     async def delete(self, name: str) -> None:
         """DELETE /instance/delete/{name}. NotFoundError (404). The server answers before its

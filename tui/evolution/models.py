@@ -1,7 +1,10 @@
-"""Pydantic models of what the Evolution API v1.8 answers, normalised for the rest of evodash.
+"""Pydantic models of what an Evolution API server answers, normalised for the rest of
+evodash: one model per thing whichever dialect said it (v1.8 or v2; each dialect's package
+parses its own shapes into these).
 
-The contract (`shared/evolution-api/v1.8-contract.md` §3) is the source of every shape here.
-Tokens are kept as `SecretStr` so `repr`/`str`/`model_dump` never print them in clear.
+The contracts (`shared/evolution-api/v1.8-contract.md` §3, `v2-contract.md` §1, §4.2) are the
+source of every shape here. Tokens are kept as `SecretStr` so `repr`/`str`/`model_dump` never
+print them in clear.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from tui.evolution.dialect import Dialect
 from tui.secrets import mask_token
 
 
@@ -26,13 +30,30 @@ class ProbeState(StrEnum):
     """What `GET /instance/connectionState/{name}` says of a name (contract §3.3, §6).
 
     present  -> 200 with a `state`: the instance is loaded (and listed by fetchInstances)
-    reserved -> 200 without `state`: the server holds the name but does not list it (a "ghost")
+    reserved -> 200 without `state`: this server holds the name with no live instance (a
+                "ghost": v1.8 a leftover file or collection, v2 a database row of its own);
+                DELETE removes it
+    foreign  -> 200 without `state`, and the name is another server's: on v2 a row of another
+                `clientName` in a database shared by several servers (never listed here). A
+                DELETE through this server would destroy the other server's row: never touched
+                (only `locate` says this; a plain `probe` calls it reserved)
     absent   -> 404: the name is free
     """
 
     PRESENT = "present"
     RESERVED = "reserved"
+    FOREIGN = "foreign"
     ABSENT = "absent"
+
+
+class InstanceCounts(BaseModel):
+    """What v2 stores for an instance (`_count`): messages, contacts, chats."""
+
+    model_config = ConfigDict(frozen=True)
+
+    messages: int = 0
+    contacts: int = 0
+    chats: int = 0
 
 
 class Instance(BaseModel):
@@ -50,6 +71,8 @@ class Instance(BaseModel):
     integration: str | None = None  # e.g. WHATSAPP-BAILEYS / WHATSAPP-BUSINESS when stored
     server_url: str | None = None
     token: SecretStr | None = Field(default=None, repr=False)
+    counts: InstanceCounts | None = None  # v2 only
+    client_name: str | None = None  # v2: the server (`clientName`) whose row this is
     raw: dict[str, Any] = Field(default_factory=dict, repr=False)  # apikey already masked
     # listed `close` but seen `connecting` moments ago: dialing (set by the lifecycle's
     # DialingTracker from several observations, never by the client)
@@ -117,7 +140,7 @@ class CreateResult(BaseModel):
 
 
 class ServerInfo(BaseModel):
-    """`GET /` welcome body (contract §3.9)."""
+    """`GET /` welcome body (v1.8 contract §3.9, v2 contract §1.1)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -126,3 +149,33 @@ class ServerInfo(BaseModel):
     version: str | None = None
     swagger: str | None = None
     documentation: str | None = None
+    client_name: str | None = None  # v2 >= 2.1: DATABASE_CONNECTION_CLIENT_NAME
+    whatsapp_web_version: str | None = None  # v2 >= 2.3
+
+
+class DetectedBy(StrEnum):
+    """How the dialect of a server was found (v2 contract §1.10)."""
+
+    SETTING = "setting"  # `evolution.dialect` names it: nothing probed
+    VERSION = "version"  # `GET /` said its version
+    VERIFY_CREDS = "verify-creds"  # `POST /verify-creds` exists (v2) or not (v1.8)
+    LIST_SHAPE = "list-shape"  # the shape of `fetchInstances`' items
+
+
+class ServerProfile(BaseModel):
+    """Who the client talks to: dialect, version and (v2) client name, and how that was found."""
+
+    model_config = ConfigDict(frozen=True)
+
+    dialect: Dialect
+    detected_by: DetectedBy
+    version: str | None = None
+    client_name: str | None = None
+    whatsapp_web_version: str | None = None
+
+    @property
+    def label(self) -> str:
+        """`Evolution API 2.3.6 (v2, client evo_a)` / `Evolution API 1.8.6 (v1.8)`."""
+        version = f" {self.version}" if self.version else ""
+        client = f", client {self.client_name}" if self.client_name else ""
+        return f"Evolution API{version} ({self.dialect.value}{client})"

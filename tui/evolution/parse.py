@@ -1,10 +1,14 @@
-"""Pure normalisation of Evolution API v1.8 response bodies into the models of `models.py`.
+"""Pure normalisation of Evolution API response bodies into the models of `models.py`: the
+parts both dialects share (JSON decoding, secret masking, error envelopes, the instance item
+in either spelling, probes, QR codes, acks). What only one dialect says is in its package
+(`v18/`, `v2/`), which decides which shape it expects and calls these.
 
 No I/O here: every function takes an already-decoded JSON value (or raw bytes for `decode_json`)
 and either returns a model or raises `ParseError` with a short reason; the client turns that
-reason into a `MalformedResponseError` naming the route. Shapes come from the contract
-(`shared/evolution-api/v1.8-contract.md` §1, §3, §10); a few v2 spellings are accepted
-defensively (flat items, `connectionStatus`, `hash` as a plain string).
+reason into a `MalformedResponseError` naming the route. Shapes come from the contracts
+(`shared/evolution-api/v1.8-contract.md` §1, §3, §10; `v2-contract.md` §1): an instance item
+is read in either spelling (v1.8's `{"instance": {...}}` wrapper, v2's flat row with
+`connectionStatus`, `_count` and `clientName`).
 
 Types: a decoded body is a `JSONValue` (what `json.loads` can return), so every function
 here has to narrow it (`isinstance`) before reading it, and mypy checks that it does.
@@ -21,6 +25,7 @@ from tui.evolution.models import (
     ConnectResult,
     CreateResult,
     Instance,
+    InstanceCounts,
     InstanceState,
     ProbeResult,
     ProbeState,
@@ -190,8 +195,23 @@ def parse_instance(item: JSONValue) -> Instance:
         integration=_str(integration),
         server_url=_str(data.get("serverUrl")),
         token=SecretStr(token) if token is not None else None,
+        counts=_counts(data.get("_count")),
+        client_name=_str(data.get("clientName")),
         raw=mask_secrets(data),
     )
+
+
+def _counts(value: JSONValue) -> InstanceCounts | None:
+    """v2's `_count: {Message, Contact, Chat}` (None when absent or not an object)."""
+    if not isinstance(value, dict):
+        return None
+
+    def count(key: str) -> int:
+        item = value.get(key)
+        return item if isinstance(item, int) and not isinstance(item, bool) and item >= 0 else 0
+
+    return InstanceCounts(messages=count("Message"), contacts=count("Contact"),
+                          chats=count("Chat"))
 
 
 def parse_instance_list(body: JSONValue) -> tuple[list[Instance], list[str]]:
@@ -231,6 +251,8 @@ def parse_server_info(body: JSONValue) -> ServerInfo:
         version=_str(body.get("version")),
         swagger=_str(body.get("swagger")),
         documentation=_str(body.get("documentation")),
+        client_name=_str(body.get("clientName")),
+        whatsapp_web_version=_str(body.get("whatsappWebVersion")),
     )
 
 
