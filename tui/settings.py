@@ -39,7 +39,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
@@ -72,6 +72,8 @@ class EvolutionSettings(_Section):
     url: str = "http://127.0.0.1:8080"
     api_key: SecretStr
     timeout_s: float = Field(default=10, gt=0, le=600)
+    # which Evolution API the server speaks: detected at the first call (`auto`), or set
+    dialect: Literal["auto", "v1.8", "v2"] = "auto"
 
     @field_validator("url")
     @classmethod
@@ -113,8 +115,9 @@ class CleanupSettings(_Section):
     concurrency: int = Field(default=4, ge=1, le=64)
     verify_timeout_s: float = Field(default=15, gt=0, le=600)
     max_delete_attempts: int = Field(default=3, ge=1, le=20)
-    # a name counts as free only once it stayed absent this long (contract §11.3)
-    free_hold_s: float = Field(default=1.0, ge=0.2, le=60)
+    # a name counts as free only once it stayed absent this long (v1.8 contract §11.3);
+    # unset: the dialect's (v1.8 1.0 s, v2 0.5 s)
+    free_hold_s: float | None = Field(default=None, ge=0.2, le=60)
     # how long to retry the logout of an instance seen dialing before deleting anyway
     stop_dialing_s: float = Field(default=8.0, ge=0.5, le=120)
     # a bulk operation never deletes an orphan instance younger than this (the platform may

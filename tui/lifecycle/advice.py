@@ -32,6 +32,10 @@ class Advice:
     why: str
 
 
+# how to look at a name through the server that holds it
+OTHER_SERVER_REPORT = "EVODASH_EVOLUTION__URL=<its URL> evodash report"
+
+
 def _q(text: str) -> str:
     return shlex.quote(text)
 
@@ -56,7 +60,14 @@ def repairs(row: Row) -> list[Advice]:
                            f"re-create its instance, then evodash pair {name}")]
         if row.probe is OrphanProbe.RESERVED:
             return [Advice(f"evodash delete {name}",
-                           "free the reserved name (verified), then remove the record")]
+                           "free the reserved name (verified), then remove the record; a "
+                           "name that comes back after a verified delete is held by the "
+                           "deleted instance's orphaned connection, which no API shows: "
+                           "only a restart of Evolution API ends it")]
+        if row.probe is OrphanProbe.FOREIGN:
+            return [Advice(OTHER_SERVER_REPORT,
+                           "another Evolution server sharing the database holds the name: "
+                           "look at it (and repair it) there; evodash never deletes it here")]
         return [Advice("evodash report", "look again: the name was not probed or just changed")]
     return _linked(row)
 
@@ -82,6 +93,8 @@ def include_hint(skip: Skip, operation: OperationKind, name: str) -> str:
         return "another tenant's name: run without --reseller (admin)"
     if cause is SkipCause.OTHER_RESELLER:
         return "another tenant's record shares the name: run without --reseller (admin)"
+    if cause is SkipCause.OTHER_SERVER:
+        return f"on the server that owns it: {OTHER_SERVER_REPORT}"
     if cause is SkipCause.YOUNG_ORPHAN:
         return young_hint(skip, q)
     if cause in (SkipCause.INSTANCE_EXISTS, SkipCause.NAME_NOT_FREE):

@@ -50,6 +50,7 @@ class StepOutcome(StrEnum):
     FAILED = "failed"
     ABSENT = "absent"
     RESERVED = "reserved"
+    FOREIGN = "foreign"  # another server's name (shared database)
     PRESENT = "present"
     GONE = "gone"  # delete answered 404: nothing to delete
 
@@ -78,6 +79,7 @@ class SkipCause(StrEnum):
     NOT_FOUND = "not_found"  # neither an instance nor a record
     OTHER_RESELLER = "other_reseller"  # another tenant's record shares the name
     OUT_OF_SCOPE = "out_of_scope"  # nothing of the session's scope on this name
+    OTHER_SERVER = "other_server"  # the name is another Evolution server's (shared database)
     YOUNG_ORPHAN = "young_orphan"  # an orphan instance younger than the grace
     INSTANCE_EXISTS = "instance_exists"  # forget / re-provision: the instance is there
     NO_RECORD = "no_record"  # forget / re-provision: no record of that name

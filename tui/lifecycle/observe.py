@@ -72,7 +72,7 @@ async def probe_many(client: EvolutionPort, names: list[str], concurrency: int
     async def one(name: str) -> None:
         async with sem:
             try:
-                probes[name] = await client.probe(name)
+                probes[name] = await client.locate(name)
             except UnauthorizedError:
                 raise
             except EvolutionError as exc:

@@ -67,7 +67,7 @@ async def _one(ctx: OpContext, sem: asyncio.Semaphore, name: str
         except EvolutionError:
             return None, None
         try:
-            return None, await ctx.client.probe(name)
+            return None, await ctx.client.locate(name)
         except FATAL:
             raise
         except EvolutionError:
@@ -100,7 +100,7 @@ async def probe_all(ctx: OpContext, names: list[str]) -> dict[str, ProbeResult]:
     async def one(name: str) -> None:
         async with sem:
             try:
-                out[name] = await ctx.client.probe(name)
+                out[name] = await ctx.client.locate(name)
             except UnauthorizedError:
                 raise
             except EvolutionError:
@@ -138,6 +138,9 @@ def classify(obs: Observation, name: str, scope: Scope, *, allow_attributed: boo
                     dialing=bool(instance and instance.dialing))
     if kind is TargetKind.NOT_FOUND:
         target.skip = Skip(SkipCause.NOT_FOUND)
+        return target
+    if probed is ProbeState.FOREIGN:  # another server's name: never touched, whoever asks
+        target.skip = Skip(SkipCause.OTHER_SERVER, state=probed.value)
         return target
     if scope.is_all:
         return target

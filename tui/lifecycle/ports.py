@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from tui.evolution.models import ConnectResult, CreateResult, Instance, ProbeResult
+from tui.evolution.models import ConnectResult, CreateResult, Instance, ProbeResult, ServerProfile
+from tui.evolution.wire import RemovalProfile
 from tui.store.models import ConnectionRecord, InvalidRow, Reseller, StoreSnapshot
 
 
@@ -18,6 +19,12 @@ class EvolutionPort(Protocol):
     async def fetch_instance(self, name: str) -> Instance: ...
 
     async def probe(self, name: str) -> ProbeResult: ...
+
+    async def locate(self, name: str) -> ProbeResult: ...
+
+    async def profile(self) -> ServerProfile: ...
+
+    async def removal_profile(self) -> RemovalProfile: ...
 
     async def create(self, name: str, *, qrcode: bool = False) -> CreateResult: ...
 

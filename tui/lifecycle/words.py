@@ -28,6 +28,14 @@ _FIXED: dict[SkipCause, str] = {
 }
 
 
+def other_server_text(client_name: str = "") -> str:
+    """Why a name held by another server on the same database is never touched from here."""
+    this = f" (this one is client {client_name})" if client_name else ""
+    return ("the name belongs to another Evolution server sharing this database" + this +
+            ": a delete through this server would destroy that server's instance, so it is "
+            "never touched here and its record is kept - manage it on the server that owns it")
+
+
 def skip_text(skip: Skip | None) -> str:
     """The one-line sentence of a skip ("" for none)."""
     if skip is None:
@@ -37,6 +45,8 @@ def skip_text(skip: Skip | None) -> str:
         return _FIXED[cause]
     if cause is SkipCause.OUT_OF_SCOPE:
         return f"outside scope {skip.scope}"
+    if cause is SkipCause.OTHER_SERVER:
+        return other_server_text(skip.detail)
     if cause is SkipCause.YOUNG_ORPHAN:
         return (f"young orphan instance ({human_duration(skip.age_s)} old by "
                 f"{skip.age_source}; grace {human_duration(skip.grace_s)}): its record may be "

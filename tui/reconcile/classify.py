@@ -66,11 +66,13 @@ _PRESENT = ProbeState.PRESENT
 _PROBE_OF = {
     ProbeState.ABSENT: OrphanProbe.ABSENT,
     ProbeState.RESERVED: OrphanProbe.RESERVED,
+    ProbeState.FOREIGN: OrphanProbe.FOREIGN,
     ProbeState.PRESENT: OrphanProbe.PRESENT,
 }
 ORPHAN_NOTES = {
     OrphanProbe.ABSENT: "name is free on the server",
     OrphanProbe.RESERVED: "server still holds the name but does not list it (ghost)",
+    OrphanProbe.FOREIGN: "another Evolution server sharing the database holds the name",
     OrphanProbe.PRESENT: "probe sees the instance although fetchInstances did not list it (race)",
     OrphanProbe.UNKNOWN: "not probed",
 }
@@ -605,6 +607,7 @@ def _build(
         orphan_instances=len(orphan_instances),
         orphan_records=len(orphan_records),
         reserved=probes[OrphanProbe.RESERVED],
+        foreign=probes[OrphanProbe.FOREIGN],
         absent=probes[OrphanProbe.ABSENT],
         present=probes[OrphanProbe.PRESENT],
         unknown=probes[OrphanProbe.UNKNOWN],

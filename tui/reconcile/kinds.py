@@ -15,6 +15,7 @@ class TargetKind(StrEnum):
     ORPHAN_INSTANCE = "orphan_instance"  # an instance without a record
     ORPHAN_RECORD = "orphan_record"  # a record whose name is not listed as an instance
     RESERVED = "reserved"  # no instance, no record, but the server holds the name
+    FOREIGN = "foreign"  # no instance, no record: another server sharing the database holds it
     NOT_FOUND = "not_found"  # neither an instance nor a record, and the name is free
     UNKNOWN = "unknown"  # no instance, no record, and the server did not say
 
@@ -31,6 +32,8 @@ def kind_of(listed: bool, has_records: bool, probe: ProbeState | None) -> Target
         return TargetKind.NOT_FOUND
     if probe is ProbeState.RESERVED:
         return TargetKind.RESERVED
+    if probe is ProbeState.FOREIGN:
+        return TargetKind.FOREIGN
     return TargetKind.UNKNOWN
 
 

@@ -26,6 +26,7 @@ class OrphanProbe(StrEnum):
 
     ABSENT = "absent"  # 404: the name is free
     RESERVED = "reserved"  # the server holds the name without listing it (contract §6)
+    FOREIGN = "foreign"  # another server sharing the database holds it (v2 contract §2.1)
     PRESENT = "present"  # the probe sees it although fetchInstances did not: a race
     UNKNOWN = "unknown"  # no probe for that name
 
@@ -112,6 +113,7 @@ class Counts(BaseModel):
     orphan_instances: int = 0
     orphan_records: int = 0
     reserved: int = 0
+    foreign: int = 0  # orphan records whose name another server holds
     absent: int = 0
     present: int = 0
     unknown: int = 0

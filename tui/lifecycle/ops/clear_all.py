@@ -48,7 +48,7 @@ class ClearAll(Operation[ClearAllRequest]):
         targets = [classify(obs, n, scope, allow_attributed=request.include_attributed)
                    for n in sorted(set(names))]
         skip_young(ctx, targets)
-        with_steps(targets)
+        with_steps(targets, await ctx.client.removal_profile())
         label = "ALL" if scope.is_all else (reseller.name if reseller and reseller.name
                                             else str(scope))
         what = "orphans" if request.orphans_only else "everything"

@@ -26,7 +26,7 @@ class Delete(Operation[DeleteRequest]):
         targets = [classify(obs, n, ctx.scope, allow_attributed=True) for n in names]
         if len(targets) > 1:
             skip_young(ctx, targets)  # several names: a bulk operation
-        with_steps(targets)
+        with_steps(targets, await ctx.client.removal_profile())
         count = len([t for t in targets if t.skip is None])
         title = (f"Delete {names[0]}?" if len(names) == 1 else
                  f"Delete {len(names)} connections?")

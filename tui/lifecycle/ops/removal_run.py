@@ -52,8 +52,10 @@ class RemovalRun:
         ordered = sorted(plan.targets, key=_priority)
         tasks = [asyncio.create_task(self._target(t)) for t in ordered]
         listed = {t.name for t in plan.targets if t.state is not None and t.skip is None}
-        census = start_census(self.ctx.client, self.remover.board, self.ctx.dialing, listed,
-                              self.ctx.policy.quiet_samples)
+        profile = await self.remover.ready()
+        census = (start_census(self.ctx.client, self.remover.board, self.ctx.dialing, listed,
+                               self.ctx.policy.quiet_samples)
+                  if profile.stop_dialing_first else [])
         try:
             outcomes = await asyncio.gather(*tasks, return_exceptions=True)
             for target, outcome in zip(ordered, outcomes):

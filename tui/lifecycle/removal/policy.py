@@ -3,9 +3,10 @@ how its steps are reported (`Emit`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
+from tui.evolution.wire import RemovalProfile, ReservedCause
 from tui.lifecycle.domain import Skip, Step, StepOutcome, TargetOutcome
 
 RESERVED_HINT = (
@@ -13,6 +14,16 @@ RESERVED_HINT = (
     "re-creates it): restarting Evolution API frees it, and also sets every persisted "
     "instance dialing - run evodash again right after the restart, it stops the dialing "
     "before each delete")
+CLEANUP_HINT = (
+    "the server still holds the name after its delete (its cleanup has not finished: a busy "
+    "server, or slow event sinks such as a webhook): run evodash again in a minute; if the "
+    "name stays held, restarting Evolution API frees it")
+ZOMBIE_HINT = (
+    "the server refuses to delete the instance (a \"zombie\": its connection is dead but it "
+    "is still loaded, which Evolution API 2.3.7 cannot delete): restart Evolution API, then "
+    "run evodash again (2.4 deletes zombies)")
+RESERVED_HINTS = {ReservedCause.ORPHAN_RERESERVES: RESERVED_HINT,
+                  ReservedCause.CLEANUP_PENDING: CLEANUP_HINT}
 
 
 @dataclass(frozen=True)
@@ -30,9 +41,10 @@ class DeletePolicy:
     # verification ends close to the moment the name is free, then back off to `max_poll_s`.
     fast_phase_s: float = 1.0
     fast_poll_s: float = 0.05
-    # Free means: absent, and still absent `free_hold_s` after the first 404 (recorded: a
-    # name that came back did so 0.09-0.26 s after its first 404; 1.0 s is about 4x that).
-    free_hold_s: float = 1.0
+    # Free means: absent, and still absent `free_hold_s` after the first 404. None: the
+    # dialect's (`RemovalProfile.free_hold_s`; v1.8 1.0 s: a name that came back did so
+    # 0.09-0.26 s after its first 404; v2 0.5 s: none came back).
+    free_hold_s: float | None = None
     # Stopping the dialing (§11.2): a listed instance is taken as quiet once it was seen
     # `close` at least `quiet_samples` times over at least `quiet_logout_s` and never
     # `connecting`; samples are its logout answers (400 "not connected", at least
@@ -53,6 +65,17 @@ class DeletePolicy:
 
     def attempt_window(self) -> float:
         return self.verify_timeout_s / self.max_attempts
+
+    @property
+    def hold_s(self) -> float:
+        """The hold in force (`for_server` has filled in the dialect's)."""
+        return 1.0 if self.free_hold_s is None else self.free_hold_s
+
+    def for_server(self, profile: RemovalProfile) -> DeletePolicy:
+        """This policy on a server with `profile`: the dialect's hold unless one is set."""
+        if self.free_hold_s is not None:
+            return self
+        return replace(self, free_hold_s=profile.free_hold_s)
 
 
 @dataclass

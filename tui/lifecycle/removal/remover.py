@@ -1,9 +1,11 @@
 """The verified delete of one name, step by step and with retries (see the package doc).
 
-Per attempt: stop the dialing of a listed instance (`dialing_stop.py`), delete, verify and
-hold the absence (`verify.py`). A name that comes back is `reserved`: retried, then
-`stuck_reserved`; the caller keeps (and marks) the records of anything but `removed` /
-`already_absent`.
+Per attempt: re-check the name - by stopping the dialing of a listed instance
+(`dialing_stop.py`) where the server's `RemovalProfile` says a dialing instance re-reserves
+its name (v1.8), by a probe otherwise (v2) -, delete, verify and hold the absence
+(`verify.py`). A name another server holds (FOREIGN) is never deleted. A name that stays or
+comes back is `reserved`: retried, then `stuck_reserved` with the profile's reason; the caller
+keeps (and marks) the records of anything but `removed` / `already_absent`.
 """
 
 from __future__ import annotations
@@ -12,14 +14,21 @@ import asyncio
 import random
 from dataclasses import dataclass
 
-from tui.evolution.errors import EvolutionError, NotFoundError, UnauthorizedError
+from tui.evolution.errors import BadRequestError, EvolutionError, NotFoundError, UnauthorizedError
 from tui.evolution.models import InstanceState, ProbeState
+from tui.evolution.wire import RemovalProfile
 from tui.lifecycle.dialing import DialingTracker
 from tui.lifecycle.domain import Skip, SkipCause, Step, StepOutcome, TargetOutcome
 from tui.lifecycle.events import Clock, EventSink, StepEvent
 from tui.lifecycle.ports import EvolutionPort
 from tui.lifecycle.removal.dialing_stop import CensusBoard, Dialing, DialingStopper
-from tui.lifecycle.removal.policy import RESERVED_HINT, DeletePolicy, DeleteResult, Emit
+from tui.lifecycle.removal.policy import (
+    RESERVED_HINTS,
+    ZOMBIE_HINT,
+    DeletePolicy,
+    DeleteResult,
+    Emit,
+)
 from tui.lifecycle.removal.slot import Slot
 from tui.lifecycle.removal.verify import Verifier
 
@@ -34,6 +43,7 @@ class _Attempts:
     state: InstanceState | None
     deleted: bool = False
     stuck: bool = False  # the last verification found the name reserved
+    refused: bool = False  # the last delete was refused (400): a zombie
     last: str = ""  # the last failure, in words
 
 
@@ -55,6 +65,15 @@ class InstanceRemover:
         self.board = CensusBoard()
         self.stopper = DialingStopper(client, policy, self.rng, self.dialing, self.board)
         self.verifier = Verifier(client, policy, self.rng)
+        self.profile: RemovalProfile | None = None
+
+    async def ready(self) -> RemovalProfile:
+        """The server's removal profile (asked once), and the policy made for it."""
+        if self.profile is None:
+            self.profile = await self.client.removal_profile()
+            self.policy = self.policy.for_server(self.profile)
+            self.stopper.policy = self.verifier.policy = self.policy
+        return self.profile
 
     def _emitter(self, clock: Clock, name: str, attempt: int) -> Emit:
         def emit(step: Step, outcome: StepOutcome, detail: str = "") -> None:
@@ -72,7 +91,10 @@ class InstanceRemover:
         orphan record): one that is there now appeared since and is not touched.
         `UnauthorizedError` propagates: no later target can succeed with that key."""
         clock, slot = Clock(), slot or Slot(None)
+        profile = await self.ready()
         at = _Attempts(ProbeState.PRESENT if state is not None else None, state)
+        if not profile.stop_dialing_first:
+            at.probed = None  # no logout to re-check it: a probe does
         early = await self._recheck(clock, name, slot, at, expect_unlisted)
         if early is not None:
             return early
@@ -81,8 +103,8 @@ class InstanceRemover:
             if done is not None:
                 return done
         if at.stuck:
-            return DeleteResult(TargetOutcome.STUCK_RESERVED, RESERVED_HINT,
-                                self.policy.max_attempts)
+            return DeleteResult(TargetOutcome.STUCK_RESERVED,
+                                RESERVED_HINTS[profile.reserved_cause], self.policy.max_attempts)
         return DeleteResult(TargetOutcome.FAILED, at.last, self.policy.max_attempts)
 
     async def _recheck(self, clock: Clock, name: str, slot: Slot, at: _Attempts,
@@ -91,9 +113,12 @@ class InstanceRemover:
         free one (a result when nothing is left to do)."""
         emit = self._emitter(clock, name, 1)
         if at.probed is None:
-            probe = await self.verifier.probe(name, emit)
+            probe = await self.verifier.probe(name, emit, locate=at.state is None)
             if probe.state is None:
                 return DeleteResult(TargetOutcome.FAILED, probe.error, 0)
+            if probe.state is ProbeState.FOREIGN:
+                return DeleteResult(TargetOutcome.SKIPPED, attempts=0,
+                                    skip=Skip(SkipCause.OTHER_SERVER, state=probe.state.value))
             at.probed, at.state = probe.state, probe.instance_state
             if probe.state is ProbeState.PRESENT and expect_unlisted:
                 return DeleteResult(TargetOutcome.SKIPPED, attempts=0,
@@ -111,7 +136,7 @@ class InstanceRemover:
         emit = self._emitter(clock, name, attempt)
         await slot.take()  # given up while a previous hold waited
         logged_out = False
-        if at.probed is ProbeState.PRESENT:
+        if at.probed is ProbeState.PRESENT and self.policy_stops_dialing:
             dialing = await self.stopper.stop(name, emit)
             logged_out = dialing is Dialing.STOPPED
             if dialing is Dialing.GONE and attempt == 1:
@@ -129,10 +154,13 @@ class InstanceRemover:
             raise
         except EvolutionError as exc:
             at.last = f"delete failed: {exc}"
+            at.refused = isinstance(exc, BadRequestError)
             last_try = attempt >= self.policy.max_attempts
             emit(Step.DELETE, StepOutcome.FAILED if last_try else StepOutcome.RETRY, str(exc))
             if last_try:
-                return DeleteResult(TargetOutcome.FAILED, at.last, attempt)
+                zombie = at.refused and bool(self.profile and self.profile.refusal_retries)
+                return DeleteResult(TargetOutcome.FAILED,
+                                    f"{at.last}; {ZOMBIE_HINT}" if zombie else at.last, attempt)
             await asyncio.sleep(self._pause(attempt))
             return None
         return await self._settle(clock, name, slot, at, attempt, logged_out)
@@ -149,7 +177,9 @@ class InstanceRemover:
             return DeleteResult(TargetOutcome.REMOVED, "", attempt)
         at.stuck = verdict.state is ProbeState.RESERVED
         if at.stuck:
-            at.last, at.probed = RESERVED_HINT, ProbeState.RESERVED
+            assert self.profile is not None  # `remove` asked for it first
+            at.last = RESERVED_HINTS[self.profile.reserved_cause]
+            at.probed = ProbeState.RESERVED
         elif verdict.state is ProbeState.PRESENT:
             at.last = f"instance still present after {attempt} delete(s)"
             at.probed = ProbeState.PRESENT
@@ -157,6 +187,10 @@ class InstanceRemover:
             at.last = f"could not verify: {verdict.error}"
             at.probed = ProbeState.PRESENT  # unknown: take it as listed (stop dialing first)
         return None
+
+    @property
+    def policy_stops_dialing(self) -> bool:
+        return self.profile is None or self.profile.stop_dialing_first
 
     def _pause(self, attempt: int) -> float:
         cap: float = min(self.policy.max_poll_s * 2, 0.05 * (2.0 ** attempt))

@@ -63,10 +63,11 @@ class Verifier:
         self._first_reserved: dict[bool, deque[bool]] = {False: deque(maxlen=16),
                                                          True: deque(maxlen=16)}
 
-    async def probe(self, name: str, emit: Emit) -> Verdict:
-        """One probe, reported as a PROBE step. `UnauthorizedError` propagates."""
+    async def probe(self, name: str, emit: Emit, *, locate: bool = False) -> Verdict:
+        """One probe, reported as a PROBE step; with `locate`, a reserved name is told apart
+        from another server's (FOREIGN). `UnauthorizedError` propagates."""
         try:
-            result = await self.client.probe(name)
+            result = await (self.client.locate(name) if locate else self.client.probe(name))
         except UnauthorizedError:
             raise
         except EvolutionError as exc:
@@ -82,7 +83,7 @@ class Verifier:
         has lasted `free_hold_s`. Probes at about 30 % (a name that comes back does so
         within 0.2 s of its first 404: noticed early, retried early) and 100 % of the hold;
         the target's slot is given up meanwhile."""
-        hold = self.policy.free_hold_s
+        hold = self.policy.hold_s
         polls = 0
         slot.give_up()
         for fraction in (0.3, 1.0):
@@ -153,7 +154,7 @@ class Verifier:
             learnt_free.append((poll.last_reserved_at + sent_at) / 2)  # freed in between
         emit(Step.VERIFY, StepOutcome.ABSENT,
              f"free after {clock.elapsed():.2f} s ({poll.polls} probe"
-             f"{'s' * (poll.polls > 1)}); holding {self.policy.free_hold_s:.1f} s")
+             f"{'s' * (poll.polls > 1)}); holding {self.policy.hold_s:.1f} s")
         held = await self.hold(clock, name, slot, emit, since=poll.started + sent_at)
         return Verdict(held.state, held.error, None)
 
