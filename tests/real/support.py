@@ -1,7 +1,7 @@
-"""Working with a real Evolution v1.8 server (`shared/real-evolution/`) for the real-server
-suite and the real-server benchmark: its address from the environment, building a world of
-instances (some dialing) and records, and the check that no record was removed while its
-name is still on the server.
+"""Working with a real Evolution server, v1.8 or v2 (`shared/real-evolution/`), for the
+real-server suite and the real-server benchmark: its address from the environment, its
+dialect (from `GET /`, as evodash detects it), building a world of instances (some dialing)
+and records, and the check that no record was removed while its name is still on the server.
 
 Environment:
   REAL_EVOLUTION_URL      base URL, e.g. http://127.0.0.1:8080 (run inside its netns)
@@ -9,6 +9,8 @@ Environment:
   REAL_EVOLUTION_RESTART  a shell command that restarts it, keeping its instances (for the
                           "right after a restart" case)
   REAL_EVOLUTION_RESET    a shell command that restarts it empty (for the benchmark)
+  REAL_EVOLUTION_OTHER_URL  v2: a second server on the same database with another
+                          `clientName` (same key), for the "another server's name" case
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ class RealServerMissing(RuntimeError):
 
 def real_env(*required: str) -> dict[str, str]:
     """The REAL_EVOLUTION_* variables; one clear error when a required one is missing."""
-    names = ("URL", "KEY", "RESTART", "RESET")
+    names = ("URL", "KEY", "RESTART", "RESET", "OTHER_URL")
     env = {n: os.environ.get(f"REAL_EVOLUTION_{n}", "") for n in names}
     missing = [f"REAL_EVOLUTION_{n}" for n in ("URL", "KEY", *required) if not env[n]]
     if missing:
@@ -55,6 +57,12 @@ class RealServer:
         self.url = url.rstrip("/")
         self.http = httpx.AsyncClient(base_url=self.url, headers={"apikey": key}, timeout=60,
                                       limits=httpx.Limits(max_connections=64))
+        self.version = ""  # GET /'s version, known after `wait_up`
+        self.client_name = ""
+
+    @property
+    def v2(self) -> bool:
+        return self.version.startswith("2.")
 
     async def aclose(self) -> None:
         await self.http.aclose()
@@ -63,7 +71,10 @@ class RealServer:
         end = time.monotonic() + limit_s
         while time.monotonic() < end:
             try:
-                if (await self.http.get("/", timeout=2)).status_code == 200:
+                r = await self.http.get("/", timeout=5)
+                if r.status_code == 200:
+                    self.version = str(r.json().get("version") or "")
+                    self.client_name = str(r.json().get("clientName") or "")
                     return
             except httpx.HTTPError:
                 pass
@@ -77,18 +88,34 @@ class RealServer:
         r.raise_for_status()
         return (r.json().get("instance") or {}).get("state") or "reserved"
 
+    async def absent_within(self, name: str, limit_s: float) -> bool:
+        end = time.monotonic() + limit_s
+        while True:
+            if await self.probe(name) == "absent":
+                return True
+            if time.monotonic() > end:
+                return False
+            await asyncio.sleep(0.05)
+
     async def create(self, name: str, **extra) -> int:
-        r = await self.http.post("/instance/create", json={"instanceName": name, **extra})
+        body = {"instanceName": name, **extra}
+        if self.v2:
+            body.setdefault("integration", "WHATSAPP-BAILEYS")
+        r = await self.http.post("/instance/create", json=body)
         return r.status_code
 
     async def listed(self) -> list[dict]:
+        """The listed instances as `{"instanceName", "status"}` (either dialect's shape)."""
         r = await self.http.get("/instance/fetchInstances")
         r.raise_for_status()
-        return [i.get("instance", {}) for i in r.json()]
+        return [i["instance"] if "instance" in i else
+                {"instanceName": i.get("name"), "status": i.get("connectionStatus")}
+                for i in r.json()]
 
     async def remove_quietly(self, name: str) -> None:
-        """Stop any dialing and delete (best effort, for clean-up between runs)."""
-        for _ in range(60):
+        """Stop any dialing and delete (best effort, for clean-up between runs; v2 logs
+        out by itself and its orphans never re-reserve)."""
+        for _ in range(0 if self.v2 else 60):
             r = await self.http.delete(f"/instance/logout/{name}")
             if r.status_code in (200, 404):
                 break
@@ -164,7 +191,7 @@ async def check_removed_names(server: RealServer, names: list[str],
             bad[name] = f"create answered {status}"
             return
         await server.remove_quietly(name)
-        if await server.probe(name) != "absent":
+        if not await server.absent_within(name, 10.0):  # v2: held a moment after its delete
             bad[name] = "the check's own instance could not be removed again"
 
     await asyncio.gather(*(one(n) for n in names))

@@ -1,7 +1,8 @@
 """The real-server suite: evodash's verified delete and clear-all against a real Evolution
-API v1.8 server, through the CLI as an operator runs it. Not part of the default run (see
-README "Against a real Evolution server"); needs REAL_EVOLUTION_URL / _KEY (and _RESTART for
-the restart case).
+API server, v1.8 or v2 (evodash detects which; so does the suite, from `GET /`), through the
+CLI as an operator runs it. Not part of the default run (see README "Against a real Evolution
+server"); needs REAL_EVOLUTION_URL / _KEY (and _RESTART for the restart case, and on v2
+_OTHER_URL: a second server on the same database, for the other-clientName case).
 
 Each case asserts the promise: **0 records removed whose name is still present or
 reserved** - every name whose record evodash removed is probed for at least 3 s afterwards
@@ -136,3 +137,66 @@ async def test_clear_all_right_after_a_restart(server, mongo_db, mongo_server, m
     await run_case(server, mongo_db, mongo_server, mongo_database, tmp_path, world,
                    "clear-all 18 right after a restart",
                    ["clear-all", "--reseller", world.reseller_id], before=restart_now)
+
+
+async def test_deletes_of_logged_out_dialing_instances(server, mongo_db, mongo_server,
+                                                       mongo_database, tmp_path):
+    """"Zombies": dialing instances logged out by someone else first (raw logouts until one
+    lands). On v1.8 a landed logout stops the dialing; on v2 2.3.6 it does not (recorded):
+    the instance keeps reconnecting after its logout and after its delete."""
+    world = await build_world(server, f"{tag()}zo", quiet=0, dialing=8)
+
+    async def log_out_each() -> None:
+        await asyncio.sleep(1.0)
+        for name in world.names:
+            for _ in range(200):
+                r = await server.http.delete(f"/instance/logout/{name}")
+                if r.status_code in (200, 404):
+                    break
+                await asyncio.sleep(0.01)
+
+    await run_case(server, mongo_db, mongo_server, mongo_database, tmp_path, world,
+                   "delete x8 logged out while dialing", ["delete", *world.names],
+                   before=log_out_each)
+
+
+async def test_another_servers_name_is_never_deleted(server, mongo_db, mongo_server,
+                                                     mongo_database, tmp_path):
+    """v2, two servers on one database: a record whose name belongs to the other server
+    (another clientName) is never deleted through this one - neither by a delete of that
+    name nor by the reseller's clear-all - and its record is kept; the rest of the clear-all
+    is done as usual. (v1.8 has no shared database of several servers: not applicable.)"""
+    if not server.v2:
+        pytest.skip(f"not applicable to {server.version}: only v2 servers share a database")
+    other = RealServer(real_env("OTHER_URL")["OTHER_URL"], real_env()["KEY"])
+    await other.wait_up()
+    assert other.client_name != server.client_name, "the other server needs its own clientName"
+    theirs = f"{tag()}theirs"
+    world = await build_world(server, f"{tag()}os", quiet=4, dialing=2)
+    try:
+        assert await other.create(theirs) == 201
+        seed_records(mongo_db, world)
+        mongo_db[CONNECTIONS].insert_one({"id": f"rec-{theirs}", "reseller_id": world.reseller_id,
+                                          "instance_name": theirs, "status": "connected"})
+        await asyncio.sleep(1.0)
+        for args in (["delete", theirs], ["clear-all", "--reseller", world.reseller_id]):
+            started = time.monotonic()
+            _, summary = await asyncio.to_thread(run_cli, tmp_path, mongo_server.uri,
+                                                 mongo_database, *args)
+            mine = {t["name"]: t for t in summary["targets"]}
+            assert mine[theirs]["outcome"] == "skipped", mine[theirs]
+            assert mine[theirs]["cause"] == "other_server", mine[theirs]
+            assert mongo_db[CONNECTIONS].count_documents({"instance_name": theirs}) == 1
+            assert theirs in [i["instanceName"] for i in await other.listed()]
+            assert await other.probe(theirs) in ("open", "close", "connecting")
+            print(f"\nREAL {args[0]} of another server's name ({other.client_name}): skipped "
+                  f"(other_server), record kept, its row intact, "
+                  f"{time.monotonic() - started:.1f} s")
+        summary_world = {**summary, "targets": [t for t in summary["targets"]
+                                                if t["name"] != theirs]}
+        await check(server, mongo_db, world, summary_world, "clear-all beside another "
+                    "server's name", time.monotonic() - started)
+    finally:
+        await clean_up(server, world.names)
+        await other.remove_quietly(theirs)
+        await other.aclose()
