@@ -200,3 +200,34 @@ async def test_another_servers_name_is_never_deleted(server, mongo_db, mongo_ser
         await clean_up(server, world.names)
         await other.remove_quietly(theirs)
         await other.aclose()
+
+
+async def test_create_pair_and_delete_through_the_cli(server, mongo_db, mongo_server,
+                                                      mongo_database, tmp_path):
+    """`evodash create --qr` makes an instance the server lists and a record of the reseller
+    (v2: with the integration v2 requires), `evodash pair` asks it for a QR code, and
+    `evodash delete` removes both, verified."""
+    reseller = f"{tag()}cr"
+    mongo_db["resellers"].insert_one({"id": reseller, "name": f"Create {reseller}"})
+    _, created = await asyncio.to_thread(run_cli, tmp_path, mongo_server.uri, mongo_database,
+                                         "create", "--qr", "--reseller", reseller)
+    (target,) = created["targets"]
+    name = target["name"]
+    try:
+        assert target["outcome"] == "created", target
+        assert name in [i["instanceName"] for i in await server.listed()]
+        assert mongo_db[CONNECTIONS].count_documents({"instance_name": name,
+                                                      "reseller_id": reseller}) == 1
+        _, paired = await asyncio.to_thread(run_cli, tmp_path, mongo_server.uri,
+                                            mongo_database, "pair", name, "--once")
+        assert paired["targets"][0]["outcome"] == "pairing", paired
+        _, deleted = await asyncio.to_thread(run_cli, tmp_path, mongo_server.uri,
+                                             mongo_database, "delete", name)
+        assert deleted["targets"][0]["outcome"] == "removed", deleted
+        assert mongo_db[CONNECTIONS].count_documents({"instance_name": name}) == 0
+        verdict = await check_removed_names(server, [name])
+        print(f"\nREAL create --qr / pair / delete of {name} on {server.version}: "
+              f"records lost {verdict.records_lost}")
+        assert verdict.records_lost == 0, verdict.still_on_server
+    finally:
+        await clean_up(server, [name])

@@ -36,12 +36,16 @@ class RemovalProfile:
     `refusal_retries`: a delete refused with a 400 other than "not connected" is retried
     (v2.3.7's zombie: the awaited logout of a dead socket fails the delete).
     `reserved_cause`: what a name still held after the verification window means.
+    `retry_reserved`: a name still held after its window is deleted again (v1.8: an orphan
+    re-reserved it). v2's held name is its own cleanup still running (the row cannot come
+    back): a second delete does not help, so its first window is the whole budget.
     """
 
     stop_dialing_first: bool
     free_hold_s: float
     refusal_retries: bool
     reserved_cause: ReservedCause
+    retry_reserved: bool
 
 
 class DialectMismatch(Exception):

@@ -34,7 +34,8 @@ class V18Wire(Wire):
     dialect = Dialect.V1_8
     restart_method = "PUT"
     removal = RemovalProfile(stop_dialing_first=True, free_hold_s=1.0, refusal_retries=False,
-                             reserved_cause=ReservedCause.ORPHAN_RERESERVES)
+                             reserved_cause=ReservedCause.ORPHAN_RERESERVES,
+                             retry_reserved=True)
 
     def create_body(self, name: str, *, qrcode: bool, token: str | None, number: str | None,
                     integration: str | None) -> dict[str, JSONValue]:

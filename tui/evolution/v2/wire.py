@@ -10,9 +10,10 @@ says `400 not connected`.
 Deletes (recorded, tests/data/real-v2.3/): the server logs a connected instance out itself;
 the 200 comes before the name is free (403 "already in use" for 60-270 ms, longer under
 load), and once a probe says 404 the name stayed free (0 of 8 rounds came back) - orphaned
-sockets reconnect invisibly but never re-reserve. So no dialing stop and a 0.5 s hold (twice
-the longest window recorded on a quiet server). 2.3.7 refuses (400) to delete a "zombie"
-whose awaited logout fails: retried.
+sockets reconnect invisibly but never re-reserve. So no dialing stop, a 0.5 s hold (twice
+the longest window recorded on a quiet server), and a held name is waited for, not deleted
+again (its cleanup is running; under load - many orphaned sockets reconnecting - it took
+seconds here). 2.3.7 refuses (400) to delete a "zombie" whose awaited logout fails: retried.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ class V2Wire(Wire):
     dialect = Dialect.V2
     restart_method = "POST"
     removal = RemovalProfile(stop_dialing_first=False, free_hold_s=0.5, refusal_retries=True,
-                             reserved_cause=ReservedCause.CLEANUP_PENDING)
+                             reserved_cause=ReservedCause.CLEANUP_PENDING,
+                             retry_reserved=False)
 
     def create_body(self, name: str, *, qrcode: bool, token: str | None, number: str | None,
                     integration: str | None) -> dict[str, JSONValue]:

@@ -168,8 +168,11 @@ class InstanceRemover:
     async def _settle(self, clock: Clock, name: str, slot: Slot, at: _Attempts, attempt: int,
                       logged_out: bool) -> DeleteResult | None:
         emit = self._emitter(clock, name, attempt)
-        verdict = await self.verifier.verify(clock, name, self.policy.attempt_window(), slot,
-                                             emit, logged_out=logged_out)
+        assert self.profile is not None  # `remove` asked for it first
+        window = (self.policy.attempt_window() if self.profile.retry_reserved
+                  else self.policy.verify_timeout_s)
+        verdict = await self.verifier.verify(clock, name, window, slot, emit,
+                                             logged_out=logged_out)
         at.state = verdict.instance_state
         if verdict.absent:
             if not at.deleted:
@@ -177,9 +180,10 @@ class InstanceRemover:
             return DeleteResult(TargetOutcome.REMOVED, "", attempt)
         at.stuck = verdict.state is ProbeState.RESERVED
         if at.stuck:
-            assert self.profile is not None  # `remove` asked for it first
             at.last = RESERVED_HINTS[self.profile.reserved_cause]
             at.probed = ProbeState.RESERVED
+            if not self.profile.retry_reserved:  # v2: the whole budget was waited
+                return DeleteResult(TargetOutcome.STUCK_RESERVED, at.last, attempt)
         elif verdict.state is ProbeState.PRESENT:
             at.last = f"instance still present after {attempt} delete(s)"
             at.probed = ProbeState.PRESENT
