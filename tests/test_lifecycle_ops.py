@@ -234,6 +234,7 @@ async def test_observe_unprobed_then_complete_probes_equals_observe(sim, store, 
     then the probes; the result is the one-step observation, without fetching again."""
     seed_world(sim, mongo_db)
     service = make_service(client, store, tmp_path, scope=Scope.reseller("r1"))
+    await client.profile()  # the dialect is detected once per client (GET /)
     requests_before = sim.stats()["total"]
     quick = await service.observe_unprobed()
     assert sim.stats()["total"] == requests_before + 1  # fetchInstances only
