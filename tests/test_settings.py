@@ -91,6 +91,8 @@ def test_env_only_configuration_without_file(tmp_path, monkeypatch):
         ({"evolution": {"api_key": "k"}, "mongo": {"uri": "postgres://x"}}, "mongo.uri: must start with mongodb://"),
         ({"evolution": {}}, "evolution.api_key: is required"),
         ({"evolution": {"api_key": "k"}, "read_only": "maybe"}, "read_only: Input should be a valid boolean"),
+        ({"evolution": {"api_key": "k", "dialect": "v3"}},
+         "evolution.dialect: Input should be 'auto', 'v1.8' or 'v2'"),
     ],
 )
 def test_bad_settings_give_one_line_naming_file_and_field(tmp_path, content, expected):

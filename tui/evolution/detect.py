@@ -52,7 +52,14 @@ async def detect(info: Callable[[], Awaitable[ServerInfo]], call: Call) -> Serve
         raise
     except EvolutionError:
         v18_404 = False
-    body = await call("detect", "GET", "/instance/fetchInstances")
+    try:
+        body = await call("detect", "GET", "/instance/fetchInstances")
+    except (UnreachableError, UnauthorizedError):
+        raise
+    except EvolutionError:
+        if not v18_404:
+            raise
+        body = []
     shape = looks_v18(body)
     if shape is not None:
         return _profile(Dialect.V1_8 if shape else Dialect.V2, DetectedBy.LIST_SHAPE, root)
