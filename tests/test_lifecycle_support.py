@@ -129,14 +129,32 @@ def snapshot(sim, mongo_db) -> dict[str, Any]:
     A dialing instance's state is the environment's (it flaps, or turns `connecting` when
     WhatsApp becomes reachable): it is recorded as `dialing` (a logout ends that)."""
     state = sim.state()
-    instances = {i["name"]: ("dialing" if i.get("dialing") else i["state"], i["in_memory"],
-                             i["persisted"], i["orphan"])
-                 for i in state["instances"]}
+    if state.get("dialect") == "v2":
+        instances = _v2_instances(state)
+    else:
+        instances = {i["name"]: ("dialing" if i.get("dialing") else i["state"], i["in_memory"],
+                                 i["persisted"], i["orphan"])
+                     for i in state["instances"]}
     records = {}
     for doc in mongo_db[CONNECTIONS].find():
         doc = dict(doc)
         records[str(doc.pop("_id"))] = doc
     return {"instances": instances, "records": records}
+
+
+def _v2_instances(state: dict) -> dict[str, tuple]:
+    """The v2 simulator's dump in the v1.8 snapshot's terms: per name (state or `dialing`,
+    in memory, persisted = a database row of any client name, an orphan socket)."""
+    memory = {i["name"]: i for i in state["instances"]}
+    rows = {r["name"]: r for r in state["rows"]}
+    orphans = set(state.get("orphan_sockets") or [])
+    out = {}
+    for name in sorted(set(memory) | set(rows)):
+        live, row = memory.get(name), rows.get(name)
+        shown = ("dialing" if live and live.get("dialing") else
+                 live["state"] if live else row["connectionStatus"])
+        out[name] = (shown, live is not None, row is not None, name in orphans)
+    return out
 
 
 def probe_status(sim, name: str) -> str:
