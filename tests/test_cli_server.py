@@ -16,6 +16,7 @@ import sys
 
 import pytest
 
+from tests.demo_support import PtyTerminal
 from tests.evolution_stub import V2_ROOT, StubEvolution, v2_row
 from tests.test_cli_commands import REPO, Cli, json_lines
 from tests.test_cli_hostile import assert_clean
@@ -259,3 +260,15 @@ def test_the_demo_on_v2(tmp_path):
     doctor = run("--demo", "--dialect", "v2", "doctor")
     assert doctor.returncode == 0, doctor.stdout + doctor.stderr
     assert "embedded demo (v2)" in doctor.stdout and "(v2, client " in doctor.stdout
+    # the dashboard, in a terminal: its header names the v2 server and counts the name
+    # another server holds
+    term = PtyTerminal(tmp_path / "demo", "--demo", "--dialect", "v2", size=(100, 30))
+    try:
+        term.wait_for("foreign 1")
+        term.wait_for("2.3.6 (v2 · ")
+        term.wait_for("v2 demo world")  # the progress log says where its world is
+        term.keys("q")
+        assert term.wait(30) == 0
+    finally:
+        term.close()
+    assert "Traceback" not in term.text()
