@@ -318,3 +318,21 @@ async def test_the_header_follows_a_server_found_again(seeded):
         assert "Evolution 1.8.6 (v1.8)" in header(app) and "evo_a" not in header(app)
         said = [line for line in app.dashboard.progress.lines if "server:" in line]
         assert len(said) == 2 and "(v2, client evo_a)" in said[0] and "(v1.8)" in said[1]
+
+
+async def test_a_hostile_client_name_of_a_v2_row_is_literal_in_the_detail(store):
+    await store._resellers.insert_many([dict(ANA)])
+    await store.insert_record("r-ana", ANA_1, status="connected")
+    rows = [v2_row(ANA_1, "open", client=HOSTILE_CLIENT, messages=1)]
+    with StubEvolution(V2_ROOT, rows=rows, held={ANA_1: "open"}) as stub:
+        app = v2_app(stub, store)
+        async with app.run_test(size=(160, 45)) as pilot:
+            await settle(pilot)
+            instances, _ = app.dashboard.tables()
+            move_to(instances, ANA_1)
+            await pilot.press("enter")
+            await settle(pilot)
+            body = plain(app.screen.query_one("#detail-body", Static))
+            assert_literal(body)
+            assert f"client name      {visible(HOSTILE_CLIENT)}" in body
+            assert_inert(app)
