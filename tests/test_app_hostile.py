@@ -239,7 +239,8 @@ async def test_header_shows_settings_scope_and_server_errors_literally(hostile):
                          database=f"db{BOLD}{BIDI}", scope_label=f"{EVIL}{CLEAR}",
                          refresh_s=5.0, admin=False)
     app = EvodashApp(service, info, clock=lambda: FROZEN, auto_refresh=False)
-    async with app.run_test(size=(160, 45)) as pilot:
+    # (wide enough for every part of these long values: a narrower header drops some)
+    async with app.run_test(size=(200, 45)) as pilot:
         await settle(pilot)
         header = app.dashboard.query_one(StatusHeader)
         text = plain(header)

@@ -211,9 +211,9 @@ def test_doctor_ok_and_wrong_api_key(cli, sim, mongo_db):
     result = cli("doctor")
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
-    assert [line.split()[0] for line in lines] == ["ok"] * 6
-    assert [line.split()[1] for line in lines] == ["settings", "evolution", "api", "mongodb",
-                                                   "audit", "scope"]
+    assert [line.split()[0] for line in lines] == ["ok"] * 7
+    assert [line.split()[1] for line in lines] == ["settings", "evolution", "api", "server",
+                                                   "mongodb", "audit", "scope"]
     wrong = "wrong-key-abcdef123456"
     bad = cli("doctor", env={"EVODASH_EVOLUTION__API_KEY": wrong})
     assert bad.returncode == 2

@@ -349,7 +349,7 @@ def test_doctor_lists_the_audit_log_and_creates_its_folder(cli, sim, mongo_db, t
     result = cli("doctor")
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
-    assert [line.split()[0] for line in lines] == ["ok"] * 6
+    assert [line.split()[0] for line in lines] == ["ok"] * 7
     [audit] = [line for line in lines if line.split()[1] == "audit"]
     assert str(folder / "audit.jsonl") in audit
     assert folder.is_dir() and (folder.stat().st_mode & 0o777) == 0o700

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from textual.message import Message
 
 from tui.app.view import ObservationDelta
+from tui.evolution.models import ServerProfile
 from tui.lifecycle.events import StepEvent, Summary
 from tui.lifecycle.observe import Observation
 
@@ -50,6 +51,22 @@ class RefreshFailed(DashboardMessage, bubble=False):
         super().__init__()
         self.error = error
         self.at = at
+
+
+class ServerProfiled(DashboardMessage, bubble=False):
+    """The Evolution server's profile is known (dialect, version, client name)."""
+
+    def __init__(self, profile: ServerProfile) -> None:
+        super().__init__()
+        self.profile = profile
+
+
+class ServerProfileFailed(DashboardMessage, bubble=False):
+    """Finding the server's profile failed (one line); asked again at the next refresh."""
+
+    def __init__(self, error: str) -> None:
+        super().__init__()
+        self.error = error
 
 
 class RecordsChanged(DashboardMessage, bubble=False):

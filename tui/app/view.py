@@ -2,7 +2,9 @@
 and delete descriptions shown in modals. No Textual, no I/O: easy to test and to diff.
 
 Orphans and drift are marked in text (`ORPHAN · absent`, `drift`) and only then coloured,
-so the dashboard reads the same without colour (`NO_COLOR`).
+so the dashboard reads the same without colour (`NO_COLOR`). A record whose name another
+Evolution server sharing the database holds (v2) says `other server`: not an orphan to
+repair here, and never touched from here.
 """
 
 from __future__ import annotations
@@ -95,6 +97,9 @@ def fit_widths(fit: FitSpec, room: int) -> dict[str, int]:
 
 ORPHAN_STYLE = "bold red"
 RESERVED_STYLE = "bold magenta"
+FOREIGN_STYLE = "bold bright_blue"
+FOREIGN_LABEL = "other server"  # the link of a record whose name another server holds
+_ORPHAN_STYLES = {OrphanProbe.RESERVED: RESERVED_STYLE, OrphanProbe.FOREIGN: FOREIGN_STYLE}
 DRIFT_STYLE = "yellow"
 INFLIGHT_STYLE = "bold cyan"
 MARK = "*"
@@ -537,9 +542,10 @@ class PaneModel:
         sig = (1, row.name, probe, label, busy, status, created, phone)
         pane_row = self._reuse(key, sig)
         if pane_row is None:
-            style = RESERVED_STYLE if row.probe is OrphanProbe.RESERVED else ORPHAN_STYLE
+            style = _ORPHAN_STYLES.get(row.probe, ORPHAN_STYLE)
+            link_text = FOREIGN_LABEL if row.probe is OrphanProbe.FOREIGN else f"ORPHAN · {probe}"
             cells = (cell(row.name, style, lead=False),
-                     shared_cell(f"ORPHAN · {probe}", style), shared_cell(label),
+                     shared_cell(link_text, style), shared_cell(label),
                      _state_text(status or "-", busy), shared_cell(created))
             pane_row = PaneRow(key, row.name, TargetKind.ORPHAN_RECORD, cells, self.resolve_record,
                                (natural_key(row.name), key), probe=row.probe.value,
@@ -767,6 +773,9 @@ def row_kind_text(row: Row) -> str:
         return "linked"
     if isinstance(row, OrphanInstanceRow):
         return "orphan instance (no database record)"
+    if row.probe is OrphanProbe.FOREIGN:
+        return (f"orphan record here ({FOREIGN_LABEL}: another Evolution server sharing the "
+                "database holds the name; never touched from here)")
     return f"orphan record (name {row.probe.value} on Evolution)"
 
 

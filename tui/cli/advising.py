@@ -1,11 +1,12 @@
 """The lifecycle's advice (`tui.lifecycle.advice`) as commands to copy: each repair command
 and each hint is given with the options of this session that it needs to do the same thing
-(`--demo`, `--settings PATH`, and for a repair in a reseller's session `--reseller ID`), so
-what `report` or a `--dry-run` prints can be pasted as it is.
+(`--demo`, `--dialect`, `--settings PATH`, and for a repair in a reseller's session
+`--reseller ID`), so what `report` or a `--dry-run` prints can be pasted as it is.
 """
 
 from __future__ import annotations
 
+import re
 import shlex
 from typing import Any
 
@@ -14,16 +15,20 @@ from tui.lifecycle.domain import OperationKind, Skip
 from tui.reconcile.models import Row
 
 _HEAD = "evodash "
+# `VAR=value ` words before a command (a value may be a `<placeholder with spaces>`)
+_ENV_WORDS = re.compile(r"(?:[A-Za-z_][A-Za-z0-9_]*=(?:<[^>]*>|\S+) +)*")
 
 
 class Advisor:
     """Repairs and hints in the words of this session's command line."""
 
     def __init__(self, *, demo: bool = False, settings: str | None = None,
-                 reseller_id: str | None = None) -> None:
+                 reseller_id: str | None = None, dialect: str | None = None) -> None:
         words = ["evodash"]
         if demo:
             words.append("--demo")
+        if dialect:  # the v2 demo, or the dialect that overrides the setting
+            words += ["--dialect", shlex.quote(dialect)]
         if settings:
             words += ["--settings", shlex.quote(settings)]
         self.prefix = " ".join(words)
@@ -32,17 +37,20 @@ class Advisor:
     @classmethod
     def of(cls, args: Any, reseller_id: str | None) -> Advisor:
         return cls(demo=bool(getattr(args, "demo", False)),
-                   settings=getattr(args, "settings", None), reseller_id=reseller_id)
+                   settings=getattr(args, "settings", None), reseller_id=reseller_id,
+                   dialect=getattr(args, "dialect", None))
 
     def command(self, command: str) -> str:
-        """An `evodash ...` repair command with this session's options (its scope too, unless
-        the command names a reseller of its own)."""
-        if not command.startswith(_HEAD):
+        """An `evodash ...` repair command (after any `VAR=value` words, e.g. the URL of
+        another server) with this session's options (its scope too, unless the command
+        names a reseller of its own)."""
+        env, head, rest = command.partition(_HEAD)
+        if not head or not _ENV_WORDS.fullmatch(env):
             return command
         prefix = self.prefix
         if self.reseller_id is not None and " --reseller " not in command:
             prefix += f" --reseller {shlex.quote(self.reseller_id)}"
-        return f"{prefix} {command[len(_HEAD):]}"
+        return f"{env}{prefix} {rest}"
 
     def text(self, text: str) -> str:
         """A hint whose `evodash ...` commands get this session's options (not its scope: a

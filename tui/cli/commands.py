@@ -201,17 +201,18 @@ async def dispatch(args, services: Services) -> int:
 
 
 async def report(services: Services, out: Output, advisor: Advisor) -> int:
-    """`evodash report`: both sides observed (the instance list sampled for dialing), every
-    finding with the command that repairs it. Exit 0 consistent, 1 drift."""
+    """`evodash report`: which server, both sides observed (the instance list sampled for
+    dialing), every finding with the command that repairs it. Exit 0 consistent, 1 drift."""
     service = services.service
     await service.sample_dialing()  # a dialing instance flaps: one list cannot tell
     obs = await service.observe()
+    server = await service.server_profile()  # (found by the lists above: nothing asked)
     if out.json_mode:
-        out.emit(report_json(obs, advisor))
+        out.emit(report_json(obs, advisor, server))
     else:
         reseller = obs.reseller(service.scope.reseller_id)
         scope = describe(reseller) if reseller is not None else ""
-        for line in report_lines(obs, services.settings, advisor, scope):
+        for line in report_lines(obs, services.settings, advisor, scope, server):
             out.line(line)
     return EXIT_OK if obs.view.is_consistent else EXIT_DRIFT
 

@@ -69,9 +69,13 @@ def demo_notes(args) -> tuple[str, ...]:
     """The progress log's first line under `--demo`: where its world is kept."""
     if not getattr(args, "demo", False):
         return ()
+    from tui.cli.wiring import demo_dialect
     from tui.demo.world import DemoWorld, shown_path
+    from tui.evolution.dialect import Dialect
 
-    return (f"demo world {shown_path(DemoWorld().path)} · kept until --demo-reset",)
+    dialect = demo_dialect(args)
+    what = "demo world" if dialect is Dialect.V1_8 else f"{dialect.value} demo world"
+    return (f"{what} {shown_path(DemoWorld(dialect=dialect).path)} · kept until --demo-reset",)
 
 
 async def _run(settings: Settings, args) -> int:

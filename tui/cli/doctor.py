@@ -1,7 +1,9 @@
 """`evodash doctor`: one line per check — settings, Evolution reachable, API key really
-accepted (a 401-capable call: 404/403 arrive before 401, contract §1), MongoDB reachable and
-its collections, the audit log can be appended to, the scope. Exit 0 when every check
-passes, 2 otherwise. With `--json`, one JSON line per check whatever fails (a malformed URI,
+accepted (a 401-capable call: 404/403 arrive before 401, contract §1), which server it is
+(version, dialect and how it was found, v2's client name; a dialect set by
+`evolution.dialect` or `--dialect` that the server's version contradicts fails, naming
+both and the fix), MongoDB reachable and its collections, the audit log can be appended to,
+the scope. Exit 0 when every check passes, 2 otherwise. With `--json`, one JSON line per check whatever fails (a malformed URI,
 an unreadable settings file, an unexpected error are failed checks too).
 """
 
@@ -13,11 +15,18 @@ import sys
 from pathlib import Path
 
 from tui.cli.exits import EXIT_ERROR, EXIT_OK
-from tui.cli.output import Output, say
+from tui.cli.output import Output, say, server_json
 from tui.cli.wiring import loaded_settings_for, resolve_reseller
+from tui.evolution.dialect import Dialect
 from tui.evolution.errors import EvolutionError
 from tui.lifecycle.resellers import describe
 from tui.lifecycle.scope import LifecycleError
+from tui.lifecycle.words import (
+    DIALECT_OPTION,
+    DIALECT_SETTING,
+    contradiction_text,
+    detected_text,
+)
 from tui.settings import SettingsError
 from tui.store.errors import StoreError
 
@@ -30,18 +39,21 @@ async def run_doctor(args) -> int:
     out = Output(json_mode=getattr(args, "json", False))
     failures = 0
 
-    def line(ok: bool, check: str, detail: str) -> None:
+    def line(ok: bool, check: str, detail: str, extra: dict | None = None) -> None:
         nonlocal failures
         failures += 0 if ok else 1
         if out.json_mode:
-            out.emit({"type": "check", "check": check, "ok": ok, "detail": detail})
+            out.emit({"type": "check", "check": check, "ok": ok, "detail": detail,
+                      **(extra or {})})
         else:
             out.line(f"{'ok  ' if ok else 'FAIL'} {check:<10} {detail}")
 
     try:
         with loaded_settings_for(args) as (settings, source):
-            source = _demo_source() if args.demo else source
-            line(True, "settings", f"{source}: valid")
+            source = _demo_source(args) if args.demo else source
+            override = getattr(args, "dialect", None) if not args.demo else None
+            line(True, "settings", f"{source}: valid" + (
+                f" (evolution.dialect overridden by --dialect {override})" if override else ""))
             await _checks(settings, args, line)
     except SettingsError as exc:
         line(False, "settings", str(exc))
@@ -54,10 +66,14 @@ async def run_doctor(args) -> int:
     return EXIT_OK if failures == 0 else EXIT_ERROR
 
 
-def _demo_source() -> str:
+def _demo_source(args) -> str:
+    from tui.cli.wiring import demo_dialect
     from tui.demo.world import DemoWorld, shown_path
 
-    return f"embedded demo, its world kept in {shown_path(DemoWorld().path)} until --demo-reset"
+    dialect = demo_dialect(args)
+    which = "" if dialect is Dialect.V1_8 else f" ({dialect.value})"
+    return (f"embedded demo{which}, its world kept in "
+            f"{shown_path(DemoWorld(dialect=dialect).path)} until --demo-reset")
 
 
 async def _checks(settings, args, line) -> None:
@@ -79,7 +95,7 @@ async def _checks(settings, args, line) -> None:
         False, f"reseller {text!r}: not checked (MongoDB is not usable)")
     try:
         if client is not None:
-            await _evolution(settings, client, line)
+            await _evolution(settings, client, line, _dialect_source(args))
         if store is not None:
             await _mongodb(settings, store, line)
             scope = await _scope(store, text)
@@ -105,7 +121,15 @@ async def _scope(store, text: str | None) -> tuple[bool, str]:
     return True, f"reseller {describe(reseller)}"
 
 
-async def _evolution(settings, client, line) -> None:
+def _dialect_source(args) -> str:
+    """Where a dialect that was set comes from: `--dialect` (outside the demo, where it
+    overrides the setting) or the setting."""
+    if getattr(args, "dialect", None) and not getattr(args, "demo", False):
+        return DIALECT_OPTION
+    return DIALECT_SETTING
+
+
+async def _evolution(settings, client, line, dialect_source: str) -> None:
     try:
         info = await client.server_info()
         line(True, "evolution", f"{settings.evolution.url} answers: version {info.version or '?'}")
@@ -117,6 +141,23 @@ async def _evolution(settings, client, line) -> None:
         line(True, "api key", "accepted (fetchInstances answered 200)")
     except EvolutionError as exc:
         line(False, "api key", str(exc))
+    await _server(client, line, dialect_source)
+
+
+async def _server(client, line, dialect_source: str) -> None:
+    """Which server this is and how that was found; a set dialect that the server's own
+    version contradicts fails (every answer would be read in the wrong dialect)."""
+    try:
+        profile = await client.profile()
+    except EvolutionError as exc:
+        line(False, "server", str(exc))
+        return
+    extra = {"server": server_json(profile)}
+    if profile.contradicted:
+        line(False, "server", contradiction_text(profile, dialect_source), extra)
+        return
+    line(True, "server", f"{profile.label} · "
+                         f"{detected_text(profile.detected_by, dialect_source)}", extra)
 
 
 async def _mongodb(settings, store, line) -> None:

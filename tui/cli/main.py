@@ -14,6 +14,7 @@ from tui import __version__
 from tui.cli.exits import EXIT_ERROR, signal_exit
 from tui.text import has_hidden, visible
 
+DIALECTS = ("v1.8", "v2")  # --dialect (the setting evolution.dialect also takes `auto`)
 MAX_ID_CHARS = 128  # a reseller id: an ObjectId, a slug, a number
 MAX_NAME_CHARS = 1024  # an instance name (hostile ones included: they may need deleting)
 MAX_CONCURRENCY = 64  # as `cleanup.concurrency` in the settings
@@ -137,7 +138,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = CliArgumentParser(
         prog="evodash",
         description=(
-            "See and repair Evolution API v1.8 instances vs MongoDB connection records. "
+            "See and repair Evolution API (v1.8 or v2) instances vs MongoDB connection "
+            "records. "
             "Without a command, opens the dashboard."
         ),
     )
@@ -153,6 +155,11 @@ def build_parser() -> argparse.ArgumentParser:
                         "is kept between --demo commands (no settings)")
     parser.add_argument("--demo-reset", action="store_true",
                         help="like --demo, on a fresh demo world (the kept one is discarded)")
+    parser.add_argument("--dialect", choices=DIALECTS, metavar="{v1.8,v2}",
+                        help="the Evolution API the server speaks: with --demo, which one the "
+                             "demo's simulator speaks (default v1.8; each keeps a world of its "
+                             "own); otherwise it overrides the setting evolution.dialect "
+                             "(default: detected)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=CliArgumentParser)
 
     def common(p: argparse.ArgumentParser, *, mutating: bool = True,

@@ -17,13 +17,16 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Iterator, Sequence, TextIO
 
+from tui.evolution.dialect import Dialect
+from tui.evolution.models import ServerProfile
 from tui.lifecycle.advice import LeftOut
 from tui.lifecycle.events import StepEvent, Step, Summary
 from tui.lifecycle.observe import Observation
 from tui.lifecycle.plans import Plan
 from tui.lifecycle.resellers import ResellerCounts
+from tui.lifecycle.words import detected_text
 from tui.qrtext import fit_qr
-from tui.reconcile.models import Row
+from tui.reconcile.models import OrphanProbe, Row
 from tui.text import json_visible, visible
 
 if TYPE_CHECKING:
@@ -261,10 +264,22 @@ def _age(ts: datetime | None) -> str:
     return ts.strftime("%Y-%m-%d %H:%M")
 
 
-def report_json(obs: Observation, advisor: Advisor | None = None) -> dict[str, Any]:
-    """The report as one object; every finding (orphan instance, orphan record, drifting
-    link) carries `repair`: the commands that repair it, `{"command", "why"}` each (a linked
-    row without drift: `[]`)."""
+def server_json(profile: ServerProfile | None) -> dict[str, str | None] | None:
+    """The server as `report --json` and `doctor --json` give it: version, dialect, client
+    name (v2) and how the dialect was found (`version`, `setting`, `verify-creds`,
+    `list-shape`); None when it is not known."""
+    if profile is None:
+        return None
+    return {"version": profile.version, "dialect": profile.dialect.value,
+            "client_name": profile.client_name, "detected_by": profile.detected_by.value}
+
+
+def report_json(obs: Observation, advisor: Advisor | None = None,
+                server: ServerProfile | None = None) -> dict[str, Any]:
+    """The report as one object: the server (`server_json`), the counts (`foreign`: orphan
+    records whose name another server sharing the database holds), and every finding
+    (orphan instance, orphan record, drifting link) with `repair`: the commands that repair
+    it, `{"command", "why"}` each (a linked row without drift: `[]`)."""
     view = obs.view
 
     def repair(row: Row) -> list[dict[str, str]]:
@@ -272,6 +287,7 @@ def report_json(obs: Observation, advisor: Advisor | None = None) -> dict[str, A
 
     return {
         "type": "report",
+        "server": server_json(server),
         "counts": view.counts.model_dump(),
         "linked": [{"name": r.name, "state": r.instance.state, "dialing": r.instance.dialing,
                     "reseller_id": r.record.reseller_id,
@@ -305,18 +321,34 @@ def _repair_lines(row: Row, advisor: Advisor | None) -> list[str]:
             for i, a in enumerate(advisor.repairs(row))]
 
 
+FOREIGN_TEXT = "other server"  # an orphan record whose name another server holds
+
+
+def server_line(profile: ServerProfile | None) -> str:
+    """`server: Evolution API 2.3.6 (v2, client evo_a) · detected from GET / version`."""
+    if profile is None:
+        return "server: not known (it did not say which Evolution API it is)"
+    return f"server: {profile.label} · {detected_text(profile.detected_by)}"
+
+
 def report_lines(obs: Observation, settings, advisor: Advisor | None = None,
-                 scope: str = "") -> list[str]:
-    """The text report, one shown-literally (`visible`) line per item; under each finding
-    the command that repairs it (`fix:`) and the other ways (`or:`)."""
+                 scope: str = "", server: ServerProfile | None = None) -> list[str]:
+    """The text report, one shown-literally (`visible`) line per item: where (the server's
+    version, dialect and v2 client name), the counts, the findings; under each finding the
+    command that repairs it (`fix:`) and the other ways (`or:`). An orphan record whose name
+    another server sharing the database holds (v2) is listed apart (`other server`)."""
     v = visible
     view, c = obs.view, obs.view.counts
+    v2 = server is not None and server.dialect is Dialect.V2
+    foreign = f", foreign {c.foreign}" if c.foreign or v2 else ""
     lines = [
         f"Evolution {v(settings.evolution.url)} · database {v(settings.mongo.database)}"
         + (f" · reseller {v(scope)}" if scope else ""),
+        server_line(server),
         f"instances {c.instances} · records {c.records} · linked {c.linked} · "
         f"orphan instances {c.orphan_instances} · orphan records {c.orphan_records} "
-        f"(absent {c.absent}, reserved {c.reserved}) · drifted {c.drifted} · invalid {c.invalid}",
+        f"(absent {c.absent}, reserved {c.reserved}{foreign}) · drifted {c.drifted} · "
+        f"invalid {c.invalid}",
     ]
     if view.orphan_instances:
         lines += ["", "ORPHAN INSTANCES (in Evolution, no record)"]
@@ -325,11 +357,20 @@ def report_lines(obs: Observation, settings, advisor: Advisor | None = None,
             lines.append(f"  {v(oi.name):<32} {v(oi.instance.shown_state):<10} {v(who):<14} "
                          f"{v(oi.attribution_note)}")
             lines += _repair_lines(oi, advisor)
-    if view.orphan_records:
+    orphans = [r for r in view.orphan_records if r.probe is not OrphanProbe.FOREIGN]
+    others = [r for r in view.orphan_records if r.probe is OrphanProbe.FOREIGN]
+    if orphans:
         lines += ["", "ORPHAN RECORDS (in the database, no instance)"]
-        for orec in view.orphan_records:
+        for orec in orphans:
             lines.append(f"  {v(orec.name):<32} {v(orec.record.reseller_id or '-'):<14} "
                          f"ORPHAN · {orec.probe.value}  {v(orec.note)}")
+            lines += _repair_lines(orec, advisor)
+    if others:
+        lines += ["", "OTHER SERVER (records whose name another Evolution server sharing the "
+                      "database holds: never touched from here)"]
+        for orec in others:
+            lines.append(f"  {v(orec.name):<32} {v(orec.record.reseller_id or '-'):<14} "
+                         f"{FOREIGN_TEXT}  {v(orec.note)}")
             lines += _repair_lines(orec, advisor)
     dialing = [row.name for row in view.linked if row.instance.dialing]
     dialing += [row.name for row in view.orphan_instances if row.instance.dialing]

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Iterator
 
 from tui.cli.output import error_line
+from tui.evolution.dialect import Dialect
 from tui.evolution.client import EvolutionClient
 from tui.lifecycle.audit import AuditLog
 from tui.lifecycle.removal import DeletePolicy
@@ -69,18 +70,36 @@ def settings_for(args) -> Iterator[Settings]:
         yield settings
 
 
+def demo_dialect(args) -> Dialect:
+    """The dialect of the demo's simulator: `--dialect`, v1.8 by default."""
+    return Dialect(getattr(args, "dialect", None) or Dialect.V1_8.value)
+
+
+def with_dialect(settings: Settings, dialect: str | None) -> Settings:
+    """`settings` with `evolution.dialect` set to `dialect` (`--dialect`; None: as is)."""
+    if dialect is None:
+        return settings
+    evolution = settings.evolution.model_copy(update={"dialect": dialect})
+    return settings.model_copy(update={"evolution": evolution})
+
+
 @contextmanager
 def loaded_settings_for(args) -> Iterator[tuple[Settings, str]]:
-    """`settings_for`, with where the settings came from in words (`doctor` says it)."""
+    """`settings_for`, with where the settings came from in words (`doctor` says it).
+    `--dialect` picks the demo's simulator, or overrides `evolution.dialect`."""
     if getattr(args, "demo", False):
         from tui.demo.runtime import DemoEnvironment
         from tui.demo.world import DemoWorld, shown_path
 
-        world = DemoWorld()  # kept between commands; one command at a time (DemoBusy)
-        with DemoEnvironment(world=world, reset=getattr(args, "demo_reset", False)) as demo:
+        dialect = demo_dialect(args)
+        # kept between commands, one per dialect; one command at a time (DemoBusy)
+        world = DemoWorld(dialect=dialect)
+        with DemoEnvironment(world=world, reset=getattr(args, "demo_reset", False),
+                             dialect=dialect) as demo:
             assert demo.settings is not None
             if demo.fresh:
-                error_line(f"demo: a new world in {shown_path(world.path)}, kept between "
+                what = "world" if dialect is Dialect.V1_8 else f"{dialect.value} world"
+                error_line(f"demo: a new {what} in {shown_path(world.path)}, kept between "
                            "--demo commands until --demo-reset")
             _EMERGENCY_CLEANUPS.append(demo.stop)
             try:
@@ -91,7 +110,7 @@ def loaded_settings_for(args) -> Iterator[tuple[Settings, str]]:
     loaded = load_settings_from(getattr(args, "settings", None))
     for warning in loaded.warnings:
         error_line(warning)
-    yield loaded.settings, loaded.source
+    yield with_dialect(loaded.settings, getattr(args, "dialect", None)), loaded.source
 
 
 async def resolve_reseller(store: StorePort, text: str) -> Reseller:

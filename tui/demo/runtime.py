@@ -1,6 +1,7 @@
-"""The embedded demo environment: an in-process Evolution v1.8 simulator and a MongoDB-wire
-server (nx-27017), both on free loopback ports, seeded with `tui.demo.seed`, and the
-`Settings` that point evodash at them. Both servers stop when the context exits.
+"""The embedded demo environment: an in-process Evolution simulator (v1.8, or v2 with
+`dialect=Dialect.V2`) and a MongoDB-wire server (nx-27017), both on free loopback ports,
+seeded with `tui.demo.seed`, and the `Settings` that point evodash at them (the dialect left
+to detection, as on a real server). Both servers stop when the context exits.
 
 Without a `world` (tests, benchmarks) everything is in memory and gone at exit. With a
 `DemoWorld` (`evodash --demo`) the world is kept in its directory between commands
@@ -15,25 +16,33 @@ last. (The simulator is a thread of this process: signals reach only the main th
 
 from __future__ import annotations
 
+import inspect
 import json
 import time
 
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import httpx
 from pymongo import MongoClient
 
 from tui.demo.seed import DemoData, build_demo_data
+from tui.evolution.dialect import Dialect
 from tui.demo.world import DemoWorld, shown_path
 from tui.settings import Settings, SettingsError
 from tui.simulator.persist import StateFileError
-from tui.simulator.server import ThreadedSimulator
+from tui.simulator.server import Simulator, ThreadedSimulator
 from tui.store.wire_server import MongoWireServer, WireServerError
 
 DEMO_API_KEY = "demo-global-key-0123456789"
 DEMO_DATABASE = "evodash_demo"
+
+
+def simulator_speaks_v2() -> bool:
+    """Whether this evodash's simulator has a v2 personality (`Simulator(dialect=...)`)."""
+    return "dialect" in inspect.signature(Simulator.__init__).parameters
 
 
 class DemoEnvironment:
@@ -42,12 +51,15 @@ class DemoEnvironment:
     def __init__(self, *, seed: int = 7, latency_ms: float = 0, cleanup_lag_ms: int = 300,
                  data: DemoData | None = None, audit_dir: str | None = None,
                  server_url: str | None = None, world: DemoWorld | None = None,
-                 reset: bool = False):
+                 reset: bool = False, dialect: Dialect = Dialect.V1_8):
+        if world is not None and world.dialect is not dialect:
+            raise ValueError(f"a {dialect.value} demo on a {world.dialect.value} world")
+        self.dialect = dialect
         self.seed = seed
         self.latency_ms = latency_ms
         self.cleanup_lag_ms = cleanup_lag_ms
         self.server_url = server_url  # what instances report as serverUrl (snapshots pin it)
-        self.data = data or build_demo_data()
+        self.data = data or build_demo_data(dialect)
         self.simulator: ThreadedSimulator | None = None
         self.mongo: MongoWireServer | None = None
         self._tmp = Path(audit_dir) if audit_dir else None
@@ -69,6 +81,7 @@ class DemoEnvironment:
 
     def _start(self) -> DemoEnvironment:
         world = self.world
+        options = self._dialect_options()  # (before the world is touched)
         try:
             if world is not None:
                 world.acquire()  # DemoBusy: another evodash uses this world
@@ -80,7 +93,8 @@ class DemoEnvironment:
             self.simulator = ThreadedSimulator(
                 api_key=DEMO_API_KEY, latency_ms=self.latency_ms, seed=self.seed,
                 server_url=self.server_url,
-                state_file=world.simulator_file if world is not None else None).start()
+                state_file=world.simulator_file if world is not None else None,
+                **options).start()
             # its own session (Ctrl+C is evodash's to handle), dying with evodash
             self.mongo = MongoWireServer(
                 data_dir=world.mongo_dir if world is not None else None,
@@ -113,6 +127,15 @@ class DemoEnvironment:
             "audit_log": str(self._tmp / "audit.jsonl"),
         })
         return self
+
+    def _dialect_options(self) -> dict[str, Any]:
+        """`dialect=` for a v2 simulator (v1.8 is the simulator's default: not passed)."""
+        if self.dialect is Dialect.V1_8:
+            return {}
+        if not simulator_speaks_v2():
+            raise SettingsError("the demo cannot run v2: this evodash's simulator speaks "
+                                "Evolution API v1.8 only (run --demo without --dialect v2)")
+        return {"dialect": self.dialect}
 
     def _seed(self) -> None:
         assert self.simulator is not None and self.mongo is not None

@@ -4,6 +4,11 @@ Three resellers, about forty instances (some `open` with owners and profile name
 rows, orphans on both sides (some attributable to a reseller by their name prefix), one name
 the server keeps reserved, and one drifted row. The same data serves `evodash --demo`, the
 snapshot tests and the benchmarks, so nothing here may depend on the clock or on chance.
+
+For a v2 server (`build_demo_data(Dialect.V2)`) the same world, plus what only v2 has: the
+instances' stored messages / contacts / chats, and a record whose name a row of another
+server sharing the database holds (client `evo_b`: `other server`). The reserved name is,
+on v2, a row of this server with no live instance: listed (so linked), but not live.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 
 from bson import ObjectId
 
+from tui.evolution.dialect import Dialect
 from tui.reconcile.naming import instance_name
 
 BASE_TS = 1761316665  # names carry the platform's unix timestamp suffix
@@ -34,6 +40,7 @@ RESELLERS = (
     DemoReseller("r-zap", "ZapLink", 9),
 )
 
+OTHER_CLIENT = "evo_b"  # v2: the other server sharing the demo's database
 _PROFILES = ("Loja Central", "Suporte", "Vendas SP", "Atendimento", "Financeiro", "Delivery")
 
 
@@ -44,6 +51,7 @@ class DemoData:
     instances: list[dict] = field(default_factory=list)  # simulator seed entries
     reserved: list[str] = field(default_factory=list)
     drifted: list[str] = field(default_factory=list)
+    foreign: list[str] = field(default_factory=list)  # v2: names another server holds
 
 
 def _uid(text: str) -> str:
@@ -75,7 +83,7 @@ def _instance(name: str, state: str, index: int, phone: str) -> dict:
     return entry
 
 
-def build_demo_data() -> DemoData:
+def build_demo_data(dialect: Dialect = Dialect.V1_8) -> DemoData:
     data = DemoData()
     for r_index, reseller in enumerate(RESELLERS):
         data.resellers.append({"id": reseller.id, "name": reseller.name,
@@ -107,4 +115,21 @@ def build_demo_data() -> DemoData:
     data.records.append(_record(maria, reserved, 12, "disconnected"))
     data.instances.append({"name": reserved, "ghost": True})
     data.reserved.append(reserved)
+    if dialect is Dialect.V2:
+        _v2_extras(data)
     return data
+
+
+def _v2_extras(data: DemoData) -> None:
+    """What only a v2 server has (see the module)."""
+    for index, entry in enumerate(data.instances):
+        if entry.get("ghost"):
+            continue
+        entry.update(messages=(index * 37) % 500, contacts=(index * 11) % 90,
+                     chats=(index * 7) % 40)
+    zap = RESELLERS[2]
+    foreign = instance_name(zap.name, 12, BASE_TS + 9200)
+    data.records.append(_record(zap, foreign, 12, "connected"))
+    data.instances.append({"name": foreign, "state": "open", "client_name": OTHER_CLIENT,
+                           "live": False})
+    data.foreign.append(foreign)

@@ -6,6 +6,11 @@ directory: `$EVODASH_DEMO_DIR`, else `$XDG_STATE_HOME/evodash/demo`, else
 `~/.local/state/evodash/demo`. `evodash --demo delete X` then `evodash --demo report` no
 longer shows X; `--demo-reset` starts a fresh, seeded world.
 
+The v2 demo (`--demo --dialect v2`) keeps a world of its own in the `v2/` folder of that
+directory: the two dialects' worlds never mix (a v2 simulator never loads a v1.8 state file),
+each is reset on its own (`--demo-reset --dialect v2` leaves the v1.8 one alone), and each
+has its own lock.
+
 One demo command at a time: each holds an exclusive lock (`lock`, `flock`) from before its
 servers start until after they stopped; a second one is refused with one line naming the
 holder. The lock dies with its process, so a killed command never blocks the next one.
@@ -25,10 +30,12 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from tui.evolution.dialect import Dialect
 from tui.settings import SettingsError
 
 DEMO_DIR_ENV = "EVODASH_DEMO_DIR"
 FORMAT = 1
+V2_FOLDER = "v2"  # the v2 demo's world, inside the v1.8 one's directory
 
 
 class DemoBusy(SettingsError):
@@ -70,8 +77,10 @@ def _alive(pid: int) -> bool:
 class DemoWorld:
     """The demo world's directory: its files, its lock, whether it is seeded."""
 
-    def __init__(self, path: Path | None = None) -> None:
-        self.path = path or demo_dir()
+    def __init__(self, path: Path | None = None, dialect: Dialect = Dialect.V1_8) -> None:
+        base = path or demo_dir()
+        self.dialect = dialect
+        self.path = base / V2_FOLDER if dialect is Dialect.V2 else base
         self._lock_fd: int | None = None
 
     # ------------------------------------------------------------------ files
@@ -101,20 +110,26 @@ class DemoWorld:
 
     @property
     def seeded(self) -> bool:
+        """A completely seeded world of this format and this dialect (a world written
+        before dialects were kept says none: it is v1.8's)."""
         try:
-            return json.loads(self._marker.read_text()).get("format") == FORMAT
+            marker = json.loads(self._marker.read_text())
+            return marker.get("format") == FORMAT and \
+                marker.get("dialect", Dialect.V1_8.value) == self.dialect.value
         except (OSError, ValueError, AttributeError):
             return False
 
     def mark_seeded(self, seed: int) -> None:
         self._marker.write_text(json.dumps({
-            "format": FORMAT, "seed": seed,
+            "format": FORMAT, "seed": seed, "dialect": self.dialect.value,
             "created": datetime.now(UTC).isoformat(timespec="seconds")}) + "\n")
 
     def wipe(self) -> None:
-        """Remove the world (not the lock): the next start seeds a fresh one."""
+        """Remove the world (not the lock, nor the other dialect's world inside the v1.8
+        one's directory): the next start seeds a fresh one."""
+        keep = {"lock"} | ({V2_FOLDER} if self.dialect is Dialect.V1_8 else set())
         for child in self.path.iterdir():
-            if child.name == "lock":
+            if child.name in keep:
                 continue
             if child.is_dir() and not child.is_symlink():
                 shutil.rmtree(child, ignore_errors=True)

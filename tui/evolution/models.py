@@ -174,6 +174,19 @@ class ServerProfile(BaseModel):
     whatsapp_web_version: str | None = None
 
     @property
+    def version_dialect(self) -> Dialect | None:
+        """The dialect the server's `GET /` version says (None: no version, or neither)."""
+        return Dialect.of_version(self.version)
+
+    @property
+    def contradicted(self) -> bool:
+        """The dialect was set (`evolution.dialect`) and the server's version says the other
+        one: every answer will be read in the wrong dialect."""
+        said = self.version_dialect
+        return self.detected_by is DetectedBy.SETTING and said is not None \
+            and said is not self.dialect
+
+    @property
     def label(self) -> str:
         """`Evolution API 2.3.6 (v2, client evo_a)` / `Evolution API 1.8.6 (v1.8)`."""
         version = f" {self.version}" if self.version else ""

@@ -67,7 +67,7 @@ def repairs(row: Row) -> list[Advice]:
         if row.probe is OrphanProbe.FOREIGN:
             return [Advice(OTHER_SERVER_REPORT,
                            "another Evolution server sharing the database holds the name: "
-                           "look at it (and repair it) there; evodash never deletes it here")]
+                           "look at it (and repair it) there; it is never deleted from here")]
         return [Advice("evodash report", "look again: the name was not probed or just changed")]
     return _linked(row)
 

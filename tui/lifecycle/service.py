@@ -17,7 +17,8 @@ import random
 import time
 from collections.abc import Callable
 
-from tui.evolution.models import InstanceState
+from tui.evolution.dialect import Dialect
+from tui.evolution.models import InstanceState, ProbeResult, ServerProfile
 from tui.lifecycle.audit import AuditLog
 from tui.lifecycle.context import ActiveOps, OpContext
 from tui.lifecycle.dialing import DialingTracker
@@ -85,6 +86,25 @@ class LifecycleService:
     @property
     def first_seen(self) -> FirstSeen:
         return self.ctx.first_seen
+
+    # ------------------------------------------------------------------ the server
+    @property
+    def known_profile(self) -> ServerProfile | None:
+        """The server's profile once found (None before: nothing is asked for it)."""
+        return self.client.known_profile
+
+    async def server_profile(self) -> ServerProfile:
+        """Which server this session talks to: dialect (set or detected, and how), version,
+        client name. Found at the first call that needs it, then kept by the client."""
+        return await self.client.profile()
+
+    async def liveness(self, name: str) -> ProbeResult | None:
+        """Whether a listed instance is live. On v2 the list is database rows, so a listed
+        name may have no live instance: its probe says (RESERVED: a row only - a "ghost
+        row" - which a delete removes). None on v1.8, whose list shows live ones only."""
+        if (await self.client.profile()).dialect is not Dialect.V2:
+            return None
+        return await self.client.probe(name)
 
     # ------------------------------------------------------------------ observation
     async def observe(self, *, probe_orphans: bool = True) -> Observation:

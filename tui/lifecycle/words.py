@@ -5,7 +5,13 @@ target's plan line. Only the edges call these (CLI lines, the dashboard, the aud
 
 from __future__ import annotations
 
-from tui.evolution.models import InstanceState
+from tui.evolution.models import (
+    DetectedBy,
+    InstanceState,
+    ProbeResult,
+    ProbeState,
+    ServerProfile,
+)
 from tui.lifecycle.domain import OperationKind, Skip, SkipCause, Step
 from tui.lifecycle.seen import human_duration
 
@@ -34,6 +40,54 @@ def other_server_text(client_name: str = "") -> str:
     return ("the name belongs to another Evolution server sharing this database" + this +
             ": a delete through this server would destroy that server's instance, so it is "
             "never touched here and its record is kept - manage it on the server that owns it")
+
+
+#: where a dialect that was set comes from, as `detected_text` names it
+DIALECT_SETTING = "evolution.dialect"
+DIALECT_OPTION = "--dialect"
+
+_DETECTED: dict[DetectedBy, str] = {
+    DetectedBy.VERSION: "detected from GET / version",
+    DetectedBy.VERIFY_CREDS: "detected from /verify-creds",
+    DetectedBy.LIST_SHAPE: "detected from the instance list's shape",
+}
+
+
+def detected_text(how: DetectedBy, setting: str = DIALECT_SETTING) -> str:
+    """How the server's dialect was found (`set by evolution.dialect`, `detected from GET /
+    version`, ...); `setting` names where a set dialect came from."""
+    if how is DetectedBy.SETTING:
+        return f"set by {setting}"
+    return _DETECTED[how]
+
+
+def contradiction_text(profile: ServerProfile, setting: str = DIALECT_SETTING) -> str:
+    """A set dialect the server's own version contradicts (`ServerProfile.contradicted`):
+    both named, and the fix."""
+    said = profile.version_dialect
+    other = said.value if said is not None else "auto"
+    fix = (f"use {DIALECT_OPTION} {other}, or leave it out" if setting == DIALECT_OPTION
+           else f"set {setting} to auto or {other}")
+    return (f"{setting} is {profile.dialect.value} but the server says version "
+            f"{profile.version} ({other}): its answers would be read as "
+            f"{profile.dialect.value}; {fix}")
+
+
+#: a listed v2 instance whose name the server holds with no live instance (a "ghost row")
+GHOST_ROW_TEXT = "no live instance (a database row only): delete removes it"
+
+
+def liveness_text(probe: ProbeResult) -> str:
+    """What the probe of a listed instance says of it (v2: the list is database rows, so a
+    listed name may have no live instance)."""
+    if probe.state is ProbeState.RESERVED:
+        return GHOST_ROW_TEXT
+    if probe.state is ProbeState.PRESENT:
+        state = probe.instance_state.value if probe.instance_state else "?"
+        return f"live instance ({state})"
+    if probe.state is ProbeState.ABSENT:
+        return "the server does not hold the name now (removed since the last refresh?)"
+    return other_server_text()
 
 
 def skip_text(skip: Skip | None) -> str:

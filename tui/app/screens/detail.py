@@ -1,5 +1,9 @@
-"""`DetailScreen` (`enter`): every field of the instance and/or the record of a row, the
-probe state, and the commands that repair its finding (`tui.lifecycle.advice.repairs`);
+"""`DetailScreen` (`enter`): every field of the instance and/or the record of a row (v2's
+client name and stored messages / contacts / chats when the server gives them), the probe
+state, and the commands that repair its finding (`tui.lifecycle.advice.repairs`). On v2,
+whose list is database rows, a listed instance is probed as the screen opens (a worker,
+`LifecycleService.liveness`): a row with no live instance behind it says so (`live: no live
+instance (a database row only): delete removes it`);
 `r` shows the raw JSON (`j` / `k` scroll, as everywhere). Every credential is masked in both views, for the
 instance and for the record (`tui.app.literal.Redactor`: the instance token, every value
 under a key that looks like a secret - `token`, `apikey`, `api_key`, `access_token`,
@@ -9,12 +13,15 @@ else it occurs); every value is shown literally (`shown`), never as markup."""
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
+from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
@@ -23,6 +30,7 @@ from tui.app.times import human_time
 from tui.app.view import reseller_label, row_kind_text
 from tui.evolution.models import Instance, ProbeResult
 from tui.lifecycle.advice import repairs
+from tui.lifecycle.words import liveness_text
 from tui.reconcile.models import LinkedRow, OrphanInstanceRow, OrphanRecordRow, Row
 from tui.store.models import ConnectionRecord
 
@@ -42,7 +50,20 @@ def instance_fields(instance: Instance) -> list[tuple[str, str]]:
         ("integration", instance.integration or "-"),
         ("server url", instance.server_url or "-"),
         ("token", instance.masked_token or "-"),
-    ]
+    ] + _v2_fields(instance)
+
+
+def _v2_fields(instance: Instance) -> list[tuple[str, str]]:
+    """What only v2 says of an instance: the server (`clientName`) whose row it is, and what
+    that server stores for it (`_count`). Nothing for a v1.8 instance."""
+    fields = []
+    if instance.client_name is not None:
+        fields.append(("client name", instance.client_name))
+    if instance.counts is not None:
+        fields += [("messages", str(instance.counts.messages)),
+                   ("contacts", str(instance.counts.contacts)),
+                   ("chats", str(instance.counts.chats))]
+    return fields
 
 
 def redactor(row: Row) -> Redactor:
@@ -95,11 +116,14 @@ def _short(value: Any) -> str:
 
 
 def detail_lines(row: Row, probe: ProbeResult | None,
-                 secrets: Redactor | None = None) -> list[str]:
-    """Every line of the detail view, secrets masked (not yet made visible: `detail_text`)."""
+                 secrets: Redactor | None = None, live: str | None = None) -> list[str]:
+    """Every line of the detail view, secrets masked (not yet made visible: `detail_text`);
+    `live`: what the probe of a listed v2 instance said (None: not asked)."""
     if secrets is None:
         secrets = redactor(row)
     lines = [f"kind: {row_kind_text(row)}"]
+    if live is not None:
+        lines.append(f"live: {live}")
     if isinstance(row, LinkedRow):
         lines.append(f"reseller: {reseller_label(row.reseller, row.record.reseller_id)}")
         lines += [f"drift: {reason}" for reason in row.drift]
@@ -130,8 +154,8 @@ def detail_lines(row: Row, probe: ProbeResult | None,
     return [secrets.scrub(line) for line in lines]
 
 
-def detail_text(row: Row, probe: ProbeResult | None) -> Text:
-    return literal_lines(detail_lines(row, probe))
+def detail_text(row: Row, probe: ProbeResult | None, live: str | None = None) -> Text:
+    return literal_lines(detail_lines(row, probe, live=live))
 
 
 def raw_json(row: Row, secrets: Redactor | None = None) -> str:
@@ -150,6 +174,20 @@ def raw_json(row: Row, secrets: Redactor | None = None) -> str:
     return secrets.scrub(json_text(secrets.redact(out)))
 
 
+#: Asks whether a listed instance is live (`LifecycleService.liveness`).
+Liveness = Callable[[str], Awaitable[ProbeResult | None]]
+
+PROBING_LIVE = "probing…"
+
+
+class LiveProbed(Message, bubble=False):
+    """The detail's probe of a listed instance answered (`text`: what it says, in words)."""
+
+    def __init__(self, text: str | None) -> None:
+        super().__init__()
+        self.text = text
+
+
 class DetailScreen(ModalScreen[None]):
     BINDINGS = [
         Binding("r", "toggle_raw", "Raw JSON", id="detail.raw"),
@@ -160,11 +198,15 @@ class DetailScreen(ModalScreen[None]):
         Binding("escape,q,enter", "close", "Close", id="detail.close"),
     ]
 
-    def __init__(self, row: Row, probe: ProbeResult | None) -> None:
+    def __init__(self, row: Row, probe: ProbeResult | None,
+                 liveness: Liveness | None = None) -> None:
         super().__init__()
         self.row = row
         self.probe = probe
         self.raw = False
+        # a listed instance on v2: probed as the screen opens (`liveness`), said on `live:`
+        self.liveness = liveness if getattr(row, "instance", None) is not None else None
+        self.live: str | None = PROBING_LIVE if self.liveness is not None else None
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="dialog detail fit"):
@@ -173,11 +215,29 @@ class DetailScreen(ModalScreen[None]):
                 yield Label("r raw JSON · j k ↑↓ PgUp PgDn scroll · esc close",
                             classes="dialog-prompt", id="detail-prompt")
             with VerticalScroll(classes="dialog-scroll", id="detail-scroll"):
-                yield Static(detail_text(self.row, self.probe), id="detail-body",
+                yield Static(detail_text(self.row, self.probe, self.live), id="detail-body",
                              markup=False)
 
     def on_mount(self) -> None:
         self.query_one("#detail-scroll", VerticalScroll).focus()  # arrows and pages scroll
+        if self.liveness is not None:
+            self.probe_live()
+
+    @work(group="detail-live", exit_on_error=False)
+    async def probe_live(self) -> None:
+        assert self.liveness is not None
+        try:
+            found = await self.liveness(self.row.name)
+        except Exception as exc:  # noqa: BLE001 - said on the line, the screen stays
+            self.post_message(LiveProbed(f"probe failed: {exc}"))
+            return
+        self.post_message(LiveProbed(liveness_text(found) if found is not None else None))
+
+    def on_live_probed(self, message: LiveProbed) -> None:
+        self.live = message.text
+        if not self.raw:
+            self.query_one("#detail-body", Static).update(
+                detail_text(self.row, self.probe, self.live))
 
     def action_scroll(self, where: str) -> None:
         body = self.query_one("#detail-scroll", VerticalScroll)
@@ -186,7 +246,8 @@ class DetailScreen(ModalScreen[None]):
 
     def action_toggle_raw(self) -> None:
         self.raw = not self.raw
-        body = Text(raw_json(self.row)) if self.raw else detail_text(self.row, self.probe)
+        body = Text(raw_json(self.row)) if self.raw else detail_text(self.row, self.probe,
+                                                                     self.live)
         self.query_one("#detail-body", Static).update(body)
         self.query_one("#detail-prompt", Label).update(
             f"r {'fields' if self.raw else 'raw JSON'} · j k ↑↓ PgUp PgDn scroll · esc close")

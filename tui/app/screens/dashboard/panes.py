@@ -33,6 +33,7 @@ from tui.app.view import (
 )
 from tui.app.widgets.header import StatusHeader
 from tui.app.widgets.panes import KeyedTable
+from tui.evolution.dialect import Dialect
 from tui.reconcile.classify import scope as scope_reconciliation
 from tui.reconcile.models import Reconciliation
 from tui.store.models import Reseller
@@ -401,7 +402,11 @@ class PaneView(DashboardBase):
         if row is None:
             return
         probe = self.obs.probes.get(row.name) if self.obs else None
-        self.app.push_screen(DetailScreen(row.row, probe))
+        server = self.service.known_profile
+        # on v2 the list is database rows: the detail asks whether a listed one is live
+        liveness = self.service.liveness if server is not None \
+            and server.dialect is Dialect.V2 else None
+        self.app.push_screen(DetailScreen(row.row, probe, liveness))
 
     # ------------------------------------------------------------------ scope
     def action_choose_scope(self) -> None:

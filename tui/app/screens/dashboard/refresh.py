@@ -4,8 +4,13 @@ Owns the refresh cycle: one worker (group `refresh`) calls `service.observe()` a
 message (`Refreshed`, or `RefreshFailed`: the last good data stays, marked stale), then a
 `set_timer` is re-armed; a refresh asked for while one runs follows right after it. The very
 first refresh posts its rows (`Previewed`) before the orphan records' names are probed, so
-the tables fill while the probes run. Also owns pause / resume, the record watcher worker
-(group `watch`: a change refreshes at once) and the timings kept for benchmarks.
+the tables fill while the probes run. Until the server's profile (version, dialect, client
+name) is known, a refresh also starts a worker (group `profile`) that asks for it and posts
+`ServerProfiled` (the header names the server) or `ServerProfileFailed` (one progress line,
+asked again at the next refresh); the refresh itself never waits for it. A profile found
+again later (a server upgraded in place) reaches the header with the next `Refreshed`. Also
+owns pause / resume, the record watcher worker (group `watch`: a change refreshes at once)
+and the timings kept for benchmarks.
 """
 
 from __future__ import annotations
@@ -19,11 +24,21 @@ from typing import Any
 from textual import work
 from textual.timer import Timer
 
-from tui.app.messages import Previewed, RecordsChanged, Refreshed, RefreshFailed, WatcherStopped
+from tui.app.messages import (
+    Previewed,
+    RecordsChanged,
+    Refreshed,
+    RefreshFailed,
+    ServerProfiled,
+    ServerProfileFailed,
+    WatcherStopped,
+)
 from tui.app.screens.dashboard.base import one_line
 from tui.app.screens.dashboard.panes import PaneView
 from tui.app.view import observation_delta
+from tui.evolution.models import ServerProfile
 from tui.lifecycle.observe import Observation
+from tui.lifecycle.words import contradiction_text, detected_text
 
 
 @dataclass
@@ -60,6 +75,8 @@ class RefreshLoop(PaneView):
         self.preview_timing: RefreshTiming | None = None  # the first refresh's unprobed rows
         self._refresh_seq = 0
         self._worker_obs: Observation | None = None  # the last one the refresh worker posted
+        self._profiling = False  # the profile worker runs
+        self._profile_error: str | None = None  # the last failure said in the progress log
 
     # ------------------------------------------------------------------ the cycle
     def request_refresh(self) -> None:
@@ -72,7 +89,45 @@ class RefreshLoop(PaneView):
             self._timer = None
         self._refreshing = True
         self.header_state.refreshing = True
+        if self.header_state.server is None and not self._profiling:
+            self._profiling = True
+            self.profile_worker()
         self.refresh_worker()
+
+    @work(group="profile", exit_on_error=False)
+    async def profile_worker(self) -> None:
+        """Which server this is (detected at its first need, then kept by the client)."""
+        try:
+            profile = await self.service.server_profile()
+        except Exception as exc:  # noqa: BLE001 - said once; the refresh says its own
+            self.post_message(ServerProfileFailed(one_line(exc)))
+            return
+        self.post_message(ServerProfiled(profile))
+
+    def on_server_profiled(self, message: ServerProfiled) -> None:
+        self._profiling = False
+        self._show_profile(message.profile)
+
+    def on_server_profile_failed(self, message: ServerProfileFailed) -> None:
+        self._profiling = False
+        self.header_state.server_failed = True
+        if message.error != self._profile_error:
+            self._profile_error = message.error
+            self.progress.error(f"server detection failed: {message.error} "
+                                "(asked again at the next refresh)")
+        self.draw_header()
+
+    def _show_profile(self, profile: ServerProfile) -> None:
+        """The header names the server; the progress log says how it was found (again
+        when it changes: a server upgraded in place)."""
+        state = self.header_state
+        if profile == state.server:
+            return
+        state.server, state.server_failed, self._profile_error = profile, False, None
+        self.progress.write(f"server: {profile.label} · {detected_text(profile.detected_by)}")
+        if profile.contradicted:
+            self.progress.error(contradiction_text(profile))
+        self.draw_header()
 
     @work(group="refresh", exit_on_error=False)
     async def refresh_worker(self) -> None:
@@ -123,6 +178,9 @@ class RefreshLoop(PaneView):
         if state.error is not None:
             self.progress.write(f"refresh ok again (was stale: {state.error})")
         state.last_good_at, state.error = message.at, None
+        known = self.service.known_profile
+        if known is not None and known != state.server:
+            self._show_profile(known)
         self._check_scope()
         self.redraw()
         timing.updated = time.perf_counter()
