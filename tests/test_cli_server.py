@@ -22,7 +22,7 @@ from tests.test_cli_commands import REPO, Cli, json_lines
 from tests.test_cli_hostile import assert_clean
 from tests.test_lifecycle_support import add_record, seed_resellers
 from tui.cli.advising import Advisor
-from tui.demo.runtime import DemoEnvironment, simulator_speaks_v2
+from tui.demo.runtime import DemoEnvironment
 from tui.demo.world import DemoWorld
 from tui.evolution.dialect import Dialect
 from tui.settings import SettingsError
@@ -208,14 +208,6 @@ def test_each_dialect_keeps_a_demo_world_of_its_own(tmp_path):
     assert not v2.seeded
 
 
-def test_a_v2_demo_without_a_v2_simulator_is_one_line(monkeypatch, tmp_path):
-    monkeypatch.setattr("tui.demo.runtime.simulator_speaks_v2", lambda: False)
-    world = DemoWorld(tmp_path / "demo", dialect=Dialect.V2)
-    with pytest.raises(SettingsError, match="simulator speaks Evolution API v1.8 only"):
-        DemoEnvironment(world=world, dialect=Dialect.V2).start()
-    assert not world.path.exists()  # nothing was touched
-
-
 def test_the_advice_of_a_v2_demo_keeps_its_dialect():
     advisor = Advisor(demo=True, dialect="v2")
     assert advisor.command("evodash delete x") == "evodash --demo --dialect v2 delete x"
@@ -224,10 +216,6 @@ def test_the_advice_of_a_v2_demo_keeps_its_dialect():
     assert advisor.command("cat evodash report") == "cat evodash report"
 
 
-# REMOVE-GUARD-AFTER-SIM2: the v2 simulator (`Simulator(dialect=...)`) is built on another
-# branch; until it is merged this test cannot run
-@pytest.mark.skipif(not simulator_speaks_v2(),
-                    reason="Simulator.__init__ has no dialect parameter yet (the v2 simulator)")
 def test_the_demo_on_v2(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("EVODASH_")}
     env.update(PYTHONPATH=str(REPO), EVODASH_DEMO_DIR=str(tmp_path / "demo"))

@@ -16,7 +16,6 @@ last. (The simulator is a thread of this process: signals reach only the main th
 
 from __future__ import annotations
 
-import inspect
 import json
 import time
 
@@ -38,11 +37,6 @@ from tui.store.wire_server import MongoWireServer, WireServerError
 
 DEMO_API_KEY = "demo-global-key-0123456789"
 DEMO_DATABASE = "evodash_demo"
-
-
-def simulator_speaks_v2() -> bool:
-    """Whether this evodash's simulator has a v2 personality (`Simulator(dialect=...)`)."""
-    return "dialect" in inspect.signature(Simulator.__init__).parameters
 
 
 class DemoEnvironment:
@@ -129,12 +123,7 @@ class DemoEnvironment:
         return self
 
     def _dialect_options(self) -> dict[str, Any]:
-        """`dialect=` for a v2 simulator (v1.8 is the simulator's default: not passed)."""
-        if self.dialect is Dialect.V1_8:
-            return {}
-        if not simulator_speaks_v2():
-            raise SettingsError("the demo cannot run v2: this evodash's simulator speaks "
-                                "Evolution API v1.8 only (run --demo without --dialect v2)")
+        """The simulator's dialect."""
         return {"dialect": self.dialect}
 
     def _seed(self) -> None:
