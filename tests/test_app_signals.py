@@ -140,11 +140,8 @@ async def test_a_second_sigterm_stops_at_once_a_second_sighup_does_not(seeded):
 
 async def test_the_session_notes_open_the_progress_log(seeded):
     """`DashboardInfo.notes` (under --demo: where its world is kept) is the first line."""
-    import dataclasses
-
     sim, store = seeded
-    app = make_app(make_service(sim, store))
-    app.info = dataclasses.replace(app.info, notes=("demo world ~/x · kept until --demo-reset",))
+    app = make_app(make_service(sim, store), notes=("demo world ~/x · kept until --demo-reset",))
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         assert app.dashboard.progress.lines[0].endswith(

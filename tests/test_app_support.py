@@ -70,14 +70,14 @@ def make_service(sim, store, *, scope: Scope | None = None, read_only: bool = Fa
 def make_app(service: LifecycleService, *, read_only: bool | None = None,
              refresh_s: float = 5.0, auto_refresh: bool = False,
              watcher_factory: Callable[[], Any] | None = None,
-             scope_label: str | None = None) -> EvodashApp:
+             scope_label: str | None = None, notes: tuple[str, ...] = ()) -> EvodashApp:
     info = DashboardInfo(
         evolution_host="sim.local:8080", database="evodash_test",
         scope_label=scope_label or ("all resellers" if service.scope.is_all
                                     else service.scope.reseller_id),
         refresh_s=refresh_s,
         read_only=service.read_only if read_only is None else read_only,
-        admin=service.scope.is_all)
+        admin=service.scope.is_all, notes=notes)
     return EvodashApp(service, info, clock=lambda: FROZEN, auto_refresh=auto_refresh,
                       watcher_factory=watcher_factory)
 

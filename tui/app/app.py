@@ -106,16 +106,6 @@ class EvodashApp(App[int]):
         for key in held:
             await super().on_event(key)
 
-    def _write_notes(self) -> None:
-        """The session's notes (`DashboardInfo.notes`) open the progress log."""
-        if not self.info.notes:
-            return
-        if not self.dashboard.is_mounted:
-            self.call_after_refresh(self._write_notes)
-            return
-        for note in self.info.notes:
-            self.dashboard.progress.write(note)
-
     def get_default_screen(self) -> Screen:
         """The dashboard is the first screen on the stack, there from the start: keys typed
         while evodash starts (type-ahead in the terminal, before the first refresh) go to
@@ -124,7 +114,6 @@ class EvodashApp(App[int]):
 
     def on_mount(self) -> None:
         self.call_after_refresh(self._release_keys)
-        self.call_after_refresh(self._write_notes)
         loop = asyncio.get_running_loop()
         for signum in STOP_SIGNALS:
             try:

@@ -75,6 +75,8 @@ class DashboardScreen(MutatingActions):
         self.draw_header()
         if self.timers_on:
             self.set_interval(1.0, self.draw_header)  # the age of the last refresh
+        for note in self.info.notes:  # the session's notes open the progress log, before
+            self.progress.write(note)  # anything a refresh or its workers say
         if self.watcher_factory is not None:
             self.watch_records()
         self.request_refresh()
