@@ -14,8 +14,15 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures.mongo import CONNECTIONS
-from tests.fixtures.sim import API_KEY
-from tests.test_lifecycle_support import add_record, probe_status, seed_resellers, seed_world, snapshot
+from tests.fixtures.sim import API_KEY, dialect_free, v2_only, v18_only
+from tests.test_lifecycle_support import (
+    add_record,
+    listed_ghosts,
+    probe_status,
+    seed_resellers,
+    seed_world,
+    snapshot,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -66,8 +73,40 @@ def json_lines(text: str) -> list[dict]:
 
 
 @pytest.fixture
+def sim(dialect_sim):
+    """The commands that talk to Evolution run on v1.8 and on v2 (`dialect_sim`)."""
+    return dialect_sim
+
+
+@pytest.fixture
 def cli(tmp_path, sim, mongo_server, mongo_database) -> Cli:
     return Cli(tmp_path, sim, mongo_server.uri, mongo_database)
+
+
+FOREIGN = "fabio_8_1700000008"  # on v2: a row of another server sharing the database
+
+
+def drop_foreign_row(sim, name: str) -> None:
+    """Remove another client name's row from the shared database at once (a reset of this
+    server keeps other servers' rows): this server's delete destroys it, with no window."""
+    sim.faults(delete_window_ms=0, window_cost_ms=0, cleanup_lag_ms=0)
+    sim.request("DELETE", f"/instance/delete/{name}")
+    assert probe_status(sim, name) == "absent"
+
+
+@pytest.fixture
+def held(sim, mongo_db):
+    """An orphan record of r1 whose name the server holds without listing it, and what the
+    report's probe calls it: on v1.8 seed_world's ghost (`reserved`); on v2 - whose ghost
+    rows are listed, so that record is linked there - a name of another server sharing the
+    database (`foreign`)."""
+    if sim.dialect != "v2":
+        yield "fabio_5_1700000005", "reserved"
+        return
+    sim.seed([{"name": FOREIGN, "client_name": "evo_b", "live": False}])
+    add_record(mongo_db, "r1", FOREIGN)
+    yield FOREIGN, "foreign"
+    drop_foreign_row(sim, FOREIGN)
 
 
 def seed_small(sim, mongo_db) -> None:
@@ -81,13 +120,15 @@ def seed_small(sim, mongo_db) -> None:
 
 
 # ---------------------------------------------------------------------------- report
-def test_report_text_exit_1_with_drift_and_0_when_consistent(cli, sim, mongo_db):
+def test_report_text_exit_1_with_drift_and_0_when_consistent(cli, sim, mongo_db, held):
     seed_world(sim, mongo_db)
+    held_name, held_probe = held
     result, as_json = cli.many(["report"], ["report", "--json"])
     assert result.returncode == 1 == as_json.returncode, result.stderr
     assert len(json_lines(as_json.stdout)) == 1
     assert "ORPHAN INSTANCES" in result.stdout and "ORPHAN RECORDS" in result.stdout
-    assert "fabio_5_1700000005" in result.stdout and "reserved" in result.stdout
+    [line] = [x for x in result.stdout.splitlines() if x.strip().startswith(held_name)]
+    assert held_probe in line, line
 
     sim.reset()
     mongo_db[CONNECTIONS].delete_many({})
@@ -98,15 +139,18 @@ def test_report_text_exit_1_with_drift_and_0_when_consistent(cli, sim, mongo_db)
     assert "consistent" in result.stdout
 
 
-def test_report_json_is_one_object_with_probes_and_counts(cli, sim, mongo_db):
+def test_report_json_is_one_object_with_probes_and_counts(cli, sim, mongo_db, held):
     world = seed_world(sim, mongo_db)
+    held_name, held_probe = held
     result, scoped_run = cli.many(["report", "--json"], ["--reseller", "r2", "report", "--json"])
     assert result.returncode == 1
     [report] = json_lines(result.stdout)
     assert {"linked", "orphan_instances", "orphan_records", "counts"} <= set(report)
     probes = {r["name"]: r["probe"] for r in report["orphan_records"]}
-    assert probes == {"fabio_4_1700000004": "absent", "fabio_5_1700000005": "reserved",
+    assert probes == {"fabio_4_1700000004": "absent", held_name: held_probe,
                       "ana_3_1700000003": "absent"}
+    linked = {r["name"] for r in report["linked"]}
+    assert set(listed_ghosts(sim)) <= linked  # v2 lists its ghost row: that record is linked
     assert sorted({r["name"] for r in report["orphan_instances"]}) == sorted(
         world["r1_attributed"] + world["r2_attributed"] + world["unattributed"])
     assert report["counts"]["orphan_records"] == 3
@@ -125,6 +169,7 @@ REFUSED = [
 ]
 
 
+@dialect_free("refused before anything runs: the prompt's rule")
 def test_mutations_refuse_without_tty_and_without_yes(cli, sim, mongo_db):
     seed_small(sim, mongo_db)
     before = snapshot(sim, mongo_db)
@@ -136,6 +181,7 @@ def test_mutations_refuse_without_tty_and_without_yes(cli, sim, mongo_db):
     assert not cli.audit.exists()
 
 
+@dialect_free("refused before anything runs: the read-only rule")
 def test_read_only_flag_refuses_even_with_yes(cli, sim, mongo_db):
     seed_small(sim, mongo_db)
     before = snapshot(sim, mongo_db)
@@ -168,6 +214,7 @@ def test_clear_all_json_lines_end_with_the_summary(cli, sim, mongo_db):
     assert audit["operation"] == "clear-all" and audit["scope"] == "reseller:r1"
 
 
+@dialect_free("a dry run plans and sends nothing that changes: the plan's code whichever dialect")
 def test_clear_all_dry_run_changes_nothing(cli, sim, mongo_db):
     seed_small(sim, mongo_db)
     before = snapshot(sim, mongo_db)
@@ -182,6 +229,7 @@ def test_clear_all_dry_run_changes_nothing(cli, sim, mongo_db):
     assert snapshot(sim, mongo_db) == before
 
 
+@v18_only("stuck_reserved from v1.8's orphan re-reservation (v2: below)")
 def test_delete_exit_1_when_a_target_is_not_removed(cli, sim, mongo_db):
     seed_small(sim, mongo_db)
     sim.faults(reconnect_loop=["fabio_2_2"], connecting_share=0, orphan_outcome="reserved")
@@ -193,6 +241,64 @@ def test_delete_exit_1_when_a_target_is_not_removed(cli, sim, mongo_db):
     assert outcomes == {"fabio_1_1": "removed", "fabio_2_2": "stuck_reserved"}
     assert summary["stuck_reserved"] == 1 and summary["errors"]
     assert mongo_db[CONNECTIONS].count_documents({"instance_name": "fabio_2_2"}) == 1
+
+
+@v2_only("a name held by v2's cleanup, past the budget (v1.8's stuck name: above)")
+def test_v2_delete_exit_1_when_the_server_still_holds_the_names(cli, sim, mongo_db):
+    seed_small(sim, mongo_db)
+    sim.faults(delete_window_ms=5000)  # the server's cleanup outlasts the verification
+    result = cli("delete", "fabio_1_1", "fabio_2_2", "--yes", "--json")
+    assert result.returncode == 1, result.stdout + result.stderr
+    summary = json_lines(result.stdout)[-1]
+    assert {t["name"]: t["outcome"] for t in summary["targets"]} == {
+        "fabio_1_1": "stuck_reserved", "fabio_2_2": "stuck_reserved"}
+    assert all("cleanup has not finished" in t["reason"] for t in summary["targets"])
+    assert summary["stuck_reserved"] == 2 and summary["deleted_from_db"] == 0
+    assert mongo_db[CONNECTIONS].count_documents({"instance_name": {"$in": [
+        "fabio_1_1", "fabio_2_2"]}}) == 2
+    assert not any(line.get("step") == "logout" for line in json_lines(result.stdout))
+
+
+@v2_only("a name another server sharing v2's database holds")
+def test_v2_another_servers_name_is_reported_and_never_deleted(cli, sim, mongo_db, held):
+    """report names it `foreign` and says which server to ask; delete and clear-all leave it
+    (skipped: another server's), its record kept, the row still there."""
+    name, probe = held
+    seed_small(sim, mongo_db)
+    report, delete, clear = cli.many(
+        ["report", "--json"], ["delete", name, "--yes", "--json"],
+        ["clear-all", "--reseller", "r1", "--yes", "--json", "--orphans-only"])
+    [orphan] = [r for r in json_lines(report.stdout)[0]["orphan_records"] if r["name"] == name]
+    assert orphan["probe"] == probe == "foreign"
+    for run in (delete, clear):
+        [target] = [t for t in json_lines(run.stdout)[-1]["targets"] if t["name"] == name]
+        assert target["outcome"] == "skipped", run.stdout
+        assert "another Evolution server" in target["reason"]
+    assert mongo_db[CONNECTIONS].count_documents({"instance_name": name}) == 1
+    assert probe_status(sim, name) == "reserved"
+    assert sim.stats()["requests"].get("delete", 0) == 0
+
+
+def test_forget_adopt_and_reprovision_through_the_cli(cli, sim, mongo_db):
+    seed_small(sim, mongo_db)  # fabio_3_3: an orphan record, its name free
+    sim.seed([{"name": "legacy-box", "state": "open"}])
+    add_record(mongo_db, "r1", "fabio_4_4")
+    forget, adopt, reprovision = cli.many(
+        ["forget", "fabio_4_4", "--yes", "--json"],
+        ["adopt", "legacy-box", "--reseller", "r2", "--yes", "--json"],
+        ["reprovision", "fabio_3_3", "--yes", "--json"])
+    outcomes = {}
+    for run in (forget, adopt, reprovision):
+        assert run.returncode == 0, run.stdout + run.stderr
+        [target] = json_lines(run.stdout)[-1]["targets"]
+        outcomes[target["name"]] = target["outcome"]
+    assert outcomes == {"fabio_4_4": "forgotten", "legacy-box": "adopted",
+                        "fabio_3_3": "reprovisioned"}
+    assert mongo_db[CONNECTIONS].count_documents({"instance_name": "fabio_4_4"}) == 0
+    [adopted] = mongo_db[CONNECTIONS].find({"instance_name": "legacy-box"})
+    assert adopted["reseller_id"] == "r2"
+    assert probe_status(sim, "fabio_3_3") == "present"
+    assert probe_status(sim, "legacy-box") == "present"
 
 
 def test_create_with_qr_json(cli, sim, mongo_db):
@@ -221,6 +327,7 @@ def test_doctor_ok_and_wrong_api_key(cli, sim, mongo_db):
     assert wrong not in bad.stdout + bad.stderr
 
 
+@dialect_free("nothing listens: no dialect to find")
 def test_unreachable_server_is_one_line_exit_2(cli, sim, mongo_server, mongo_database):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -234,6 +341,7 @@ def test_unreachable_server_is_one_line_exit_2(cli, sim, mongo_server, mongo_dat
     assert doctor.returncode == 2 and "FAIL evolution" in doctor.stdout
 
 
+@dialect_free("argument parsing, before any server")
 @pytest.mark.parametrize("args", [
     ["clear-all"],  # neither --all nor --reseller
     ["clear-all", "--all", "--reseller", "r1"],
@@ -247,6 +355,7 @@ def test_usage_errors_exit_2(cli, args):
     assert result.stderr.startswith("evodash: error:") and result.stdout == ""
 
 
+@dialect_free("the settings file, before any server")
 def test_missing_settings_file_exit_2(cli, tmp_path):
     result = subprocess.run([sys.executable, "-m", "tui", "--settings",
                              str(tmp_path / "nope.json"), "report"],
@@ -256,6 +365,7 @@ def test_missing_settings_file_exit_2(cli, tmp_path):
     assert len(result.stderr.strip().splitlines()) == 1
 
 
+@v18_only("v1.8's list shows a flapping instance's live state (v2's: the stored column)")
 def test_report_shows_a_dialing_instance_as_dialing(cli, sim, mongo_db):
     """A flapping instance mostly lists as `close`: `report` samples the list and says
     `dialing` (text and JSON); a quiet `close` one stays `close`."""
@@ -274,6 +384,24 @@ def test_report_shows_a_dialing_instance_as_dialing(cli, sim, mongo_db):
     assert dialing.split()[1] in ("dialing", "connecting") and quiet.split()[1] == "close"
 
 
+@v2_only("v2's list is its database: connectionStatus is the stored column")
+def test_v2_report_shows_a_dialing_instance_with_its_stored_status(cli, sim, mongo_db):
+    """v2 lists database rows: the column of a flapping instance says `close` (recorded:
+    it never says `connecting`), so the report shows what the server lists - its stored
+    status - and never `dialing` for a quiet one. (Its dialing shows in connectionState
+    only, which the report does not sample.)"""
+    seed_small(sim, mongo_db)
+    sim.seed([{"name": "zed_dialing", "state": "close", "dialing": True},
+              {"name": "zed_quiet", "state": "close"}])
+    sim.faults(reconnect_loop=["zed_dialing"], connecting_share=0.5, dial_cost_ms=0)
+    report = json_lines(cli("report", "--json").stdout)[-1]
+    orphans = {r["name"]: r for r in report["orphan_instances"]}
+    assert orphans["zed_dialing"]["state"] == "close" == orphans["zed_quiet"]["state"]
+    assert not orphans["zed_quiet"]["dialing"]
+    assert "zed_dialing" in sim.state()["reconnect_loop"]
+
+
+@dialect_free("the reseller is looked up in MongoDB before any server")
 def test_unknown_reseller_scope_is_one_line_exit_2_for_every_command(cli, sim, mongo_db):
     """A typo in `--reseller` is not an empty, consistent tenant: one line naming it, exit 2,
     for the report and for every mutation (nothing asked, nothing changed)."""
