@@ -29,6 +29,12 @@ from tests.test_lifecycle_support import add_record, seed_resellers
 NAME = "fabio_2_1700000002"
 
 
+@pytest.fixture
+def sim(dialect_sim):
+    """Pairing runs on v1.8 and on v2 (`dialect_sim`), unless a test says otherwise."""
+    return dialect_sim
+
+
 def seed(sim, mongo_db) -> None:
     seed_resellers(mongo_db)
     sim.seed([{"name": NAME, "state": "close"}, {"name": "fabio_1_1700000001", "state": "open"},
@@ -87,9 +93,10 @@ def test_text_without_a_terminal_prints_the_code_once(cli, sim, mongo_db):
                            "pair: only a database record, its name free on the server: re-create"
                            " the instance with evodash --settings SETTINGS reprovision "
                            "fabio_4_1700000004, then pair it"),
+    # v1.8: a reserved name, not listed; v2: a ghost row (listed, nothing loaded): the same
     ("ghost_1_1", "evodash: ghost_1_1: not an Evolution instance, nothing to pair: the server "
-                  "reserves the name without listing it: evodash --settings SETTINGS delete "
-                  "ghost_1_1 frees it"),
+                  "holds the name with no instance loaded under it: evodash --settings "
+                  "SETTINGS delete ghost_1_1 frees it"),
     ("nobody_1_1", "evodash: nobody_1_1: not an Evolution instance, nothing to pair: neither "
                    "an instance nor a record (names are exact: evodash --settings SETTINGS "
                    "report lists them)"),
