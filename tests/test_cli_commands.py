@@ -50,13 +50,16 @@ class Cli:
     def __call__(self, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
         return self.many(list(args), env=env)[0]
 
-    def many(self, *arglists: list[str], env: dict | None = None
-             ) -> list[subprocess.CompletedProcess]:
-        """Run several read-only or refused invocations at once (each is a new process)."""
+    def many(self, *arglists: list[str], env: dict | None = None,
+             envs: list[dict] | None = None) -> list[subprocess.CompletedProcess]:
+        """Run several invocations at once, each a new process (read-only ones, refused
+        ones, or mutations of names of their own); `envs`: one more environment each."""
+        extra = envs or [{}] * len(arglists)
         procs = [subprocess.Popen(
             [sys.executable, "-m", "tui", "--settings", str(self.settings), *args],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            cwd=self.tmp_path, env={**self.env, **(env or {})}) for args in arglists]
+            cwd=self.tmp_path, env={**self.env, **(env or {}), **more})
+            for args, more in zip(arglists, extra)]
         results = []
         for args, proc in zip(arglists, procs):
             out, err = proc.communicate(timeout=60)
@@ -120,31 +123,18 @@ def seed_small(sim, mongo_db) -> None:
 
 
 # ---------------------------------------------------------------------------- report
-def test_report_text_exit_1_with_drift_and_0_when_consistent(cli, sim, mongo_db, held):
-    seed_world(sim, mongo_db)
+def test_report_text_and_json_exit_1_with_drift_and_0_when_consistent(cli, sim, mongo_db,
+                                                                       held):
+    world = seed_world(sim, mongo_db)
     held_name, held_probe = held
-    result, as_json = cli.many(["report"], ["report", "--json"])
+    result, as_json, scoped_run = cli.many(["report"], ["report", "--json"],
+                                           ["--reseller", "r2", "report", "--json"])
     assert result.returncode == 1 == as_json.returncode, result.stderr
-    assert len(json_lines(as_json.stdout)) == 1
     assert "ORPHAN INSTANCES" in result.stdout and "ORPHAN RECORDS" in result.stdout
     [line] = [x for x in result.stdout.splitlines() if x.strip().startswith(held_name)]
     assert held_probe in line, line
 
-    sim.reset()
-    mongo_db[CONNECTIONS].delete_many({})
-    sim.seed([{"name": "fabio_1_1", "state": "close"}])
-    add_record(mongo_db, "r1", "fabio_1_1")
-    result = cli("report")
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "consistent" in result.stdout
-
-
-def test_report_json_is_one_object_with_probes_and_counts(cli, sim, mongo_db, held):
-    world = seed_world(sim, mongo_db)
-    held_name, held_probe = held
-    result, scoped_run = cli.many(["report", "--json"], ["--reseller", "r2", "report", "--json"])
-    assert result.returncode == 1
-    [report] = json_lines(result.stdout)
+    [report] = json_lines(as_json.stdout)  # one object
     assert {"linked", "orphan_instances", "orphan_records", "counts"} <= set(report)
     probes = {r["name"]: r["probe"] for r in report["orphan_records"]}
     assert probes == {"fabio_4_1700000004": "absent", held_name: held_probe,
@@ -159,6 +149,14 @@ def test_report_json_is_one_object_with_probes_and_counts(cli, sim, mongo_db, he
     names = {r["name"] for key in ("linked", "orphan_instances", "orphan_records")
              for r in scoped[key]}
     assert names and all(n.startswith(("ana_", "shared_")) for n in names)
+
+    sim.reset()
+    mongo_db[CONNECTIONS].delete_many({})
+    sim.seed([{"name": "fabio_1_1", "state": "close"}])
+    add_record(mongo_db, "r1", "fabio_1_1")
+    result = cli("report")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "consistent" in result.stdout
 
 
 # ---------------------------------------------------------------------------- refusals
@@ -243,31 +241,30 @@ def test_delete_exit_1_when_a_target_is_not_removed(cli, sim, mongo_db):
     assert mongo_db[CONNECTIONS].count_documents({"instance_name": "fabio_2_2"}) == 1
 
 
-@v2_only("a name held by v2's cleanup, past the budget (v1.8's stuck name: above)")
-def test_v2_delete_exit_1_when_the_server_still_holds_the_names(cli, sim, mongo_db):
+@v2_only("names v2 holds: past the budget by its cleanup, or by another server sharing its database")
+def test_v2_held_names_through_the_cli(cli, sim, mongo_db, held):
+    """At once: a delete whose names the server's cleanup still holds past the verification
+    budget exits 1, stuck with the cleanup reason, records kept, no logout (v1.8's stuck
+    name: above); another server's name is reported `foreign` and left by delete and
+    clear-all (skipped: another server's), its record kept, its row still there."""
+    name, probe = held
     seed_small(sim, mongo_db)
     sim.faults(delete_window_ms=5000)  # the server's cleanup outlasts the verification
-    result = cli("delete", "fabio_1_1", "fabio_2_2", "--yes", "--json")
-    assert result.returncode == 1, result.stdout + result.stderr
-    summary = json_lines(result.stdout)[-1]
+    stuck, report, delete, clear = cli.many(
+        ["delete", "fabio_1_1", "fabio_2_2", "--yes", "--json"],
+        ["report", "--json"], ["delete", name, "--yes", "--json"],
+        ["clear-all", "--reseller", "r1", "--yes", "--json", "--orphans-only"])
+
+    assert stuck.returncode == 1, stuck.stdout + stuck.stderr
+    summary = json_lines(stuck.stdout)[-1]
     assert {t["name"]: t["outcome"] for t in summary["targets"]} == {
         "fabio_1_1": "stuck_reserved", "fabio_2_2": "stuck_reserved"}
     assert all("cleanup has not finished" in t["reason"] for t in summary["targets"])
     assert summary["stuck_reserved"] == 2 and summary["deleted_from_db"] == 0
     assert mongo_db[CONNECTIONS].count_documents({"instance_name": {"$in": [
         "fabio_1_1", "fabio_2_2"]}}) == 2
-    assert not any(line.get("step") == "logout" for line in json_lines(result.stdout))
+    assert sim.stats()["requests"].get("logout", 0) == 0
 
-
-@v2_only("a name another server sharing v2's database holds")
-def test_v2_another_servers_name_is_reported_and_never_deleted(cli, sim, mongo_db, held):
-    """report names it `foreign` and says which server to ask; delete and clear-all leave it
-    (skipped: another server's), its record kept, the row still there."""
-    name, probe = held
-    seed_small(sim, mongo_db)
-    report, delete, clear = cli.many(
-        ["report", "--json"], ["delete", name, "--yes", "--json"],
-        ["clear-all", "--reseller", "r1", "--yes", "--json", "--orphans-only"])
     [orphan] = [r for r in json_lines(report.stdout)[0]["orphan_records"] if r["name"] == name]
     assert orphan["probe"] == probe == "foreign"
     for run in (delete, clear):
@@ -276,24 +273,29 @@ def test_v2_another_servers_name_is_reported_and_never_deleted(cli, sim, mongo_d
         assert "another Evolution server" in target["reason"]
     assert mongo_db[CONNECTIONS].count_documents({"instance_name": name}) == 1
     assert probe_status(sim, name) == "reserved"
-    assert sim.stats()["requests"].get("delete", 0) == 0
+    assert sim.stats()["requests"]["delete"] == 2  # the two stuck ones, never the other's
 
 
-def test_forget_adopt_and_reprovision_through_the_cli(cli, sim, mongo_db):
+def test_create_with_qr_forget_adopt_and_reprovision_through_the_cli(cli, sim, mongo_db):
+    """Four runs at once, each on names of its own (the create's: a new one for r3, Zed)."""
     seed_small(sim, mongo_db)  # fabio_3_3: an orphan record, its name free
     sim.seed([{"name": "legacy-box", "state": "open"}])
     add_record(mongo_db, "r1", "fabio_4_4")
-    forget, adopt, reprovision = cli.many(
+    create, forget, adopt, reprovision = cli.many(
+        ["create", "--reseller", "r3", "--qr", "--yes", "--json"],
         ["forget", "fabio_4_4", "--yes", "--json"],
         ["adopt", "legacy-box", "--reseller", "r2", "--yes", "--json"],
         ["reprovision", "fabio_3_3", "--yes", "--json"])
     outcomes = {}
-    for run in (forget, adopt, reprovision):
+    for run in (create, forget, adopt, reprovision):
         assert run.returncode == 0, run.stdout + run.stderr
         [target] = json_lines(run.stdout)[-1]["targets"]
         outcomes[target["name"]] = target["outcome"]
-    assert outcomes == {"fabio_4_4": "forgotten", "legacy-box": "adopted",
-                        "fabio_3_3": "reprovisioned"}
+    [created] = json_lines(create.stdout)[-1]["targets"]
+    assert created["name"].startswith("zed_1_") and created["extra"]["qrcode"]["code"]
+    assert mongo_db[CONNECTIONS].count_documents({"instance_name": created["name"]}) == 1
+    assert outcomes == {created["name"]: "created", "fabio_4_4": "forgotten",
+                        "legacy-box": "adopted", "fabio_3_3": "reprovisioned"}
     assert mongo_db[CONNECTIONS].count_documents({"instance_name": "fabio_4_4"}) == 0
     [adopted] = mongo_db[CONNECTIONS].find({"instance_name": "legacy-box"})
     assert adopted["reseller_id"] == "r2"
@@ -301,27 +303,17 @@ def test_forget_adopt_and_reprovision_through_the_cli(cli, sim, mongo_db):
     assert probe_status(sim, "legacy-box") == "present"
 
 
-def test_create_with_qr_json(cli, sim, mongo_db):
-    seed_resellers(mongo_db)
-    result = cli("create", "--reseller", "r2", "--qr", "--yes", "--json")
-    assert result.returncode == 0, result.stderr
-    [target] = json_lines(result.stdout)[-1]["targets"]
-    assert target["outcome"] == "created" and target["name"].startswith("ana_1_")
-    assert target["extra"]["qrcode"]["code"]
-    assert mongo_db[CONNECTIONS].count_documents({"instance_name": target["name"]}) == 1
-
-
 # ---------------------------------------------------------------------------- doctor / errors
 def test_doctor_ok_and_wrong_api_key(cli, sim, mongo_db):
     seed_small(sim, mongo_db)
-    result = cli("doctor")
+    wrong = "wrong-key-abcdef123456"
+    result, bad = cli.many(["doctor"], ["doctor"],
+                           envs=[{}, {"EVODASH_EVOLUTION__API_KEY": wrong}])
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
     assert [line.split()[0] for line in lines] == ["ok"] * 6
     assert [line.split()[1] for line in lines] == ["settings", "evolution", "api", "mongodb",
                                                    "audit", "scope"]
-    wrong = "wrong-key-abcdef123456"
-    bad = cli("doctor", env={"EVODASH_EVOLUTION__API_KEY": wrong})
     assert bad.returncode == 2
     assert any(line.startswith("FAIL api key") for line in bad.stdout.splitlines())
     assert wrong not in bad.stdout + bad.stderr

@@ -103,6 +103,7 @@ def cli(tmp_path, sim, mongo_server, mongo_database) -> Cli:
 
 
 # ---------------------------------------------------------------------------- read-only
+@dialect_free("the CLI's escaping of what a server lists (v2's hostile rows: the delete's lines here, the dashboard's cells)")
 def test_report_plan_and_doctor_show_hostile_text_literally(cli, sim, mongo_db):
     seed_hostile(sim, mongo_db)
     report, as_json, dry, dry_json, scoped_dry, doctor, doctor_json = cli.many(
