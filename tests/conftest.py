@@ -23,3 +23,12 @@ def demo_world_outside_home(tmp_path_factory):
     if "EVODASH_DEMO_DIR" not in os.environ:
         os.environ["EVODASH_DEMO_DIR"] = str(tmp_path_factory.mktemp("demo-world"))
     yield
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "v18_only(reason): runs on the v1.8 simulator only "
+                            "(tests/fixtures/sim.py v18_only: the v2 parameter is not generated)")
+    config.addinivalue_line("markers", "dialect_free(reason): checks nothing of the server's "
+                            "dialect: runs once (tests/fixtures/sim.py dialect_free)")
+    config.addinivalue_line("markers", "v2_only(reason): runs on the v2 simulator only "
+                            "(tests/fixtures/sim.py v2_only)")

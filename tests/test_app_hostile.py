@@ -31,6 +31,7 @@ from textual.content import Content
 from textual.widgets import Button, Checkbox, Input, Label, OptionList, RichLog, Static
 
 from tests.fixtures.mongo import insert_raw
+from tests.fixtures.sim import dialect_free
 from tests.test_app_support import (
     FROZEN,
     Recorder,
@@ -169,6 +170,14 @@ def no_secret(text: str) -> None:
 
 # ------------------------------------------------------------------------------ the data
 @pytest.fixture
+def sim(dialect_sim):
+    """What the server lists and answers (table cells, the detail of an instance's body, a
+    real delete and re-provision) runs on v1.8 and on v2 (`dialect_sim`); the dashboard's
+    own texts and screens are `dialect_free`."""
+    return dialect_sim
+
+
+@pytest.fixture
 async def hostile(sim, store, mongo_db):
     sim.seed([
         {"name": N_OSC, "state": "open", "owner": OWNER, "profileName": PROFILE,
@@ -232,6 +241,7 @@ async def test_every_table_cell_is_literal_and_nothing_reaches_the_terminal(host
 
 
 # ------------------------------------------------------------------------------ header
+@dialect_free("the dashboard's own texts and screens (what a server lists: both dialects)")
 async def test_header_shows_settings_scope_and_server_errors_literally(hostile):
     sim, store = hostile
     service = make_service(sim, store, scope=Scope.reseller(EVIL))
@@ -273,6 +283,7 @@ async def test_header_shows_settings_scope_and_server_errors_literally(hostile):
         assert app.is_running
 
 
+@dialect_free("the dashboard's own texts and screens (what a server lists: both dialects)")
 async def test_keys_of_a_hostile_keymap_are_literal_in_the_footer_and_help(hostile):
     sim, store = hostile
     app = make_app(make_service(sim, store))
@@ -291,6 +302,7 @@ async def test_keys_of_a_hostile_keymap_are_literal_in_the_footer_and_help(hosti
 
 
 # ------------------------------------------------------------------------------ filter
+@dialect_free("the dashboard's own texts and screens (what a server lists: both dialects)")
 async def test_the_filter_typed_or_pasted_is_literal_in_the_box_and_the_titles(hostile):
     sim, store = hostile
     app = make_app(make_service(sim, store))
@@ -323,6 +335,7 @@ async def test_the_filter_typed_or_pasted_is_literal_in_the_box_and_the_titles(h
         assert app.is_running
 
 
+@dialect_free("the dashboard's own texts and screens (what a server lists: both dialects)")
 async def test_pasted_text_in_the_clear_all_word_and_the_command_palette_is_literal(hostile):
     sim, store = hostile
     app = make_app(make_service(sim, store))
@@ -358,6 +371,7 @@ async def test_pasted_text_in_the_clear_all_word_and_the_command_palette_is_lite
 
 
 # ------------------------------------------------------------------------------ modals
+@dialect_free("the dashboard's own texts and screens (what a server lists: both dialects)")
 async def test_delete_dialog_shows_a_crafted_name_literally_and_only_its_own_buttons(hostile):
     sim, store = hostile
     rec = Recorder()
@@ -391,6 +405,7 @@ async def test_delete_dialog_shows_a_crafted_name_literally_and_only_its_own_but
         assert not rec.of(OperationStarted) and N_FAKE in sim_names(sim)
 
 
+@dialect_free("the dashboard's own texts and screens (what a server lists: both dialects)")
 async def test_confirm_help_and_qr_screens_show_outside_text_literally(hostile):
     sim, store = hostile
     app = make_app(make_service(sim, store))
@@ -433,6 +448,7 @@ async def test_confirm_help_and_qr_screens_show_outside_text_literally(hostile):
         assert app.is_running
 
 
+@dialect_free("the dashboard's own texts and screens (what a server lists: both dialects)")
 async def test_clear_all_modal_of_a_hostile_reseller_is_literal(hostile):
     sim, store = hostile
     app = make_app(make_service(sim, store))
@@ -493,6 +509,7 @@ async def test_clear_all_modal_of_a_hostile_reseller_is_literal(hostile):
         await pilot.press("escape")
 
 
+@dialect_free("the dashboard's own texts and screens (what a server lists: both dialects)")
 async def test_pickers_show_reseller_and_instance_names_literally(hostile):
     sim, store = hostile
     app = make_app(make_service(sim, store))
@@ -584,7 +601,8 @@ async def test_detail_view_is_literal_and_masks_every_secret_of_instance_and_rec
         assert extra["nested"]["clientSecret"] == "****7878"
         assert extra["nested"]["label"] == f"n{OSC52}{CLOSE}"  # (JSON-escaped on screen)
         assert extra[f"field{TITLE}{CLOSE}"] == f"value{BIDI}{CTRL}"
-        assert data["instance"]["apikey"] == "****5353"  # (the instance token)
+        token_key = "token" if sim.dialect == "v2" else "apikey"  # each dialect's field
+        assert data["instance"][token_key] == "****5353"  # (the instance token)
         assert_inert(app)
         await pilot.press("escape")
         # an orphan record and a linked row with hostile profile and owner
@@ -608,7 +626,7 @@ async def test_detail_view_is_literal_and_masks_every_secret_of_instance_and_rec
         assert TOKEN_OSC not in body and "****4242" in body
         await pilot.press("r")
         raw = plain(app.screen.query_one("#detail-body", Static))
-        assert TOKEN_OSC not in raw and json.loads(raw)["instance"]["apikey"] == "****4242"
+        assert TOKEN_OSC not in raw and json.loads(raw)["instance"][token_key] == "****4242"
         assert_inert(app)
         await pilot.press("escape")
         assert app.is_running
@@ -650,6 +668,7 @@ def test_detail_masks_secret_looking_keys_of_instance_bodies_and_records():
 
 
 # ------------------------------------------------------------------------------ progress
+@dialect_free("the dashboard's own texts and screens (what a server lists: both dialects)")
 async def test_progress_lines_summaries_errors_and_toasts_are_literal(hostile):
     sim, store = hostile
     rec = Recorder()

@@ -10,6 +10,7 @@ import pytest
 from textual.command import CommandList, CommandPalette
 
 from tests import ops
+from tests.fixtures.sim import dialect_free, v2_only, v18_only
 from tests.test_app_support import (
     ANA_1,
     ANA_2,
@@ -49,6 +50,13 @@ from tui.store.watch import RecordWatcher
 
 
 @pytest.fixture
+def sim(dialect_sim):
+    """The dashboard's server flows (delete, marks, clear-all, create) run on v1.8 and on
+    v2 (`dialect_sim`); its keys and screens are `dialect_free`."""
+    return dialect_sim
+
+
+@pytest.fixture
 async def seeded(sim, store):
     await seed(sim, store)
     return sim, store
@@ -63,6 +71,7 @@ def tables(app):
 
 
 # ------------------------------------------------------------------------------ refresh
+@v18_only("v1.8 lists no ghost: its record is an orphan (v2 lists the row: below)")
 async def test_first_refresh_fills_both_panes_and_header(seeded):
     sim, store = seeded
     rec = Recorder()
@@ -86,6 +95,7 @@ async def test_first_refresh_fills_both_panes_and_header(seeded):
         assert "refreshed 0s ago" in text
 
 
+@dialect_free("the refresh loop's timing and patching (v2's listing: see the v2 clear-all)")
 async def test_first_refresh_shows_every_row_while_the_orphan_names_are_probed(seeded):
     """The first refresh posts its rows before probing (`Previewed`), then the probed
     `Refreshed` patches only the probe cells; later refreshes probe before posting."""
@@ -126,6 +136,7 @@ async def test_first_refresh_shows_every_row_while_the_orphan_names_are_probed(s
         assert len(rec.of(Previewed)) == 1  # only the first refresh previews
 
 
+@dialect_free("the refresh loop's timing and patching (v2's listing: see the v2 clear-all)")
 async def test_r_refreshes_and_keeps_the_cursor_on_its_key(seeded):
     sim, store = seeded
     rec = Recorder()
@@ -143,6 +154,7 @@ async def test_r_refreshes_and_keeps_the_cursor_on_its_key(seeded):
         assert instances.rebuilds == 1  # the second refresh was a keyed diff, not a rebuild
 
 
+@dialect_free("the refresh loop's timing and patching (v2's listing: see the v2 clear-all)")
 async def test_a_changed_row_is_patched_in_place_and_the_others_untouched(seeded):
     sim, store = seeded
     rec = Recorder()
@@ -168,6 +180,7 @@ async def test_a_changed_row_is_patched_in_place_and_the_others_untouched(seeded
         assert instances.values[ANA_2] is cells
 
 
+@dialect_free("the refresh loop's timing and patching (v2's listing: see the v2 clear-all)")
 async def test_failed_refresh_keeps_data_and_shows_stale(seeded):
     sim, store = seeded
     rec = Recorder()
@@ -187,6 +200,7 @@ async def test_failed_refresh_keeps_data_and_shows_stale(seeded):
         assert "stale" not in header(app)
 
 
+@dialect_free("the dashboard's keys and screens (its server flows: both dialects)")
 async def test_p_pauses_and_resumes_auto_refresh(seeded):
     sim, store = seeded
     rec = Recorder()
@@ -205,6 +219,7 @@ async def test_p_pauses_and_resumes_auto_refresh(seeded):
         assert "every 0.5s" in header(app)
 
 
+@dialect_free("MongoDB's change stream")
 async def test_record_watcher_triggers_a_refresh(seeded):
     sim, store = seeded
     rec = Recorder()
@@ -222,6 +237,7 @@ async def test_record_watcher_triggers_a_refresh(seeded):
 
 
 # ------------------------------------------------------------------------------ navigation
+@dialect_free("the dashboard's keys and screens (its server flows: both dialects)")
 async def test_filter_slash_esc(seeded):
     sim, store = seeded
     app = make_app(make_service(sim, store))
@@ -239,6 +255,7 @@ async def test_filter_slash_esc(seeded):
         assert len(instances.values) == 5 and "filter" not in str(instances.border_title)
 
 
+@dialect_free("the dashboard's keys and screens (its server flows: both dialects)")
 async def test_tab_switches_pane(seeded):
     sim, store = seeded
     app = make_app(make_service(sim, store))
@@ -252,6 +269,7 @@ async def test_tab_switches_pane(seeded):
         assert app.focused is instances
 
 
+@dialect_free("the dashboard's keys and screens (its server flows: both dialects)")
 async def test_space_marks_star_marks_all_and_marks_are_pruned(seeded):
     sim, store = seeded
     app = make_app(make_service(sim, store))
@@ -271,6 +289,7 @@ async def test_space_marks_star_marks_all_and_marks_are_pruned(seeded):
         assert instances.marks == {ANA_1, ANA_2, ANA_9}  # STRAY vanished: its mark too
 
 
+@dialect_free("the dashboard's keys and screens (its server flows: both dialects)")
 async def test_enter_opens_detail_with_masked_token_and_raw_json(seeded):
     sim, store = seeded
     app = make_app(make_service(sim, store))
@@ -293,6 +312,7 @@ async def test_enter_opens_detail_with_masked_token_and_raw_json(seeded):
         assert not isinstance(app.screen, DetailScreen)
 
 
+@dialect_free("the dashboard's keys and screens (its server flows: both dialects)")
 async def test_question_mark_help_lists_binding_ids(seeded):
     sim, store = seeded
     app = make_app(make_service(sim, store))
@@ -306,6 +326,7 @@ async def test_question_mark_help_lists_binding_ids(seeded):
         await pilot.press("escape")
 
 
+@dialect_free("the dashboard's keys and screens (its server flows: both dialects)")
 async def test_keys_are_remappable_by_binding_id(seeded):
     sim, store = seeded
     app = make_app(make_service(sim, store))
@@ -317,6 +338,7 @@ async def test_keys_are_remappable_by_binding_id(seeded):
 
 
 # ------------------------------------------------------------------------------ mutations
+@dialect_free("the dashboard's keys and screens (its server flows: both dialects)")
 async def test_ctrl_d_n_declines_and_changes_nothing(seeded):
     sim, store = seeded
     rec = Recorder()
@@ -337,6 +359,7 @@ async def test_ctrl_d_n_declines_and_changes_nothing(seeded):
         assert ANA_2 in sim_names(sim)
 
 
+@v18_only("a logout step before the delete: v1.8 (v2: below)")
 async def test_ctrl_d_y_deletes_instance_and_record(seeded):
     sim, store = seeded
     rec = Recorder()
@@ -381,6 +404,29 @@ async def test_ctrl_d_deletes_marked_rows(seeded):
         assert instances.marks == set()
 
 
+@v2_only("v2 deletes without a logout: a probe re-checks the name")
+async def test_v2_ctrl_d_y_deletes_instance_and_record_without_a_logout(seeded):
+    sim, store = seeded
+    rec = Recorder()
+    app = make_app(make_service(sim, store))
+    async with app.run_test(size=(160, 45), message_hook=rec) as pilot:
+        await settle(pilot)
+        move_to(tables(app)[0], ANA_1)
+        await pilot.press("ctrl+d", "y")
+        await settle(pilot)
+        [finished] = rec.of(OperationFinished)
+        assert finished.summary.targets[0].outcome is TargetOutcome.REMOVED
+        steps = [m.event.step.value for m in rec.of(StepReported)]
+        assert "logout" not in steps
+        assert steps.index("probe") < steps.index("delete") < steps.index("verify") \
+            < steps.index("record")
+        assert ANA_1 not in sim_names(sim)
+        assert await store.find_records(ANA_1) == []
+        assert ANA_1 not in tables(app)[0].values
+        assert sim.stats()["requests"].get("logout", 0) == 0
+
+
+@dialect_free("the dashboard's concurrent operations")
 async def test_a_second_delete_does_not_cancel_the_first(seeded):
     sim, store = seeded
     sim.faults(latency_ms=300)
@@ -404,6 +450,7 @@ async def test_a_second_delete_does_not_cancel_the_first(seeded):
         assert outcomes == {ANA_9: TargetOutcome.REMOVED, STRAY: TargetOutcome.REMOVED}
 
 
+@dialect_free("the dashboard's side (the operation itself: lifecycle tests, both dialects)")
 async def test_f_forgets_an_orphan_record_whose_name_is_absent(seeded):
     sim, store = seeded
     rec = Recorder()
@@ -428,6 +475,7 @@ async def test_f_forgets_an_orphan_record_whose_name_is_absent(seeded):
         assert app.dashboard.check_action("forget", ()) is False
 
 
+@dialect_free("the dashboard's side (the operation itself: lifecycle tests, both dialects)")
 async def test_a_adopts_an_orphan_instance_suggesting_the_attributed_reseller(seeded):
     sim, store = seeded
     rec = Recorder()
@@ -452,6 +500,7 @@ async def test_a_adopts_an_orphan_instance_suggesting_the_attributed_reseller(se
         assert row.kind == "linked"
 
 
+@dialect_free("the dashboard's side (the operation itself: lifecycle tests, both dialects)")
 async def test_shift_r_reprovisions_an_orphan_record_whose_name_is_absent(seeded):
     sim, store = seeded
     rec = Recorder()
@@ -485,6 +534,7 @@ async def test_shift_r_reprovisions_an_orphan_record_whose_name_is_absent(seeded
         assert row.kind == "linked"  # the refresh after the operation re-linked it
 
 
+@dialect_free("the dashboard's keys and screens (its server flows: both dialects)")
 async def test_shift_r_is_hidden_and_refused_in_read_only_mode(seeded):
     sim, store = seeded
     rec = Recorder()
@@ -537,6 +587,7 @@ async def test_clear_all_reseller_scope_leaves_attributed_orphans_by_default(see
         assert sim_names(sim) == {BOB_1, ANA_9, STRAY}  # the attributed orphan stays
 
 
+@dialect_free("the modal's toggle (clear-all of a reseller: both dialects, above)")
 async def test_clear_all_reseller_scope_includes_attributed_orphans_when_toggled(seeded):
     sim, store = seeded
     rec = Recorder()
@@ -576,6 +627,7 @@ async def test_c_creates_a_connection_and_shows_its_qr_code(seeded):
         assert "█" in qr and "▀" in qr
 
 
+@v18_only("the plan's logout steps and v1.8's unlisted ghost (v2: below)")
 async def test_x_clear_all_needs_the_typed_scope_word(seeded):
     sim, store = seeded
     rec = Recorder()
@@ -612,6 +664,41 @@ async def test_x_clear_all_needs_the_typed_scope_word(seeded):
                    for line in app.dashboard.progress.lines)
 
 
+@v2_only("v2 lists its ghost row (its database is the list) and removes without logouts")
+async def test_v2_first_refresh_lists_the_ghost_row_and_x_clears_all(seeded):
+    """The ghost (a row of this server, nothing loaded) is listed by v2: an instance row
+    linked to its record, not an orphan record; clear-all plans probe-first steps and
+    leaves nothing, rows included."""
+    sim, store = seeded
+    rec = Recorder()
+    app = make_app(make_service(sim, store))
+    async with app.run_test(size=(160, 45), message_hook=rec) as pilot:
+        await settle(pilot)
+        instances, records = tables(app)
+        assert set(instances.values) == {ANA_1, ANA_2, BOB_1, ANA_9, STRAY, BOB_7}
+        rlink = {r.name: r.plain(1) for r in records.rows_by_key.values()}
+        assert rlink[ANA_5] == "ORPHAN · absent" and rlink[BOB_7] == "linked"
+        text = header(app)
+        assert "instances 6 · records 5" in text and "orphan records 1" in text
+        await pilot.press("X")
+        screen = app.screen
+        assert isinstance(screen, ClearAllScreen)
+        await wait_for(pilot, lambda: screen.plan is not None)
+        assert len(screen.plan.targets) == 7
+        body = str(screen.query_one(".dialog-body").render())
+        assert f"  linked (open) · 1: {ANA_1}\n    steps: probe → delete → verify free → " \
+               "remove 1 record(s)" in body
+        assert "logout" not in body
+        await pilot.press(*"ALL", "enter")
+        await settle(pilot)
+        [finished] = rec.of(OperationFinished)
+        assert {t.outcome for t in finished.summary.targets} <= {
+            TargetOutcome.REMOVED, TargetOutcome.ALREADY_ABSENT}
+        assert sim_names(sim) == set() and sim.state()["rows"] == []
+        assert (await store.list_records())[0] == []
+
+
+@dialect_free("cancelling from the dashboard")
 async def test_esc_cancels_a_running_clear_all_after_asking(seeded):
     sim, store = seeded
     sim.faults(latency_ms=400)  # Pilot.press waits for idle: keep the run long enough
@@ -639,6 +726,7 @@ async def test_esc_cancels_a_running_clear_all_after_asking(seeded):
         assert "-busy" not in app.dashboard.progress.classes
 
 
+@dialect_free("the dashboard's keys and screens (its server flows: both dialects)")
 async def test_s_chooses_the_reseller_scope(seeded):
     sim, store = seeded
     app = make_app(make_service(sim, store))
@@ -661,6 +749,7 @@ async def test_s_chooses_the_reseller_scope(seeded):
         await pilot.press("escape")
 
 
+@dialect_free("the dashboard's keys and screens (its server flows: both dialects)")
 async def test_colon_palette_runs_commands(seeded):
     sim, store = seeded
     app = make_app(make_service(sim, store))
@@ -676,6 +765,7 @@ async def test_colon_palette_runs_commands(seeded):
         assert set(instances.values) == {ANA_9, STRAY}
 
 
+@dialect_free("the dashboard's keys and screens (its server flows: both dialects)")
 async def test_q_quits(seeded):
     sim, store = seeded
     app = make_app(make_service(sim, store))
@@ -686,6 +776,7 @@ async def test_q_quits(seeded):
     assert app.return_value == 0
 
 
+@dialect_free("signals")
 async def test_sighup_exits_cleanly(seeded):
     import os
     import signal
@@ -700,6 +791,7 @@ async def test_sighup_exits_cleanly(seeded):
     assert signal.getsignal(signal.SIGHUP) is not None
 
 
+@dialect_free("signals")
 async def test_sigterm_mid_clear_all_lets_started_targets_finish_and_exits_non_zero(seeded):
     import os
     import signal
@@ -728,6 +820,7 @@ async def test_sigterm_mid_clear_all_lets_started_targets_finish_and_exits_non_z
 
 
 # ------------------------------------------------------------------------------ gates & errors
+@dialect_free("the dashboard's keys and screens (its server flows: both dialects)")
 async def test_read_only_hides_and_blocks_every_mutation(seeded):
     sim, store = seeded
     rec = Recorder()
@@ -752,6 +845,7 @@ async def test_read_only_hides_and_blocks_every_mutation(seeded):
         assert ANA_9 in sim_names(sim)
 
 
+@dialect_free("the dashboard's keys and screens (its server flows: both dialects)")
 async def test_reseller_session_is_scoped_and_cannot_choose_scope(seeded):
     sim, store = seeded
     app = make_app(make_service(sim, store, scope=Scope.reseller("r-ana")))
@@ -765,6 +859,7 @@ async def test_reseller_session_is_scoped_and_cannot_choose_scope(seeded):
         assert app.dashboard.check_action("choose_scope", ()) is False
 
 
+@dialect_free("the dashboard's keys and screens (its server flows: both dialects)")
 async def test_refused_operation_is_one_line_not_a_crash(seeded):
     sim, store = seeded
     rec = Recorder()
@@ -785,6 +880,7 @@ async def test_refused_operation_is_one_line_not_a_crash(seeded):
         assert app.is_running
 
 
+@dialect_free("the dashboard's keys and screens (its server flows: both dialects)")
 async def test_unexpected_worker_error_becomes_a_notification(seeded):
     sim, store = seeded
     service = make_service(sim, store)

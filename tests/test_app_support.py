@@ -129,7 +129,9 @@ def move_to(table, key: str) -> None:
 
 
 def sim_names(sim) -> set[str]:
-    return {i["name"] for i in sim.state()["instances"] if i["in_memory"]}
+    """The names with a loaded instance (v1.8: in memory; v2's dump lists only its memory,
+    its rows apart)."""
+    return {i["name"] for i in sim.state()["instances"] if i.get("in_memory", True)}
 
 
 # -- the pure view model ------------------------------------------------------------------------

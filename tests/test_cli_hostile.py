@@ -21,7 +21,7 @@ import pytest
 from urllib.parse import quote
 
 from tests.fixtures.mongo import CONNECTIONS, RESELLERS, insert_raw
-from tests.fixtures.sim import API_KEY
+from tests.fixtures.sim import API_KEY, dialect_free
 from tests.test_cli_commands import Cli
 from tests.test_lifecycle_support import add_record, seed_resellers
 
@@ -92,11 +92,18 @@ def seed_hostile(sim, mongo_db) -> None:
 
 
 @pytest.fixture
+def sim(dialect_sim):
+    """What a server lists, plans and answers runs on v1.8 and on v2 (`dialect_sim`)."""
+    return dialect_sim
+
+
+@pytest.fixture
 def cli(tmp_path, sim, mongo_server, mongo_database) -> Cli:
     return Cli(tmp_path, sim, mongo_server.uri, mongo_database)
 
 
 # ---------------------------------------------------------------------------- read-only
+@dialect_free("the CLI's escaping of what a server lists (v2's hostile rows: the delete's lines here, the dashboard's cells)")
 def test_report_plan_and_doctor_show_hostile_text_literally(cli, sim, mongo_db):
     seed_hostile(sim, mongo_db)
     report, as_json, dry, dry_json, scoped_dry, doctor, doctor_json = cli.many(
@@ -122,6 +129,7 @@ def test_report_plan_and_doctor_show_hostile_text_literally(cli, sim, mongo_db):
     assert_json_lines(doctor_json.stdout)
 
 
+@dialect_free("resellers' names and repair hints are MongoDB's text (a hostile report, plan and delete: both dialects here; pair: test_cli_pair)")
 def test_new_commands_show_hostile_text_literally(cli, sim, mongo_db):
     """issue 16's lines: repairs and hints, `resellers`, a reseller's name in a suggestion
     or a report header, `pair` of a hostile name (its QR title, its refusal line)."""
@@ -156,8 +164,11 @@ def test_new_commands_show_hostile_text_literally(cli, sim, mongo_db):
 
 def test_plan_step_summary_and_error_lines_of_a_delete(cli, sim, mongo_db):
     seed_hostile(sim, mongo_db)
-    text = cli("delete", CORPUS["clear"], CORPUS["rlo"], CORPUS["bel_cr_bs"],
-               "nope\x1b]0;x\x07\u202e", "--yes")
+    text, as_json, missing = cli.many(  # three runs at once, on names of their own
+        ["delete", CORPUS["clear"], CORPUS["rlo"], CORPUS["bel_cr_bs"],
+         "nope\x1b]0;x\x07\u202e", "--yes"],
+        ["delete", CORPUS["title"], CORPUS["isolate"], "--yes", "--json"],
+        ["delete", "gone\x1b[2J\u202e\u200b", "--yes"])
     assert_clean(text.stdout, text.stderr)
     assert text.returncode == 1, text.stdout + text.stderr  # one of them is not found
     assert "\nesc\\x1b[2J\\x1b[Hcls delete " in text.stdout  # a step line
@@ -165,7 +176,6 @@ def test_plan_step_summary_and_error_lines_of_a_delete(cli, sim, mongo_db):
     assert probe_status(sim, CORPUS["clear"]) == "absent"
     assert mongo_db[CONNECTIONS].count_documents({"instance_name": CORPUS["clear"]}) == 0
 
-    as_json = cli("delete", CORPUS["title"], CORPUS["isolate"], "--yes", "--json")
     assert_clean(as_json.stdout, as_json.stderr)
     lines = assert_json_lines(as_json.stdout)
     assert lines[-1]["type"] == "summary" and as_json.returncode == 0
@@ -173,12 +183,12 @@ def test_plan_step_summary_and_error_lines_of_a_delete(cli, sim, mongo_db):
         [CORPUS["title"], CORPUS["isolate"]])
 
     # nothing to do: the one error line carries the name, escaped
-    missing = cli("delete", "gone\x1b[2J\u202e\u200b", "--yes")
     assert missing.returncode == 2 and missing.stderr.count("\n") == 1
     assert "gone\\x1b[2J\\u202e\\u200b" in missing.stderr
     assert_clean(missing.stdout, missing.stderr)
 
 
+@dialect_free("a reseller's name from MongoDB in titles and prompts")
 def test_reseller_name_in_plans_and_prompts(cli, sim, mongo_db, monkeypatch, capsys):
     """The plan titles and the confirmation prompts quote the reseller's name."""
     from tui.cli.main import main
@@ -217,6 +227,7 @@ def test_reseller_name_in_plans_and_prompts(cli, sim, mongo_db, monkeypatch, cap
     assert probe_status(sim, CORPUS["osc52"]) == "present"
 
 
+@dialect_free("v2's 403 'already in use' is v1.8's text and status (v2-contract §1.4)")
 def test_server_message_echoing_a_hostile_name(cli, sim, mongo_db):
     """A 403 "This name "<name>" is already in use." from Evolution, for a name read from a
     record: the name appears in the message that reaches the summary - escaped. (The
@@ -259,6 +270,7 @@ def test_server_message_echoing_a_hostile_name(cli, sim, mongo_db):
             assert 'This name "re\\x1b]52;c;AAAA\\x07\\u202e\\u200bprov"' in out
 
 
+@dialect_free("paths of the audit log and the settings")
 def test_hostile_audit_and_settings_paths_in_doctor(cli, sim, mongo_db, tmp_path):
     seed_resellers(mongo_db)
     hostile_dir = tmp_path / "au\x1b]0;t\x07\u202edit"
@@ -290,6 +302,7 @@ def bad_reseller_runs(value: str) -> list[list[str]]:
             ["adopt", "x", "--reseller", value, "--yes"]]
 
 
+@dialect_free("argument checks, before any server")
 @pytest.mark.parametrize("value", BAD_RESELLERS, ids=["empty", "spaces", "tab", "long",
                                                        "escape", "bidi", "del"])
 def test_unusable_reseller_ids_are_one_line_exit_2(cli, sim, mongo_db, value):
@@ -317,6 +330,7 @@ NAME_RUNS = [["delete", "", "--yes"], ["delete", "ok_1_1", "  ", "--yes"],
              ["frobnicate\x1b[2J"]]
 
 
+@dialect_free("argument checks, before any server")
 def test_unusable_names_and_arguments_are_one_line_exit_2(cli, sim, mongo_db):
     seed_resellers(mongo_db)
     for args, result in zip(NAME_RUNS, cli.many(*NAME_RUNS)):
@@ -328,6 +342,7 @@ def test_unusable_names_and_arguments_are_one_line_exit_2(cli, sim, mongo_db):
 
 
 # ---------------------------------------------------------------------------- doctor
+@dialect_free("the MongoDB URI's check")
 def test_doctor_json_with_a_malformed_mongo_uri_still_prints_its_checks(cli, sim):
     cli.write(sim.url, "mongodb://bad uri::x\x1b[2J", "db")
     text, as_json = cli.many(["doctor"], ["doctor", "--json"])
@@ -340,6 +355,7 @@ def test_doctor_json_with_a_malformed_mongo_uri_still_prints_its_checks(cli, sim
     assert_clean(text.stdout, text.stderr, as_json.stdout, as_json.stderr)
 
 
+@dialect_free("the audit log's check")
 def test_doctor_lists_the_audit_log_and_creates_its_folder(cli, sim, mongo_db, tmp_path):
     seed_resellers(mongo_db)
     settings = json.loads(cli.settings.read_text())
@@ -356,6 +372,7 @@ def test_doctor_lists_the_audit_log_and_creates_its_folder(cli, sim, mongo_db, t
     assert list(folder.iterdir()) == []  # the check wrote nothing (no scratch file left)
 
 
+@dialect_free("the audit log's check")
 def test_doctor_fails_when_a_directory_is_in_the_audit_logs_place(cli, sim, mongo_db):
     seed_resellers(mongo_db)
     cli.audit.mkdir()
@@ -368,6 +385,7 @@ def test_doctor_fails_when_a_directory_is_in_the_audit_logs_place(cli, sim, mong
     assert "1 check(s) failed" in text.stderr
 
 
+@dialect_free("the audit log's check")
 @pytest.mark.parametrize("failure", ["read_only_file", "read_only_folder", "read_only_fs",
                                      "disk_full"])
 def test_doctor_audit_failures_name_the_path_and_reason(failure, cli, sim, mongo_db,

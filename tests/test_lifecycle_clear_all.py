@@ -14,11 +14,13 @@ from pymongo import MongoClient
 
 from tests import ops
 from tests.fixtures.mongo import CONNECTIONS, RESELLERS, insert_raw
+from tests.fixtures.sim import dialect_free, v2_only, v18_only
 from tests.test_lifecycle_support import (  # noqa: F401 - client is a fixture
     assert_invariants,
     assert_rerun_converges,
     audit_lines,
     client,
+    listed_ghosts,
     make_client,
     make_service,
     names_of,
@@ -34,6 +36,12 @@ from tui.lifecycle.domain import SkipCause
 from tui.lifecycle.scope import Scope
 from tui.store.mongo import ConnectionStore
 from tui.store.wire_server import MongoWireServer
+
+
+@pytest.fixture
+def sim(dialect_sim):
+    """Every test here runs on v1.8 and on v2 (`dialect_sim`), unless it says otherwise."""
+    return dialect_sim
 
 
 def planned(plan) -> list[str]:
@@ -119,10 +127,12 @@ async def test_orphans_only_in_reseller_and_all_scope(sim, store, mongo_db, clie
     service = make_service(client, store, tmp_path)
     before = snapshot(sim, mongo_db)
     plan, summary = await run_clear(service, Scope.reseller("r1"), orphans_only=True)
-    assert sorted(planned(plan)) == sorted(world["r1_orphan_records"])
+    listed = listed_ghosts(sim)  # v2: the ghost row is listed, its record linked: left alone
+    assert sorted(planned(plan)) == sorted(set(world["r1_orphan_records"]) - set(listed))
     assert_invariants(sim, mongo_db, before, summary, planned(plan))
     for name in world["r1_linked"]:
         assert probe_status(sim, name) == "present"
+    assert all(probe_status(sim, n) == "reserved" for n in listed)
 
     before = snapshot(sim, mongo_db)
     plan, summary = await run_clear(service, Scope.all(), orphans_only=True)
@@ -132,7 +142,7 @@ async def test_orphans_only_in_reseller_and_all_scope(sim, store, mongo_db, clie
     assert_invariants(sim, mongo_db, before, summary, planned(plan))
     linked = world["r1_linked"] + world["r2_linked"] + world["shared"]
     assert all(probe_status(sim, n) == "present" for n in linked)
-    assert mongo_db[CONNECTIONS].count_documents({}) == len(linked) + 1  # shared has 2
+    assert mongo_db[CONNECTIONS].count_documents({}) == len(linked) + 1 + len(listed)  # shared: 2
     await assert_rerun_converges(service, sim, mongo_db, Scope.all(), orphans_only=True)
 
 
@@ -168,6 +178,7 @@ async def test_dry_run_changes_nothing_even_read_only(sim, store, mongo_db, clie
 
 
 # ---------------------------------------------------------------------------- faults
+@v18_only("stuck_reserved from v1.8's orphan re-reservation (v2's counterpart below)")
 async def test_mix_of_linked_orphan_ghost_stuck_and_failing_then_rerun(sim, store, mongo_db,
                                                                         client, tmp_path):
     world = seed_world(sim, mongo_db)
@@ -202,6 +213,46 @@ async def test_mix_of_linked_orphan_ghost_stuck_and_failing_then_rerun(sim, stor
     # (`first` was open: logged out before its delete failed, so the restart did not load it)
     assert outcome_of(second, first) in NAME_FREED
     assert outcome_of(second, "fabio_6_1700000006") is TargetOutcome.ALREADY_ABSENT
+    assert sim.state()["instances"] == [] and mongo_db[CONNECTIONS].count_documents({}) == 0
+    assert world  # seeded
+
+
+@v2_only("v2: the dialing instance is removed (its orphan never re-reserves the name)")
+async def test_v2_mix_of_linked_orphan_ghost_row_dialing_and_failing_then_rerun(
+        sim, store, mongo_db, client, tmp_path):
+    """The same mix on v2: the dialing instance is deleted without a logout and its name is
+    free for good (removed, not stuck), the ghost row (listed, no live instance) is deleted
+    and verified, the target that ate the 502s failed with its record kept and marked, and
+    a re-run converges without a restart."""
+    world = seed_world(sim, mongo_db)
+    sim.seed([{"name": "fabio_6_1700000006", "state": "close", "dialing": True}])  # linked
+    insert_raw(mongo_db, {"reseller_id": "r1", "instance_name": "fabio_6_1700000006"})
+    sim.faults(reconnect_loop=["fabio_6_1700000006"], connecting_share=0, dial_cost_ms=0,
+               cleanup_lag_ms=60, error_count=4, error_status=502, routes=["delete"])
+    service = make_service(client, store, tmp_path, concurrency=1)
+    before = snapshot(sim, mongo_db)
+    plan, summary = await run_clear(service, Scope.all())
+
+    assert_invariants(sim, mongo_db, before, summary, planned(plan))
+    first = sorted(planned(plan))[0]  # the first one started eats the 4 injected 502s
+    assert outcome_of(summary, first) is TargetOutcome.FAILED
+    assert outcome_of(summary, "fabio_6_1700000006") is TargetOutcome.REMOVED
+    assert outcome_of(summary, "fabio_5_1700000005") is TargetOutcome.REMOVED  # ghost row
+    assert outcome_of(summary, "ana_3_1700000003") is TargetOutcome.ALREADY_ABSENT
+    stats = summary.stats()
+    assert stats["failed"] == 1 and stats["stuck_reserved"] == 0 and len(stats["errors"]) == 1
+    assert stats["deleted_from_evolution"] == len(plan.targets) - 3  # minus failed/2 absent
+    assert sim.state()["orphan_sockets"] == ["fabio_6_1700000006"]
+    assert probe_status(sim, "fabio_6_1700000006") == "absent"
+    docs = list(mongo_db[CONNECTIONS].find({"instance_name": first}))
+    assert docs and all(d.get("evodash_last_error") for d in docs)
+    assert mongo_db[CONNECTIONS].count_documents({}) == 1
+    [line] = audit_lines(tmp_path)
+    assert line["stats"]["failed"] == 1 and sorted(line["targets"]) == sorted(planned(plan))
+
+    second = await assert_rerun_converges(service, sim, mongo_db, Scope.all())
+    assert [t.name for t in second.targets] == [first]
+    assert outcome_of(second, first) is TargetOutcome.REMOVED
     assert sim.state()["instances"] == [] and mongo_db[CONNECTIONS].count_documents({}) == 0
     assert world  # seeded
 
@@ -255,6 +306,7 @@ async def test_concurrency_is_bounded(sim, store, mongo_db, tmp_path, concurrenc
 
 
 # ---------------------------------------------------------------------------- cancellation
+@dialect_free("the run frame's cancellation of unstarted targets")
 async def test_cancel_event_mid_run_skips_unreached_and_keeps_their_records(
         sim, store, mongo_db, client, tmp_path):
     seed_world(sim, mongo_db)
@@ -288,6 +340,7 @@ async def test_cancel_event_mid_run_skips_unreached_and_keeps_their_records(
     await assert_rerun_converges(service, sim, mongo_db, Scope.all())
 
 
+@dialect_free("the run frame's audit line on a task cancel")
 async def test_task_cancel_mid_run_still_writes_the_audit_line(sim, store, mongo_db, client,
                                                               tmp_path):
     seed_world(sim, mongo_db)
@@ -321,6 +374,7 @@ async def test_task_cancel_mid_run_still_writes_the_audit_line(sim, store, mongo
 
 
 # ---------------------------------------------------------------------------- mongo down
+@dialect_free("MongoDB going away mid-run: the store's side of the record rule")
 async def test_mongodb_stopping_mid_run_loses_no_record(sim, client, tmp_path):
     data_dir = tmp_path / "nx-data"
     server = MongoWireServer(data_dir=data_dir).start()

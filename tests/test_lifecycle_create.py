@@ -4,9 +4,11 @@ failure (the new instance is removed again), and the QR payload."""
 
 from __future__ import annotations
 
+import pytest
+
 from tests import ops
 from tests.fixtures.mongo import CONNECTIONS
-from tests.fixtures.sim import API_KEY
+from tests.fixtures.sim import API_KEY, v2_only, v18_only
 from tests.test_lifecycle_support import (  # noqa: F401 - client is a fixture
     FIXED_TS,
     add_record,
@@ -23,6 +25,12 @@ from tui.lifecycle.scope import Scope
 from tui.store.mongo import ConnectionStore
 from tui.store.wire_server import MongoWireServer
 from pymongo import MongoClient
+
+
+@pytest.fixture
+def sim(dialect_sim):
+    """Every test here runs on v1.8 and on v2 (`dialect_sim`), unless it says otherwise."""
+    return dialect_sim
 
 NAME = f"fabio_1_{FIXED_TS}"
 NEXT = f"fabio_1_{FIXED_TS + 1}"
@@ -77,6 +85,7 @@ async def test_name_is_unique_against_evolution_and_the_database(sim, store, mon
     assert mongo_db[CONNECTIONS].count_documents({"instance_name": NEXT}) == 1
 
 
+@v18_only("an unlisted name this server holds is v1.8's ghost (v2 lists its ghost rows)")
 async def test_reserved_unlinked_name_is_freed_verified_then_used(sim, store, mongo_db, client,
                                                                   tmp_path):
     seed_resellers(mongo_db)
@@ -88,6 +97,7 @@ async def test_reserved_unlinked_name_is_freed_verified_then_used(sim, store, mo
     assert sim_instance(sim, NAME)["in_memory"]
 
 
+@v18_only("a name held by v1.8's orphaned socket (v2: held by a cleanup, below)")
 async def test_stuck_reserved_name_makes_create_pick_another(sim, store, mongo_db, client,
                                                              tmp_path):
     seed_resellers(mongo_db)
@@ -98,6 +108,36 @@ async def test_stuck_reserved_name_makes_create_pick_another(sim, store, mongo_d
     [target] = summary.targets
     assert target.outcome is TargetOutcome.CREATED and target.name == NEXT
     assert probe_status(sim, NAME) == "reserved"
+
+
+@v2_only("v2 lists a ghost row (its database is the list): a listed name is taken")
+async def test_v2_a_listed_ghost_row_makes_create_pick_another_and_stays(sim, store, mongo_db,
+                                                                        client, tmp_path):
+    """A row of this server without a live instance is listed: the name is taken, like any
+    listed orphan instance - never deleted by a create."""
+    seed_resellers(mongo_db)
+    sim.seed([{"name": NAME, "live": False}])
+    summary = await ops.create(fixed_service(client, store, tmp_path), "r1")
+    [target] = summary.targets
+    assert target.outcome is TargetOutcome.CREATED and target.name == NEXT
+    assert probe_status(sim, NAME) == "reserved"
+    assert sim.stats()["requests"].get("delete", 0) == 0
+
+
+@v2_only("v2 holds a deleted name until its cleanup ends (the 403 window)")
+async def test_v2_a_name_held_by_a_long_cleanup_makes_create_pick_another(
+        sim, store, mongo_db, client, tmp_path):
+    """An unlinked orphan deleted just before, its cleanup long: its row stays listed until
+    the cleanup ends, so the name is taken and the create takes the next one, untouched."""
+    seed_resellers(mongo_db)
+    sim.seed([{"name": NAME, "state": "close"}])
+    sim.faults(delete_window_ms=5000)
+    sim.request("DELETE", f"/instance/delete/{NAME}")
+    summary = await ops.create(fixed_service(client, store, tmp_path), "r1")
+    [target] = summary.targets
+    assert target.outcome is TargetOutcome.CREATED and target.name == NEXT
+    assert probe_status(sim, NAME) != "absent"
+    assert sim.stats()["requests"]["delete"] == 1  # the one before the create
 
 
 class RacingClient(EvolutionClient):
@@ -203,6 +243,7 @@ async def test_insert_failure_removes_the_new_instance_again(sim, tmp_path):
     assert audit_lines(tmp_path)[-1]["outcomes"] == {NAME: "failed"}
 
 
+@v18_only("the dialing (QR) instance is logged out first on v1.8 (v2: below)")
 async def test_insert_failure_after_a_qr_create_logs_out_and_removes(sim, tmp_path):
     summary = await _create_with_failing_insert(sim, tmp_path, qr=True)
     [target] = summary.targets
@@ -210,6 +251,16 @@ async def test_insert_failure_after_a_qr_create_logs_out_and_removes(sim, tmp_pa
     assert probe_status(sim, NAME) == "absent"
     # the instance was `connecting` (dialing for a QR): it must be logged out first
     assert sim.stats()["requests"].get("logout", 0) == 1
+
+
+@v2_only("v2's delete logs the dialing (QR) instance out itself")
+async def test_v2_insert_failure_after_a_qr_create_removes_without_a_logout(sim, tmp_path):
+    summary = await _create_with_failing_insert(sim, tmp_path, qr=True)
+    [target] = summary.targets
+    assert target.outcome is TargetOutcome.FAILED and "removed again" in target.reason
+    assert probe_status(sim, NAME) == "absent"
+    requests = sim.stats()["requests"]
+    assert requests.get("logout", 0) == 0 and requests["delete"] == 1
 
 
 async def test_create_for_unknown_reseller_creates_nothing(sim, store, mongo_db, client,

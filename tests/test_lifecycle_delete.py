@@ -3,8 +3,11 @@ removed / already_absent, kept and marked otherwise). Real simulator + real Mong
 
 from __future__ import annotations
 
+import pytest
+
 from tests import ops
 from tests.fixtures.mongo import CONNECTIONS
+from tests.fixtures.sim import v2_only, v18_only
 from tests.test_lifecycle_support import (  # noqa: F401 - client is a fixture
     FAST,
     add_record,
@@ -19,11 +22,19 @@ from tests.test_lifecycle_support import (  # noqa: F401 - client is a fixture
     snapshot,
 )
 from tui.lifecycle.removal import RESERVED_HINT, DeletePolicy
+from tui.lifecycle.removal.policy import CLEANUP_HINT
 from tui.evolution.models import InstanceState
 from tui.lifecycle.events import Step, StepOutcome, TargetOutcome
 from tui.lifecycle.plans import DeleteRequest
 
 
+@pytest.fixture
+def sim(dialect_sim):
+    """Every test here runs on v1.8 and on v2 (`dialect_sim`), unless it says otherwise."""
+    return dialect_sim
+
+
+@v18_only("logouts before each delete: v1.8 stops the dialing first (v2: see below)")
 async def test_delete_removes_open_connecting_and_close_and_their_records(sim, store, mongo_db,
                                                                            client, tmp_path):
     seed_resellers(mongo_db)
@@ -58,6 +69,7 @@ async def test_delete_removes_open_connecting_and_close_and_their_records(sim, s
     assert probe_status(sim, "bystander") == "present"
 
 
+@v18_only("the logout step re-checks the name on v1.8 (v2 probes it: see below)")
 async def test_logout_not_connected_counts_as_skipped(sim, store, mongo_db, client, tmp_path):
     """The plan says `open` but the instance dropped to `close` meanwhile: logout answers
     400 "not connected", which is skipped, and the delete goes on."""
@@ -88,6 +100,7 @@ async def test_delete_of_a_free_name_is_already_absent_and_removes_its_record(
     assert mongo_db[CONNECTIONS].count_documents({}) == 0
 
 
+@v18_only("a deleted name is free at once on v1.8 (v2 holds it through its cleanup)")
 async def test_delete_404_on_the_delete_itself_is_already_absent(sim, store, mongo_db, tmp_path):
     """The plan saw the instance, someone else deleted it before us: delete answers 404."""
     sim.seed([{"name": "fabio_1_1", "state": "close"}])
@@ -101,6 +114,7 @@ async def test_delete_404_on_the_delete_itself_is_already_absent(sim, store, mon
     assert summary.deleted_from_db == 1
 
 
+@v18_only("a landed logout stops v1.8's dialing (v2's delete needs none)")
 async def test_dialing_instance_is_logged_out_until_it_stops_then_removed(
         sim, store, mongo_db, client, tmp_path):
     """An instance in a reconnect loop flaps close/connecting (§11): a snapshot says `close`,
@@ -123,6 +137,7 @@ async def test_dialing_instance_is_logged_out_until_it_stops_then_removed(
     assert_invariants(sim, mongo_db, before, summary, ["fabio_1_1"])
 
 
+@v18_only("v1.8's orphaned socket re-reserves the name (v2's never does)")
 async def test_unstoppable_dialing_is_stuck_reserved_record_kept_and_marked_then_restart_frees(
         sim, store, mongo_db, client, tmp_path):
     """No logout lands (the instance always looks `close`), the delete orphans its socket and
@@ -155,6 +170,7 @@ async def test_unstoppable_dialing_is_stuck_reserved_record_kept_and_marked_then
     assert mongo_db[CONNECTIONS].count_documents({}) == 0
 
 
+@v18_only("a name back after its 404 is v1.8's orphan (none came back on v2)")
 async def test_a_name_free_for_a_moment_is_not_removed(sim, store, mongo_db, client, tmp_path):
     """The recorded failure: after a delete caught `close` the name answers 404 for a moment
     and is reserved again ~0.1-0.26 s later. One 404 is not "free": the hold sees it back."""
@@ -301,7 +317,8 @@ async def test_verification_learns_the_cleanup_lag_and_probes_less(sim, store, m
     sim.seed([{"name": n, "state": "close"} for n in names])
     for name in names:
         add_record(mongo_db, "r1", name)
-    sim.faults(cleanup_lag_ms=150)
+    # v2's own delete window (55-115 ms, random) made 0: the lag is the fixed 150 ms on both
+    sim.faults(cleanup_lag_ms=150, **({"delete_window_ms": 0} if sim.dialect == "v2" else {}))
     events = []
 
     def first_free(event) -> bool:  # the probe phase's verdict (then the absence is held)
@@ -335,3 +352,113 @@ async def test_verification_learns_the_cleanup_lag_and_probes_less(sim, store, m
     for name in names:
         assert probe_status(sim, name) == "absent"
         assert mongo_db[CONNECTIONS].count_documents({"instance_name": name}) == 0
+
+
+# ---------------------------------------------------------------------------- v2's own
+@v2_only("v2 deletes without a logout: its plan and run re-check each name by a probe")
+async def test_v2_deletes_open_connecting_and_close_without_a_logout(sim, store, mongo_db,
+                                                                      client, tmp_path):
+    """v2 logs a connected instance out itself on delete: each target is re-checked by a
+    probe (a stale plan too: planned `open`, now `close`), deleted, verified and held free."""
+    seed_resellers(mongo_db)
+    names = ["fabio_1_1", "fabio_2_2", "fabio_3_3"]
+    sim.seed([{"name": names[0], "state": "open"}, {"name": names[1], "state": "connecting"},
+              {"name": names[2], "state": "open"}, {"name": "bystander", "state": "open"}])
+    for name in names + ["bystander"]:
+        add_record(mongo_db, "r1", name)
+    service = make_service(client, store, tmp_path)
+    plan = await service.plan(DeleteRequest(tuple(names)))
+    assert {t.name: t.steps for t in plan.targets} == {
+        n: (Step.PROBE, Step.DELETE, Step.VERIFY, Step.RECORD) for n in names}
+    sim.seed([{"name": names[2], "state": "close"}])  # dropped to close since the plan
+    before = snapshot(sim, mongo_db)
+    events = []
+
+    summary = await service.run(plan, sink=events.append)
+
+    assert [outcome_of(summary, n) for n in names] == [TargetOutcome.REMOVED] * 3
+    assert summary.deleted_from_evolution == 3 and summary.deleted_from_db == 3 and summary.ok
+    assert_invariants(sim, mongo_db, before, summary, names)
+    assert not [e for e in events if e.step is Step.LOGOUT]
+    assert sim.stats()["requests"].get("logout", 0) == 0
+    probes = {e.instance: e for e in events if e.step is Step.PROBE}
+    assert {n: (probes[n].outcome, probes[n].detail) for n in names} == {
+        names[0]: (StepOutcome.PRESENT, "open"), names[1]: (StepOutcome.PRESENT, "connecting"),
+        names[2]: (StepOutcome.PRESENT, "close")}
+    for name in names:
+        assert probe_status(sim, name) == "absent"
+        assert mongo_db[CONNECTIONS].count_documents({"instance_name": name}) == 0
+    assert probe_status(sim, "bystander") == "present"
+
+
+@v2_only("v2 holds a deleted name through its cleanup: a second delete meanwhile is a 200")
+async def test_v2_a_name_someone_else_deleted(sim, store, mongo_db, tmp_path):
+    """The plan saw the instance, someone else deleted it: while the server's cleanup still
+    holds the name, evodash's probe finds it held and its delete answers 200 (the cleanup runs
+    again): removed once verified free; once the name is free, the probe says so and no
+    delete is sent: already absent. Either way the record goes only when the name is free."""
+    sim.seed([{"name": "fabio_1_1", "state": "close"}, {"name": "fabio_2_2", "state": "close"}])
+    add_record(mongo_db, "r1", "fabio_1_1")
+    add_record(mongo_db, "r1", "fabio_2_2")
+    sim.faults(delete_window_ms=300)
+    async with make_client(sim) as client:
+        service = make_service(client, store, tmp_path)
+        held = await service.plan(DeleteRequest(("fabio_1_1",)))
+        sim.request("DELETE", "/instance/delete/fabio_1_1")
+        assert probe_status(sim, "fabio_1_1") != "absent"
+        summary = await service.run(held)
+        assert outcome_of(summary, "fabio_1_1") is TargetOutcome.REMOVED
+        assert summary.deleted_from_db == 1 and probe_status(sim, "fabio_1_1") == "absent"
+
+        sim.faults(delete_window_ms=0)
+        freed = await service.plan(DeleteRequest(("fabio_2_2",)))
+        sim.request("DELETE", "/instance/delete/fabio_2_2")
+        deletes = sim.stats()["requests"]["delete"]
+        summary = await service.run(freed)
+    assert outcome_of(summary, "fabio_2_2") is TargetOutcome.ALREADY_ABSENT
+    assert sim.stats()["requests"]["delete"] == deletes  # the probe found it free: no delete
+    assert mongo_db[CONNECTIONS].count_documents({}) == 0
+
+
+@v2_only("v2's orphaned sockets never re-reserve a name (recorded: delete_dialing_close)")
+async def test_v2_a_dialing_instance_is_deleted_without_a_logout_and_stays_free(
+        sim, store, mongo_db, client, tmp_path):
+    """A dialing instance that is never caught `connecting` (v1.8: unstoppable, stuck): v2
+    deletes it without a logout, its orphaned socket goes on dialing, the name stays free."""
+    seed_resellers(mongo_db)
+    sim.seed([{"name": "fabio_1_1", "state": "close", "dialing": True}])
+    add_record(mongo_db, "r1", "fabio_1_1")
+    sim.faults(reconnect_loop=["fabio_1_1"], connecting_share=0, dial_cost_ms=0)
+    events = []
+    service = make_service(client, store, tmp_path)
+    before = snapshot(sim, mongo_db)
+    assert before["instances"]["fabio_1_1"][0] == "dialing"
+
+    summary = await ops.delete(service, ["fabio_1_1"], sink=events.append)
+
+    [target] = summary.targets
+    assert target.outcome is TargetOutcome.REMOVED and target.attempts == 1
+    assert not [e for e in events if e.step is Step.LOGOUT]
+    assert not [e for e in events if "came back" in e.detail]
+    assert sim.stats()["requests"]["delete"] == 1
+    assert sim.state()["orphan_sockets"] == ["fabio_1_1"]  # still dialing, unseen
+    assert probe_status(sim, "fabio_1_1") == "absent"  # and the name is free for good
+    assert mongo_db[CONNECTIONS].count_documents({}) == 0
+    assert_invariants(sim, mongo_db, before, summary, ["fabio_1_1"])
+
+
+@v2_only("v2's stuck name is its cleanup pending, with its own reason")
+async def test_v2_a_name_held_past_the_budget_is_stuck_with_the_cleanup_reason(
+        sim, store, mongo_db, client, tmp_path):
+    """A cleanup longer than the verification budget: waited through the whole budget (not
+    deleted again), stuck_reserved with the cleanup reason, the record kept and marked."""
+    sim.seed([{"name": "fabio_1_1", "state": "close"}])
+    add_record(mongo_db, "r1", "fabio_1_1")
+    sim.faults(cleanup_lag_ms=5000)
+    summary = await ops.delete(make_service(client, store, tmp_path), ["fabio_1_1"])
+    [target] = summary.targets
+    assert target.outcome is TargetOutcome.STUCK_RESERVED and target.reason == CLEANUP_HINT
+    assert target.attempts == 1 and sim.stats()["requests"]["delete"] == 1
+    assert summary.elapsed_s >= FAST.verify_timeout_s
+    kept = mongo_db[CONNECTIONS].find_one({"instance_name": "fabio_1_1"})
+    assert kept["evodash_last_error"] == CLEANUP_HINT

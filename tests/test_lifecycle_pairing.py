@@ -19,6 +19,12 @@ from tui.evolution.models import InstanceState
 from tui.lifecycle.scope import LifecycleError, ReadOnlyError, Scope
 
 
+@pytest.fixture
+def sim(dialect_sim):
+    """Every test here runs on v1.8 and on v2 (`dialect_sim`), unless it says otherwise."""
+    return dialect_sim
+
+
 async def test_pairing_shows_a_fresh_qr_until_the_instance_is_open(sim, store, mongo_db,
                                                                    client, tmp_path):
     seed_resellers(mongo_db)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.fixtures.sim import v2_only, v18_only
 from tests.test_lifecycle_support import (  # noqa: F401 - client is a fixture
     add_record,
     client,
@@ -31,6 +32,12 @@ from tui.lifecycle.plans import (
 )
 from tui.lifecycle.registry import OPERATIONS
 from tui.lifecycle.scope import Scope
+
+
+@pytest.fixture
+def sim(dialect_sim):
+    """Every test here runs on v1.8 and on v2 (`dialect_sim`), unless it says otherwise."""
+    return dialect_sim
 
 FRAME_STEPS = {Step.PLAN, Step.DONE}
 
@@ -64,6 +71,7 @@ def seed_removal_world(sim, mongo_db) -> None:
     add_record(mongo_db, "r1", "fabio_4_4")  # an orphan record whose name is free
 
 
+@v18_only("a listed instance's removal starts with a logout on v1.8 (v2: a probe, below)")
 async def test_delete_runs_exactly_the_steps_it_planned(sim, store, mongo_db, client, tmp_path):
     seed_removal_world(sim, mongo_db)
     service = make_service(client, store, tmp_path)
@@ -72,6 +80,21 @@ async def test_delete_runs_exactly_the_steps_it_planned(sim, store, mongo_db, cl
     assert {t.name: t.steps for t in plan.actionable} == {
         "fabio_1_1": (Step.LOGOUT, Step.DELETE, Step.VERIFY, Step.RECORD),
         "fabio_2_2": (Step.LOGOUT, Step.DELETE, Step.VERIFY),
+        "fabio_3_3": (Step.PROBE, Step.DELETE, Step.VERIFY, Step.RECORD),
+        "fabio_4_4": (Step.PROBE, Step.VERIFY, Step.RECORD)}
+    assert_targets_ran_their_plan(plan, executed)
+
+
+@v2_only("v2 needs no dialing stop: every removal starts with a probe")
+async def test_v2_delete_runs_probe_delete_verify_record_as_planned(sim, store, mongo_db,
+                                                                   client, tmp_path):
+    seed_removal_world(sim, mongo_db)  # on v2 fabio_3_3 is a listed ghost row
+    service = make_service(client, store, tmp_path)
+    names = ("fabio_1_1", "fabio_2_2", "fabio_3_3", "fabio_4_4", "nothing_5_5")
+    plan, executed, _ = await plan_and_run(service, DeleteRequest(names))
+    assert {t.name: t.steps for t in plan.actionable} == {
+        "fabio_1_1": (Step.PROBE, Step.DELETE, Step.VERIFY, Step.RECORD),
+        "fabio_2_2": (Step.PROBE, Step.DELETE, Step.VERIFY),
         "fabio_3_3": (Step.PROBE, Step.DELETE, Step.VERIFY, Step.RECORD),
         "fabio_4_4": (Step.PROBE, Step.VERIFY, Step.RECORD)}
     assert_targets_ran_their_plan(plan, executed)

@@ -123,6 +123,16 @@ def seed_world(sim, mongo_db) -> dict[str, list[str]]:
     }
 
 
+GHOST = "fabio_5_1700000005"  # seed_world's reserved name with a record of r1
+
+
+def listed_ghosts(sim) -> list[str]:
+    """seed_world's ghost where the server lists it: v2's list is its database, so its ghost
+    row (no live instance) is listed with its stored status and the record is linked; v1.8
+    lists memory only, and there the record is an orphan whose name is reserved."""
+    return [GHOST] if sim.dialect == "v2" else []
+
+
 # ---------------------------------------------------------------------------- snapshots
 def snapshot(sim, mongo_db) -> dict[str, Any]:
     """Both sides as plain data: sim names (state, in_memory, persisted, orphan) and records.

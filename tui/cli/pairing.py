@@ -69,7 +69,8 @@ def pair_refusal(plan: Plan, advisor: Advisor) -> Refusal | None:
     if skip.cause in (SkipCause.NOT_AN_INSTANCE, SkipCause.NOT_FOUND):
         q = shlex.quote(name)
         if target.probed is ProbeState.RESERVED:
-            what = f"the server reserves the name without listing it: evodash delete {q} frees it"
+            what = (f"the server holds the name with no instance loaded under it: evodash "
+                    f"delete {q} frees it")
         elif target.kind is TargetKind.ORPHAN_RECORD and target.probed is ProbeState.ABSENT:
             what = ("only a database record, its name free on the server: re-create the "
                     f"instance with evodash reprovision {q}, then pair it")

@@ -38,7 +38,9 @@ class RemovalProfile:
     `reserved_cause`: what a name still held after the verification window means.
     `retry_reserved`: a name still held after its window is deleted again (v1.8: an orphan
     re-reserved it). v2's held name is its own cleanup still running (the row cannot come
-    back): a second delete does not help, so its first window is the whole budget.
+    back; the deleted instance even stays loaded, answering with a state, until the
+    delete's event fan-out is over): a second delete does not help, so its first window is
+    the whole budget, and a name still loaded or held at its end is stuck (cleanup pending).
     """
 
     stop_dialing_first: bool

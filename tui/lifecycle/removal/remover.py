@@ -144,10 +144,11 @@ class InstanceRemover:
                 if held.absent:
                     return DeleteResult(TargetOutcome.ALREADY_ABSENT, _FREE, 0)
                 await slot.take()
+        deleted_now = False
         try:
             await self.client.delete(name)
             emit(Step.DELETE, StepOutcome.OK)
-            at.deleted = True
+            at.deleted = deleted_now = True
         except NotFoundError:
             emit(Step.DELETE, StepOutcome.GONE, "404: not there")
         except UnauthorizedError:
@@ -163,22 +164,27 @@ class InstanceRemover:
                                     f"{at.last}; {ZOMBIE_HINT}" if zombie else at.last, attempt)
             await asyncio.sleep(self._pause(attempt))
             return None
-        return await self._settle(clock, name, slot, at, attempt, logged_out)
+        return await self._settle(clock, name, slot, at, attempt, logged_out, deleted_now)
 
     async def _settle(self, clock: Clock, name: str, slot: Slot, at: _Attempts, attempt: int,
-                      logged_out: bool) -> DeleteResult | None:
+                      logged_out: bool, deleted_now: bool) -> DeleteResult | None:
         emit = self._emitter(clock, name, attempt)
         assert self.profile is not None  # `remove` asked for it first
-        window = (self.policy.attempt_window() if self.profile.retry_reserved
-                  else self.policy.verify_timeout_s)
+        waits = not self.profile.retry_reserved  # v2: its cleanup runs, a re-delete won't help
+        window = self.policy.verify_timeout_s if waits else self.policy.attempt_window()
+        # v2 unloads a deleted instance only after the delete's event fan-out: until then
+        # the name answers with a state, which is its cleanup pending, not a failed delete
+        loaded_is_held = waits and deleted_now
         verdict = await self.verifier.verify(clock, name, window, slot, emit,
-                                             logged_out=logged_out)
+                                             logged_out=logged_out,
+                                             loaded_is_held=loaded_is_held)
         at.state = verdict.instance_state
         if verdict.absent:
             if not at.deleted:
                 return DeleteResult(TargetOutcome.ALREADY_ABSENT, _FREE, attempt)
             return DeleteResult(TargetOutcome.REMOVED, "", attempt)
-        at.stuck = verdict.state is ProbeState.RESERVED
+        at.stuck = verdict.state is ProbeState.RESERVED or (
+            loaded_is_held and verdict.state is ProbeState.PRESENT)
         if at.stuck:
             at.last = RESERVED_HINTS[self.profile.reserved_cause]
             at.probed = ProbeState.RESERVED

@@ -107,9 +107,12 @@ class Verifier:
         return Verdict(ProbeState.ABSENT)
 
     async def verify(self, clock: Clock, name: str, window: float, slot: Slot, emit: Emit,
-                     *, logged_out: bool = False) -> Verdict:
+                     *, logged_out: bool = False, loaded_is_held: bool = False) -> Verdict:
         """Probe until the name is absent or `window` seconds passed, then hold the
-        absence; the verdict, with the instance state of the last probe that saw one."""
+        absence; the verdict, with the instance state of the last probe that saw one.
+        `loaded_is_held`: the instance still answering with a state after its delete is the
+        server's cleanup not yet begun (v2 unloads it only after the delete's event fan-out),
+        waited for like a reserved name, not taken for a delete that did not take."""
         poll = _Poll(clock.elapsed(), clock.elapsed() + window, self.policy.first_poll_s)
         learnt_free = self._free_after[logged_out]
         first_reserved = self._first_reserved[logged_out]
@@ -127,15 +130,17 @@ class Verifier:
             sent_at = clock.elapsed() - poll.started
             last = await self._one_probe(name)
             state = last.instance_state if last.state is not None else state
+            held = last.state is ProbeState.RESERVED or (
+                loaded_is_held and last.state is ProbeState.PRESENT)
             if poll.polls == 1 and poll.last_reserved_at is None and last.state is not None:
-                first_reserved.append(last.state is ProbeState.RESERVED)
+                first_reserved.append(held)
             if last.absent:
                 return await self._absent(clock, name, slot, emit, poll, sent_at, learnt_free)
             if clock.elapsed() >= poll.deadline:
                 break
-            if last.state is ProbeState.PRESENT and poll.polls >= 3:
+            if last.state is ProbeState.PRESENT and poll.polls >= 3 and not held:
                 break  # delete did not take: retry the delete rather than wait
-            await self._wait(clock, poll, last, sent_at, learnt_free)
+            await self._wait(clock, poll, held, sent_at, learnt_free)
         self._report_end(clock, emit, poll, last)
         return Verdict(last.state, last.error, state)
 
@@ -158,11 +163,11 @@ class Verifier:
         held = await self.hold(clock, name, slot, emit, since=poll.started + sent_at)
         return Verdict(held.state, held.error, None)
 
-    async def _wait(self, clock: Clock, poll: _Poll, last: Verdict, sent_at: float,
+    async def _wait(self, clock: Clock, poll: _Poll, held: bool, sent_at: float,
                     learnt_free: deque[float]) -> None:
         policy = self.policy
         wait = poll.pause * self.rng.uniform(0.8, 1.2)
-        if last.state is ProbeState.RESERVED:
+        if held:  # still held by the server's cleanup: wait about the learnt lag
             if poll.last_reserved_at is None and learnt_free:
                 wait = max(wait, statistics.median(learnt_free) - sent_at)
                 poll.pause = policy.first_poll_s / policy.poll_factor
