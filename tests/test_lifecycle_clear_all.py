@@ -293,6 +293,7 @@ class CountingClient(EvolutionClient):
         await self._counted(super().logout, name)
 
 
+@dialect_free("the operation's own limit of deletes and logouts in flight (its slots)")
 @pytest.mark.parametrize("concurrency", [1, 3])
 async def test_concurrency_is_bounded(sim, store, mongo_db, tmp_path, concurrency):
     sim.seed([{"name": f"fabio_{i}_1", "state": "close"} for i in range(8)])
