@@ -38,7 +38,9 @@ class RemovalProfile:
     `reserved_cause`: what a name still held after the verification window means.
     `retry_reserved`: a name still held after its window is deleted again (v1.8: an orphan
     re-reserved it). v2's held name is its own cleanup still running (the row cannot come
-    back): a second delete does not help, so its first window is the whole budget.
+    back): a second delete does not help, so its first window is the whole budget - and
+    that holds for the instance too, which v2 unloads only after the cleanup's event fan-out
+    (a probe shows it present at first: waited for, not deleted again).
     """
 
     stop_dialing_first: bool

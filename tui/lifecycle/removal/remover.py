@@ -135,7 +135,7 @@ class InstanceRemover:
         """One attempt: stop the dialing, delete, verify (a result when it settled)."""
         emit = self._emitter(clock, name, attempt)
         await slot.take()  # given up while a previous hold waited
-        logged_out = False
+        logged_out = deleted_now = False
         if at.probed is ProbeState.PRESENT and self.policy_stops_dialing:
             dialing = await self.stopper.stop(name, emit)
             logged_out = dialing is Dialing.STOPPED
@@ -147,7 +147,7 @@ class InstanceRemover:
         try:
             await self.client.delete(name)
             emit(Step.DELETE, StepOutcome.OK)
-            at.deleted = True
+            at.deleted = deleted_now = True
         except NotFoundError:
             emit(Step.DELETE, StepOutcome.GONE, "404: not there")
         except UnauthorizedError:
@@ -163,22 +163,26 @@ class InstanceRemover:
                                     f"{at.last}; {ZOMBIE_HINT}" if zombie else at.last, attempt)
             await asyncio.sleep(self._pause(attempt))
             return None
-        return await self._settle(clock, name, slot, at, attempt, logged_out)
+        return await self._settle(clock, name, slot, at, attempt, logged_out, deleted_now)
 
     async def _settle(self, clock: Clock, name: str, slot: Slot, at: _Attempts, attempt: int,
-                      logged_out: bool) -> DeleteResult | None:
+                      logged_out: bool, deleted_now: bool) -> DeleteResult | None:
         emit = self._emitter(clock, name, attempt)
         assert self.profile is not None  # `remove` asked for it first
         window = (self.policy.attempt_window() if self.profile.retry_reserved
                   else self.policy.verify_timeout_s)
+        # v2 answers its delete first and unloads the instance only once its cleanup's event
+        # fan-out is done: until then a probe still shows it, and it is the same held name
+        held = deleted_now and not self.profile.retry_reserved
         verdict = await self.verifier.verify(clock, name, window, slot, emit,
-                                             logged_out=logged_out)
+                                             logged_out=logged_out, held=held)
         at.state = verdict.instance_state
         if verdict.absent:
             if not at.deleted:
                 return DeleteResult(TargetOutcome.ALREADY_ABSENT, _FREE, attempt)
             return DeleteResult(TargetOutcome.REMOVED, "", attempt)
-        at.stuck = verdict.state is ProbeState.RESERVED
+        at.stuck = verdict.state is ProbeState.RESERVED or (
+            held and verdict.state is ProbeState.PRESENT)
         if at.stuck:
             at.last = RESERVED_HINTS[self.profile.reserved_cause]
             at.probed = ProbeState.RESERVED
