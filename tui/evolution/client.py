@@ -30,6 +30,8 @@ backoff_base_s * 2**n)); at most `retries` retries, i.e. `retries + 1` attempts)
   connection or a 5xx it is *not* retried -- the instance may exist now, and a retry would get
   403 "already in use" for our own instance. The caller sees the transient error and should
   `probe(name)` to find out what happened;
+* `GET /` is not retried after a timeout (v2's is slow every time when the server's egress
+  is poor; detection asks its next oracle);
 * `delete`/`logout`/`restart`/`connect` and reads are retried. A retried delete whose first
   attempt did reach the server may end in `NotFoundError` (the name is gone); a retried logout
   may end in `NotConnectedError`. They are raised as is -- the caller decides -- and every
@@ -290,8 +292,11 @@ class EvolutionClient:
     # ------------------------------------------------------------------ operations
 
     async def server_info(self) -> ServerInfo:
-        """GET / (no auth needed). Raises transport errors, ServerError, MalformedResponseError."""
-        _, body = await self._call("server_info", "GET", "/")
+        """GET / (no auth needed). Raises transport errors, ServerError, MalformedResponseError.
+        A timeout is not retried: v2 answers `/` only once it has asked WhatsApp Web for its
+        version (slow every time when the server's egress is poor, contract §1.1), and
+        detection has cheaper oracles to ask next."""
+        _, body = await self._call("server_info", "GET", "/", retry_timeouts=False)
         return self._parsed("GET /", parse.parse_server_info, body)
 
     async def check_auth(self) -> None:
@@ -460,8 +465,10 @@ class EvolutionClient:
         json: JSONValue = None,
         idempotent: bool = True,
         secrets: list[str | None] | None = None,
+        retry_timeouts: bool = True,
     ) -> tuple[int, JSONValue]:
-        """Send with retries; return (status, decoded JSON or None for an empty body)."""
+        """Send with retries; return (status, decoded JSON or None for an empty body).
+        `retry_timeouts=False`: a timeout is final (an answer that is slow every time)."""
         route = route or f"{method} {path}"
         url = self.base_url + path
         attempt = 0
@@ -479,7 +486,8 @@ class EvolutionClient:
                 error = exc
                 sent = not isinstance(exc, RateLimitedError)  # a 429 was refused, not processed
             error.attempts = attempt
-            retry_ok = error.transient and (idempotent or not sent)
+            retry_ok = error.transient and (idempotent or not sent) and (
+                retry_timeouts or not isinstance(error, EvolutionTimeoutError))
             if not retry_ok or attempt > self.retries:
                 raise error
             self.stats.retries += 1
