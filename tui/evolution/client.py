@@ -354,7 +354,8 @@ class EvolutionClient:
         leftover, a v2 row of this `clientName` - both deletable here) or another server's
         (FOREIGN: on v2 a name held but not in this server's list is a row of another
         `clientName` on a shared database; deleting it here would destroy that row). Costs a
-        list on v2 when the probe finds a name reserved (shared by the calls of a second)."""
+        list on v2 when the probe finds a name reserved (shared by the calls of a second), and
+        a second probe when the list does not show it (an own row may have gone meanwhile)."""
         found = await self.probe(name)
         if found.state is not ProbeState.RESERVED or (await self._wire()).dialect is Dialect.V1_8:
             return found
@@ -363,6 +364,11 @@ class EvolutionClient:
             self._listed = (now, frozenset(i.name for i in await self.list_instances()))
         if name in self._listed[1]:
             return found
+        # not listed: another server's - or this server's own row whose delete finished
+        # between the probe and the list (its last moment held): a second probe tells
+        again = await self.probe(name)
+        if again.state is not ProbeState.RESERVED:
+            return again
         return ProbeResult(name=name, state=ProbeState.FOREIGN)
 
     async def create(
