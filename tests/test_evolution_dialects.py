@@ -261,6 +261,30 @@ async def test_locate_tells_own_ghost_rows_from_another_servers_names():
     assert stub.paths().count("GET /instance/fetchInstances") == 1  # one list, shared
 
 
+async def test_locate_an_own_row_gone_between_probe_and_list_is_absent_not_foreign():
+    """v2: the probe meets an own row in the last moment of its delete (held, no `state`),
+    the list that follows no longer has it: a second probe finds the name free - absent,
+    not another server's (the fault matrix's 401 cell met it on a re-run)."""
+    held = {"instance": {"instanceName": "mine"}}
+    gone = {"status": 404, "error": "Not Found",
+            "response": {"message": ['The "mine" instance does not exist']}}
+    async with Stub() as stub:
+        stub.answer("GET", "/instance/connectionState/mine", 200, held)
+        stub.answer("GET", "/instance/fetchInstances", 200, [])
+        async with client(stub, dialect="v2") as evo:
+            listed = evo.list_instances
+
+            async def list_then_the_delete_ends():
+                found = await listed()
+                stub.answer("GET", "/instance/connectionState/mine", 404, gone)
+                return found
+
+            evo.list_instances = list_then_the_delete_ends  # type: ignore[method-assign]
+            located = await evo.locate("mine")
+    assert located.state is ProbeState.ABSENT
+    assert stub.paths().count("GET /instance/connectionState/mine") == 2
+
+
 async def test_a_broken_list_is_malformed_not_undetectable():
     async with Stub() as stub:
         stub.answer("GET", "/instance/fetchInstances", 200, "surprise")

@@ -3,9 +3,12 @@
 Operations (`OPS`): delete one name, delete several (marked) names, clear-all of a reseller,
 clear-all of everything, create. Faults (`FAULTS`): small objects with `inject` (before the run
 or, for mid-run faults, on the first event of the run that proves the run is under way),
-`lift` and the set of target outcomes they may produce. A fault lists the operations it
-applies to; cells that make no sense (e.g. "5xx on logout" for create) are never generated.
-docs/FAULTS.md lists the cells.
+`lift` and the set of target outcomes they may produce. A fault lists the operations and the
+dialects (v1.8, v2) it applies to; cells that make no sense (e.g. "5xx on logout" for create,
+or on v2, whose verified delete sends no logout) are never generated. Each cell runs against
+the simulator of its dialect (`sim_server` / `sim_server_v2`; a 2.3.7 one for the zombie,
+a second v2 server on the same database for another clientName's row). docs/FAULTS.md lists
+the cells.
 
 Every cell checks, over real loopback sockets (simulator + nx-27017):
 * the invariants of `tests.test_lifecycle_support.assert_invariants` (no record removed while
@@ -29,7 +32,7 @@ import socket
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 import os
 from pathlib import Path
 from typing import Any, Callable
@@ -39,8 +42,7 @@ from pymongo import MongoClient
 
 from tests import ops
 from tests.fixtures.mongo import CONNECTIONS
-from tests.fixtures.sim import API_KEY, SimHandle
-from tests.fixtures.mongo import CONNECTIONS
+from tests.fixtures.sim import API_KEY, SEED, SimHandle
 from tests.test_lifecycle_support import (
     FIXED_TS,
     add_record,
@@ -52,18 +54,36 @@ from tests.test_lifecycle_support import (
     snapshot,
 )
 from tui.evolution.client import EvolutionClient
+from tui.evolution.dialect import Dialect
+from tui.evolution.errors import EvolutionError
+from tui.evolution.models import DetectedBy
 from tui.lifecycle.audit import AuditError
 from tui.lifecycle.removal import DeletePolicy
+from tui.lifecycle.removal.policy import CLEANUP_HINT, ZOMBIE_HINT
 from tui.lifecycle.events import NAME_FREED, Step, StepEvent, StepOutcome, Summary, TargetOutcome
 from tui.lifecycle.domain import SkipCause
 from tui.lifecycle.scope import Scope
 from tui.reconcile.naming import instance_name
+from tui.simulator.server import ThreadedSimulator
+from tui.store.errors import StoreError
 from tui.store.mongo import ConnectionStore
 from tui.store.wire_server import MongoWireServer
 
 O = TargetOutcome
 POLICY = DeletePolicy(verify_timeout_s=0.5, max_attempts=2, first_poll_s=0.01, max_poll_s=0.05,
                       free_hold_s=0.4, quiet_logout_s=0.05, quiet_samples=40, dialing_logout_s=2)
+# v2: no name ever came back after its first 404 (recorded), so a short hold (0.2 s, the
+# least the settings allow) proves as much there as 0.4 s does on v1.8, and keeps the v2
+# cells cheap. A held name is waited for through the whole budget: 0.6 s covers the windows
+# of a quiet server (recorded 0.06-0.27 s); `restarted_offline` has its own (every row
+# dialing: 1.05-1.24 s recorded, for 10)
+POLICY_V2 = DeletePolicy(verify_timeout_s=0.6, max_attempts=2, first_poll_s=0.01,
+                         max_poll_s=0.05, free_hold_s=0.2)
+POLICY_V2_LOADED = replace(POLICY_V2, verify_timeout_s=1.5)
+V18, V2 = "v1.8", "v2"
+DIALECTS = (V18, V2)
+POLICIES = {V18: POLICY, V2: POLICY_V2}
+SIM_FIXTURES = {V18: "sim_server", V2: "sim_server_v2"}
 CLIENT_TIMEOUT_S = 0.5
 RESULTS = Path(__file__).parent / "bench" / "results" / "fault_matrix.json"
 # the name `create("r1")` picks in the seeded world (r1 has 6 records; clock frozen)
@@ -90,6 +110,7 @@ class CellResult:
     cell: str
     operation: str
     fault: str
+    dialect: str = V18
     violations: int = 0
     records_lost: int = 0
     outcomes: dict[str, int] = field(default_factory=dict)
@@ -102,23 +123,45 @@ COLLECTED: dict[str, CellResult] = {}
 
 @pytest.fixture(scope="module", autouse=True)
 def matrix_summary():
-    """Writes the per-cell counters as JSON once the module is done."""
+    """Writes the per-cell counters as JSON once the module is done. Under pytest-xdist each
+    worker adds its cells to what the other workers of the same run wrote."""
     yield COLLECTED
     if not COLLECTED:
         return
-    cells = list(COLLECTED.values())
-    summary = {
-        "operations": sorted({c.operation for c in cells}),
-        "faults": sorted({c.fault for c in cells}),
-        "cells_run": len(cells),
-        "cells_passed": sum(c.passed for c in cells),
-        "invariant_violations": sum(c.violations for c in cells),
-        "records_lost": sum(c.records_lost for c in cells),
-        "elapsed_s": round(sum(c.elapsed_s for c in cells), 2),
-        "cells": [c.__dict__ for c in cells],
-    }
+    import fcntl
+
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(summary, indent=1, default=str) + "\n")
+    with open(RESULTS.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        cells = {c.cell: dict(c.__dict__) for c in COLLECTED.values()}
+        try:
+            written = json.loads(RESULTS.read_text())
+        except (OSError, ValueError):
+            written = {}
+        if run and written.get("run") == run:
+            for cell in written.get("cells", []):
+                cells.setdefault(cell["cell"], cell)
+        RESULTS.write_text(json.dumps(matrix_figures(list(cells.values()), run), indent=1,
+                                      default=str) + "\n")
+
+
+def matrix_figures(cells: list[dict], run: str | None) -> dict[str, Any]:
+    cells.sort(key=lambda c: (c["dialect"], c["fault"], c["operation"]))
+    return {
+        "run": run,
+        "operations": sorted({c["operation"] for c in cells}),
+        "faults": sorted({c["fault"] for c in cells}),
+        "dialects": {d: {"cells_run": sum(c["dialect"] == d for c in cells),
+                         "faults": sorted({c["fault"] for c in cells if c["dialect"] == d})}
+                     for d in DIALECTS},
+        "cells_run": len(cells),
+        "cells_passed": sum(c["passed"] for c in cells),
+        "invariant_violations": sum(c["violations"] for c in cells),
+        "records_lost": sum(c["records_lost"] for c in cells),
+        "elapsed_s": round(sum(c["elapsed_s"] for c in cells), 2),
+        "cells": cells,
+    }
 
 
 # ---------------------------------------------------------------------------- cell context
@@ -130,7 +173,10 @@ class Ctx:
     store: ConnectionStore
     client: EvolutionClient
     tmp_path: Path
+    dialect: str = V18
+    request: Any = None  # pytest's request (a fault may need another fixture)
     cancel: asyncio.Event = field(default_factory=asyncio.Event)
+    events: list[StepEvent] = field(default_factory=list)  # every step the run reported
     world: dict[str, list[str]] = field(default_factory=dict)
     fired: bool = False
     task: asyncio.Task | None = None
@@ -160,12 +206,27 @@ class Fault:
     must: dict[str, frozenset[TargetOutcome]] = field(default_factory=dict)
     mid_run: bool = False  # inject on the trigger event instead of before the run
     record_errors: bool = False  # record removals may fail (store faults)
+    dialects: tuple[str, ...] = DIALECTS  # the dialects it can bite on
+    # nothing can be done: refused (one line), or every target failed; nothing touched
+    refuses: bool = False
+    server: str | None = None  # the fixture of the simulator it needs (None: the dialect's)
+    # the delete policy by dialect where it is not the matrix' (`POLICIES`)
+    policies: dict[str, DeletePolicy] = field(default_factory=dict)
 
-    def expected_for(self, op: str) -> frozenset[TargetOutcome]:
-        return self.expected.get(op, self.expected.get("*", frozenset()))
+    @staticmethod
+    def _pick(table: dict[str, frozenset[TargetOutcome]], op: str, dialect: str
+              ) -> frozenset[TargetOutcome]:
+        """`table[key]` for the most specific key: `v2:op`, `v2:*`, `op`, `*`."""
+        for key in (f"{dialect}:{op}", f"{dialect}:*", op, "*"):
+            if key in table:
+                return table[key]
+        return frozenset()
 
-    def must_for(self, op: str) -> frozenset[TargetOutcome]:
-        return self.must.get(op, self.must.get("*", frozenset()))
+    def expected_for(self, op: str, dialect: str = V18) -> frozenset[TargetOutcome]:
+        return self._pick(self.expected, op, dialect)
+
+    def must_for(self, op: str, dialect: str = V18) -> frozenset[TargetOutcome]:
+        return self._pick(self.must, op, dialect)
 
     def mid(self, op: str) -> bool:
         """Injected mid-run for this operation (else before the run)."""
@@ -173,6 +234,12 @@ class Fault:
 
     def trigger(self, op: str, event: StepEvent) -> bool:
         return is_trigger(op, event)
+
+    def policy(self, dialect: str) -> DeletePolicy:
+        return self.policies.get(dialect, POLICIES[dialect])
+
+    def on_event(self, ctx: Ctx, event: StepEvent) -> None:
+        """Every event of the run, once the fault is in (e.g. to lift it early)."""
 
     def seed(self, ctx: Ctx) -> None:  # extra seed data of this fault
         pass
@@ -184,11 +251,14 @@ class Fault:
         """Stop the fault (the state it left stays as it is, for the checks)."""
         ctx.sim.faults()
 
-    def recover(self, ctx: Ctx) -> None:
+    async def recover(self, ctx: Ctx) -> None:
         """What an operator does after the fault before re-running (e.g. restart Evolution)."""
 
     async def after_run(self, ctx: Ctx, run: Run) -> None:
         """Extra work and checks once the operation returned (e.g. a second operator)."""
+
+    def cleanup(self, ctx: Ctx) -> None:
+        """Whatever the cell left outside the simulator's reset (always called)."""
 
     def __str__(self) -> str:
         return self.id
@@ -206,8 +276,10 @@ class SimFault(Fault):
     """Faults of the simulator's /_sim/faults API."""
 
     def __init__(self, id, ops, expected, must=None, *, options: dict, create_options=None,
-                 mid_run=False, restart_on_lift=False):
-        super().__init__(id, ops, expected, must or {}, mid_run=mid_run)
+                 mid_run=False, restart_on_lift=False, dialects=DIALECTS, refuses=False,
+                 server=None):
+        super().__init__(id, ops, expected, must or {}, mid_run=mid_run, dialects=dialects,
+                         refuses=refuses, server=server)
         self.options = options
         self.create_options = create_options
         self.restart_on_lift = restart_on_lift
@@ -219,7 +291,7 @@ class SimFault(Fault):
         options = self.create_options if ctx.op == "create" and self.create_options else self.options
         ctx.sim.faults(**options)
 
-    def recover(self, ctx: Ctx) -> None:
+    async def recover(self, ctx: Ctx) -> None:
         if self.restart_on_lift:
             ctx.sim.restart()  # frees reserved names (cleanup lag, orphaned reconnect loops)
 
@@ -260,7 +332,7 @@ class Residue(Fault):
 
     def seed(self, ctx: Ctx) -> None:
         ctx.sim.seed([{"name": CREATE_NAME, "ghost": True}])
-        ctx.world["residue"] = [CREATE_NAME]
+        ctx.world["residue"] = ctx.world["targets"] = [CREATE_NAME]
 
 
 class ReconnectLoop(Fault):
@@ -281,7 +353,7 @@ class ReconnectLoop(Fault):
     def inject(self, ctx: Ctx) -> None:
         ctx.sim.faults(reconnect_loop=self.NAMES[ctx.op], dial_cost_ms=1, **self.knobs)
 
-    def recover(self, ctx: Ctx) -> None:
+    async def recover(self, ctx: Ctx) -> None:
         ctx.sim.restart()
 
 
@@ -333,7 +405,7 @@ class AuditUnwritable(Fault):
     def seed(self, ctx: Ctx) -> None:
         (ctx.tmp_path / "audit" / "audit.jsonl").mkdir(parents=True, exist_ok=True)
 
-    def recover(self, ctx: Ctx) -> None:
+    async def recover(self, ctx: Ctx) -> None:
         (ctx.tmp_path / "audit" / "audit.jsonl").rmdir()
 
 
@@ -346,8 +418,9 @@ class TwoOperators(Fault):
 
     def inject(self, ctx: Ctx) -> None:
         other = make_service(fast_client(ctx.sim.url), ctx.store, ctx.tmp_path / "second",
-                             policy=POLICY, now=lambda: FIXED_TS)
-        other_ctx = Ctx(ctx.op, ctx.sim, ctx.db, ctx.store, other.client, ctx.tmp_path)
+                             policy=POLICIES[ctx.dialect], now=lambda: FIXED_TS)
+        other_ctx = Ctx(ctx.op, ctx.sim, ctx.db, ctx.store, other.client, ctx.tmp_path,
+                        ctx.dialect)
         ctx.extra["second_client"] = other.client
         ctx.extra["second"] = asyncio.ensure_future(run_op(other_ctx, other, lambda e: None))
 
@@ -437,15 +510,215 @@ class Cancellation(Fault):
             ctx.task.cancel()
 
 
+# ---------------------------------------------------------------------------- faults of v2
+def target_of(run: Run, name: str):
+    assert run.summary is not None
+    [target] = [t for t in run.summary.targets if t.name == name]
+    return target
+
+
+def deletes_of(ctx: Ctx, name: str) -> int:
+    """DELETE requests the run sent for `name` (from its step events)."""
+    return sum(1 for e in ctx.events if e.instance == name and e.step is Step.DELETE
+               and e.outcome in (StepOutcome.OK, StepOutcome.RETRY, StepOutcome.FAILED))
+
+
+class Detection(SimFault):
+    """A fault on the oracles of dialect detection (`GET /`, `POST /verify-creds`, the list),
+    which the client asks at its first call that needs the dialect. Either a later oracle
+    still tells (`detected_by`: which one may; `/` asked `asks` times) and the run goes on as
+    the control cell's, or (`refuses`) nothing answers: one line, nothing touched."""
+
+    def __init__(self, *args, detected_by: frozenset[DetectedBy] = frozenset(),
+                 asks: int = 2, says: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.detected_by = detected_by
+        self.asks = asks  # `GET /` requests of one detection (a timeout is not retried)
+        self.says = says  # what the one line says when nothing could be done
+
+    def inject(self, ctx: Ctx) -> None:
+        ctx.extra["asked"] = ctx.sim.stats()["requests"].get("root", 0)
+        super().inject(ctx)
+
+    async def after_run(self, ctx: Ctx, run: Run) -> None:
+        profile = ctx.client.known_profile
+        if profile is not None:  # whatever was detected is the server's dialect
+            assert profile.dialect is Dialect(ctx.dialect), profile
+        if self.refuses:  # nothing could be done: refused, or its targets failed (one line)
+            lines = [run.refused] if run.refused else [t.reason for t in run.summary.targets
+                                                       if t.outcome is O.FAILED]
+            assert lines and len(lines) == len(run.summary.targets if run.summary else lines)
+            for line in lines:
+                one_line(line)
+                assert self.says in line and "(GET /instance/fetchInstances)" in line, line
+            return
+        asked = ctx.sim.stats()["requests"].get("root", 0) - ctx.extra["asked"]
+        assert asked == self.asks, asked  # the fault met detection (once)
+        assert profile is not None and profile.detected_by in self.detected_by, profile
+
+
+class Recheck(SimFault):
+    """v2 re-checks every name with a probe right before its delete: the probes fail from
+    the moment the run starts (after a clean plan). No name may be deleted blind. `brief`:
+    the fault is lifted once a re-check has failed (the targets already probing fail too,
+    the later ones go through)."""
+
+    def __init__(self, *args, brief: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.brief = brief
+
+    def trigger(self, op: str, event: StepEvent) -> bool:
+        return event.step is Step.PLAN and not event.instance  # the run starts
+
+    def inject(self, ctx: Ctx) -> None:
+        ctx.extra["deletes"] = ctx.sim.stats()["requests"].get("delete", 0)
+        super().inject(ctx)
+
+    def on_event(self, ctx: Ctx, event: StepEvent) -> None:
+        if self.brief and event.step is Step.PROBE and event.outcome is StepOutcome.FAILED \
+                and not ctx.extra.get("lifted"):
+            ctx.extra["lifted"] = True
+            ctx.sim.faults()
+
+    async def after_run(self, ctx: Ctx, run: Run) -> None:
+        sent = ctx.sim.stats()["requests"].get("delete", 0) - ctx.extra["deletes"]
+        reported = sum(deletes_of(ctx, name) for name in run.planned)
+        assert sent == reported, (sent, reported)  # every delete the server saw is reported
+        assert run.summary is not None
+        for t in run.summary.targets:
+            if t.outcome is O.FAILED:
+                assert t.reason.startswith("probe failed: "), t.reason
+                assert deletes_of(ctx, t.name) == 0, f"{t.name} deleted without its re-check"
+        if not self.brief:
+            assert sent == 0, "a name was deleted without its re-check"
+
+
+class DeleteWindow(SimFault):
+    """v2's delete -> 403 window (`delete_window_ms`) longer than the verification budget:
+    every deleted name is still held at its end - stuck, with the cleanup reason, after one
+    delete (a held name is waited for, not deleted again)."""
+
+    async def after_run(self, ctx: Ctx, run: Run) -> None:
+        assert run.summary is not None
+        for t in run.summary.targets:
+            if t.outcome is O.STUCK_RESERVED:
+                assert t.reason == CLEANUP_HINT, t.reason
+                assert deletes_of(ctx, t.name) == 1, (t.name, deletes_of(ctx, t.name))
+
+
+class Zombie237(Fault):
+    """Evolution API 2.3.7: instances whose socket died stay loaded, and 2.3.7 refuses their
+    delete (400: the awaited logout fails). Retried, then failed with the zombie's reason;
+    records kept and marked; a restart of Evolution frees them."""
+
+    NAMES = {"delete_one": ["fabio_1_1700000001"],
+             "delete_marked": ["fabio_1_1700000001", "fabio_2_1700000002"],
+             "clear_reseller": ["fabio_1_1700000001", "fabio_2_1700000002"],
+             "clear_all": ["fabio_1_1700000001", "ana_1_1700000001"]}
+
+    def inject(self, ctx: Ctx) -> None:
+        ctx.sim.zombies(self.NAMES[ctx.op])
+
+    async def after_run(self, ctx: Ctx, run: Run) -> None:
+        for name in self.NAMES[ctx.op]:
+            target = target_of(run, name)
+            assert target.outcome is O.FAILED and target.reason.endswith(ZOMBIE_HINT), target
+            assert deletes_of(ctx, name) == POLICY_V2.max_attempts, name  # retried
+            assert probe_status(ctx.sim, name) == "present"
+
+    async def recover(self, ctx: Ctx) -> None:
+        ctx.sim.restart()
+
+
+class OtherClientRow(Fault):
+    """A second v2 server (clientName `evo_b`) on the same database owns a name: this
+    server does not list it, yet holds it (a probe says reserved) and its DELETE would destroy
+    the other server's row. Skipped (OTHER_SERVER), never deleted, its record kept. The
+    operator removes it on its own server (evodash pointed at it); then the re-run here
+    converges. Delete operations: a name of r1 with a record; create: the very name create
+    wants (create must take the next one)."""
+
+    NAME = "fabio_8_1700000008"
+
+    def name(self, ctx: Ctx) -> str:
+        return CREATE_NAME if ctx.op == "create" else self.NAME
+
+    def seed(self, ctx: Ctx) -> None:
+        other: SimHandle = ctx.request.getfixturevalue("sim_other_v2")
+        other.reset()
+        ctx.extra["other"] = other
+        made = other.request("POST", "/instance/create", json={
+            "instanceName": self.name(ctx), "integration": "WHATSAPP-BAILEYS", "qrcode": False})
+        assert made.status_code == 201, made.text
+        if ctx.op != "create":
+            add_record(ctx.db, "r1", self.NAME)
+            ctx.world["targets"] = [self.NAME]
+
+    def _still_theirs(self, ctx: Ctx) -> None:
+        other: SimHandle = ctx.extra["other"]
+        rows = {r["name"]: r for r in other.state()["rows"]}
+        assert rows.get(self.name(ctx), {}).get("client_name") == "evo_b", "their row was deleted"
+        assert probe_status(other, self.name(ctx)) == "present", "their instance was touched"
+
+    async def after_run(self, ctx: Ctx, run: Run) -> None:
+        self._still_theirs(ctx)
+        if ctx.op == "create":
+            return
+        target = target_of(run, self.NAME)
+        assert target.outcome is O.SKIPPED and target.skip is not None \
+            and target.skip.cause is SkipCause.OTHER_SERVER, target
+        assert deletes_of(ctx, self.NAME) == 0
+        assert ctx.db[CONNECTIONS].count_documents({"instance_name": self.NAME}) == 1
+
+    async def recover(self, ctx: Ctx) -> None:
+        other: SimHandle = ctx.extra["other"]
+        async with fast_client(other.url) as client:
+            service = make_service(client, ctx.store, ctx.tmp_path / "other",
+                                   policy=POLICY_V2, now=lambda: FIXED_TS)
+            done = await ops.delete(service, [self.name(ctx)])
+        assert [t.outcome for t in done.targets] == [O.REMOVED], done.targets
+
+    def cleanup(self, ctx: Ctx) -> None:
+        if "other" in ctx.extra:  # this server's reset leaves the other's rows
+            ctx.extra["other"].reset()
+
+
+class GhostRow(Fault):
+    """A database row of this server with no live instance (recorded `ghost_row`: listed
+    `open`, a probe says reserved, connect answers `[object Object]`): deleted, verified free,
+    its record removed."""
+
+    NAME = "fabio_6_1700000006"
+
+    def seed(self, ctx: Ctx) -> None:
+        ctx.sim.seed([{"name": self.NAME, "ghost": True, "state": "open"}])
+        add_record(ctx.db, "r1", self.NAME)
+        ctx.world["targets"] = [self.NAME]
+        assert probe_status(ctx.sim, self.NAME) == "reserved"
+
+    async def after_run(self, ctx: Ctx, run: Run) -> None:
+        target = target_of(run, self.NAME)
+        assert target.outcome is O.REMOVED, target
+        assert any(e.instance == self.NAME and e.step is Step.VERIFY
+                   and e.outcome is StepOutcome.ABSENT for e in ctx.events), "not verified"
+        assert self.NAME not in snapshot(ctx.sim, ctx.db)["instances"], "its row is left"
+        assert ctx.db[CONNECTIONS].count_documents({"instance_name": self.NAME}) == 0
+
+
 ANY_DELETE = F({O.REMOVED, O.ALREADY_ABSENT, O.FAILED, O.STUCK_RESERVED})
+CONTROL = {"*": FREED, "create": F({O.CREATED})}
+CONTROL_MUST = {"*": F({O.REMOVED}), "create": F({O.CREATED})}
+FALLBACK = F({DetectedBy.VERIFY_CREDS, DetectedBy.LIST_SHAPE})
 FAULTS: list[Fault] = [
     NoFault("none", ALL_OPS, {"*": FREED, "create": F({O.CREATED})}),
     SimFault("5xx_delete", DELETE_OPS, {"*": F({O.FAILED, O.ALREADY_ABSENT})},
              {"*": F({O.FAILED})},
              options={"error_rate": 1.0, "error_status": 503, "routes": ["delete"]}),
+    # (v2's verified delete sends no logout)
     SimFault("5xx_logout", ("delete_one", "delete_marked", "clear_reseller", "clear_all"),
              {"*": FREED}, {"*": F({O.REMOVED})},
-             options={"error_rate": 1.0, "error_status": 500, "routes": ["logout"]}),
+             options={"error_rate": 1.0, "error_status": 500, "routes": ["logout"]},
+             dialects=(V18,)),
     SimFault("5xx_create", ("create",), {"*": F({O.FAILED})}, {"*": F({O.FAILED})},
              options={"error_rate": 1.0, "error_status": 502, "routes": ["create"]}),
     ProbeTimeout("probe_timeout", ALL_OPS,
@@ -457,22 +730,26 @@ FAULTS: list[Fault] = [
     KeyRotation("401_mid_run", ALL_OPS,
                 {"*": F({O.REMOVED, O.ALREADY_ABSENT, O.FAILED, O.SKIPPED}),
                  "create": F({O.FAILED})},
-                {"delete_one": FREED, "*": F({O.FAILED})}, mid_run=True),
+                # v1.8 frees a logged-out name at once: its probe meets the 404 that comes
+                # before the key check; v2's name is held a moment (the key check answers)
+                {"delete_one": FREED, "*": F({O.FAILED}), "v2:*": F({O.FAILED})}, mid_run=True),
     SimFault("429", ALL_OPS, {"*": F({O.REMOVED, O.ALREADY_ABSENT, O.FAILED}),
                               "create": F({O.CREATED, O.FAILED})},
              options={"error_rate": 0.5, "error_status": 429,
                       "routes": ["delete", "logout", "connectionState", "create"]}),
-    # open / connecting names are logged out first (auth state gone): only `close` ones lag
+    # open / connecting names are logged out first (auth state gone): only `close` ones lag.
+    # (v2: the lag is the delete window, `delete_window` below)
     SimFault("cleanup_lag", DELETE_OPS, {"*": ANY_DELETE - {O.FAILED}},
              {"*": F({O.STUCK_RESERVED}), "delete_one": F({O.REMOVED})}, options={"cleanup_lag_ms": 3000},
-             restart_on_lift=True),
+             restart_on_lift=True, dialects=(V18,)),
     ReconnectLoop("reconnect_loop", ALL_OPS,
                   {"*": ANY_DELETE - {O.FAILED}, "create": F({O.CREATED})},
                   {"*": F({O.REMOVED}), "create": F({O.CREATED})}),
     ReconnectLoop("dialing_unstoppable", ALL_OPS,
                   {"*": ANY_DELETE - {O.FAILED}, "create": F({O.CREATED})},
                   {"*": F({O.STUCK_RESERVED}), "create": F({O.CREATED})},
-                  knobs={"connecting_share": 0, "orphan_outcome": "came_back"}),
+                  knobs={"connecting_share": 0, "orphan_outcome": "came_back"},
+                  dialects=(V18,)),  # v2 stops no dialing, and its orphans never come back
     # (a logout that never lands in its budget is rare but possible: stuck, record kept)
     PlatformCreateRace("platform_create_race", ("clear_reseller", "clear_all"),
                        {"*": ANY_DELETE - {O.FAILED} | {O.SKIPPED}}, {"*": FREED}, mid_run=True),
@@ -481,9 +758,12 @@ FAULTS: list[Fault] = [
                  {"*": FREED | {O.SKIPPED, O.NOT_FOUND}}, mid_run=True),
     Restarted("restarted_offline", ALL_OPS,
               {"*": ANY_DELETE - {O.FAILED}, "create": F({O.CREATED})},
-              {"*": F({O.REMOVED}), "create": F({O.CREATED})}),
+              {"*": F({O.REMOVED}), "create": F({O.CREATED})},
+              policies={V2: POLICY_V2_LOADED}),
+    # (v2 rolls a failed create back; a name held but not listed there is another server's:
+    # `other_client_row`)
     Residue("create_residue", ALL_OPS, {"*": FREED, "create": F({O.CREATED})},
-            {"create": F({O.CREATED})}),
+            {"create": F({O.CREATED})}, dialects=(V18,)),
     SimFault("malformed_json", ALL_OPS,
              {"*": F({O.REMOVED, O.ALREADY_ABSENT, O.FAILED}), "create": F({O.FAILED})},
              {"*": F({O.FAILED})},
@@ -496,8 +776,50 @@ FAULTS: list[Fault] = [
                     {"create": F({O.FAILED})}, record_errors=True),
     Cancellation("cancel_mid_run", ALL_OPS, {"*": F({O.REMOVED, O.ALREADY_ABSENT, O.SKIPPED})},
                  {"clear_all": F({O.SKIPPED})}, mid_run=True),
+    # -- detection (the client's first call). Each kind of failure meets one of the three
+    # first calls that differ (a delete's lookup, clear-all's list, create's list in its run),
+    # each group meets all three. `GET /` fails: the next oracle tells, the run goes on
+    Detection("detect_root_5xx", ("delete_one",), CONTROL, CONTROL_MUST,
+              options={"error_rate": 1.0, "error_status": 503, "routes": ["root"]},
+              detected_by=FALLBACK),
+    Detection("detect_root_timeout", ("clear_all",), CONTROL, CONTROL_MUST,
+              options={"timeout_rate": 1.0, "hang_s": 0.6, "routes": ["root"]},
+              detected_by=FALLBACK, asks=1),
+    Detection("detect_root_html", ("create",), CONTROL, CONTROL_MUST,
+              options={"malformed_rate": 1.0, "routes": ["root"]}, detected_by=FALLBACK,
+              asks=1),  # (a malformed answer is not retried)
+    Detection("verify_creds_5xx", ("delete_one", "clear_all", "create"), CONTROL, CONTROL_MUST,
+              options={"error_rate": 1.0, "error_status": 503, "routes": ["root", "verifyCreds"]},
+              detected_by=F({DetectedBy.LIST_SHAPE}), dialects=(V2,)),
+    # every request fails while the client detects (a proxy in front of a dead server)
+    # (the first call is the list, which fails before anything needs the dialect: its line)
+    Detection("detect_down_5xx", ("clear_all",), {"*": F({O.FAILED})},
+              options={"error_rate": 1.0, "error_status": 502}, refuses=True,
+              says="server error (502 Bad Gateway)"),
+    Detection("detect_down_timeout", ("create",), {"*": F({O.FAILED})},
+              options={"timeout_rate": 1.0, "hang_s": 0.6}, refuses=True,
+              says="no answer within 0.5 s"),
+    Detection("detect_down_html", ("delete_one",), {"*": F({O.FAILED})},
+              options={"malformed_rate": 1.0}, refuses=True,
+              says="malformed response: expected JSON, got text/html"),
+    # -- v2 only
+    Recheck("recheck_5xx", DELETE_OPS, {"*": F({O.FAILED})}, {"*": F({O.FAILED})}, mid_run=True,
+            options={"error_rate": 1.0, "error_status": 503, "routes": ["connectionState"]},
+            dialects=(V2,)),
+    Recheck("recheck_timeout", DELETE_OPS, {"*": FREED | {O.FAILED}}, {"*": F({O.FAILED})},
+            mid_run=True, options={"timeout_rate": 1.0, "hang_s": 0.6,
+                                   "routes": ["connectionState"]}, dialects=(V2,), brief=True),
+    DeleteWindow("delete_window", DELETE_OPS, {"*": F({O.STUCK_RESERVED, O.ALREADY_ABSENT})},
+                 {"*": F({O.STUCK_RESERVED})}, options={"delete_window_ms": 1000},
+                 restart_on_lift=True, dialects=(V2,)),
+    Zombie237("zombie_237", DELETE_OPS, {"*": FREED | {O.FAILED}}, {"*": F({O.FAILED})},
+              dialects=(V2,), server="sim_server_v237"),
+    OtherClientRow("other_client_row", ALL_OPS, {"*": FREED, "create": F({O.CREATED})},
+                   {"create": F({O.CREATED})}, dialects=(V2,)),
+    GhostRow("ghost_row", DELETE_OPS, {"*": FREED}, {"*": F({O.REMOVED})}, dialects=(V2,)),
 ]
-CELLS = [pytest.param(op, fault, id=f"{op}-{fault.id}") for fault in FAULTS for op in fault.ops]
+CELLS = [pytest.param(op, fault, dialect, id=f"{dialect}-{op}-{fault.id}")
+         for fault in FAULTS for dialect in fault.dialects for op in fault.ops]
 
 
 # ---------------------------------------------------------------------------- operations
@@ -517,15 +839,19 @@ DELETE_MARKED = ["fabio_1_1700000001", "fabio_2_1700000002", "fabio_3_1700000003
 
 
 def delete_names(ctx: Ctx) -> list[str]:
+    """The names of the delete operations; a fault's own name (`world["targets"]`) replaces
+    the one of delete_one and is added to delete_marked's."""
     if ctx.op == "delete_one":
-        return list(ctx.world.get("residue", DELETE_ONE))
-    return DELETE_MARKED + ctx.world.get("residue", [])
+        return list(ctx.world.get("targets", DELETE_ONE))
+    return DELETE_MARKED + ctx.world.get("targets", [])
 
 
 async def run_op(ctx: Ctx, service, sink) -> Run:
+    """The operation; one that refuses to start (the audit log, the plan's first call to
+    Evolution API or MongoDB) comes back as `refused` with the error's text."""
     try:
         return await _run_op(ctx, service, sink)
-    except AuditError as exc:
+    except (AuditError, EvolutionError, StoreError) as exc:
         scope = Scope.reseller("r1") if ctx.op in ("clear_reseller", "create") else Scope.all()
         return Run([], None, scope, refused=str(exc))
 
@@ -565,7 +891,7 @@ def check_delete_cell(ctx: Ctx, fault: Fault, before: dict, run: Run) -> None:
     summary = run.summary
     assert summary is not None
     assert_invariants(ctx.sim, ctx.db, before, summary, run.planned)
-    allowed = fault.expected_for(ctx.op) | {O.SKIPPED}
+    allowed = fault.expected_for(ctx.op, ctx.dialect) | {O.SKIPPED}
     for target in summary.targets:
         if target.outcome is O.SKIPPED and target.skip is not None \
                 and not target.skip.not_started:
@@ -578,7 +904,7 @@ def check_delete_cell(ctx: Ctx, fault: Fault, before: dict, run: Run) -> None:
             assert target.outcome in NAME_FREED and target.name in " ".join(summary.errors)
     for note in summary.notes:
         one_line(note)
-    must = fault.must_for(ctx.op)
+    must = fault.must_for(ctx.op, ctx.dialect)
     if must:
         assert any(t.outcome in must for t in summary.targets), \
             [(t.name, t.outcome.value, t.reason) for t in summary.targets]
@@ -610,7 +936,10 @@ def check_create_cell(ctx: Ctx, fault: Fault, before: dict, run: Run) -> None:
     assert summary is not None and len(summary.targets) == 1, summary
     [target] = summary.targets
     one_line(target.reason)
-    assert target.outcome in fault.expected_for("create"), (target.outcome, target.reason)
+    assert target.outcome in fault.expected_for("create", ctx.dialect), \
+        (target.outcome, target.reason)
+    must = fault.must_for("create", ctx.dialect)
+    assert not must or target.outcome in must, (target.outcome, target.reason)
     made = [n for n, (_, in_memory, _, _) in after["instances"].items()  # newly registered
             if in_memory and not (n in before["instances"] and before["instances"][n][1])]
     if target.outcome is O.CREATED:
@@ -646,6 +975,46 @@ async def check_convergence(ctx: Ctx, fault: Fault, service, run: Run) -> None:
 
 
 # ---------------------------------------------------------------------------- the cells
+@pytest.fixture
+def dialect() -> str:
+    """The dialect of a test that is not parametrized over it."""
+    return V18
+
+
+@pytest.fixture
+def sim(request, dialect) -> SimHandle:
+    """The simulator of the test's dialect (reset first): every cell runs on v1.8 and v2."""
+    handle: SimHandle = request.getfixturevalue(SIM_FIXTURES[dialect])
+    handle.reset()
+    return handle
+
+
+def _v2_server(**options) -> tuple[ThreadedSimulator, SimHandle]:
+    server = ThreadedSimulator(host="127.0.0.1", port=0, api_key=API_KEY, seed=SEED,
+                               dialect="v2", **options).start()
+    return server, SimHandle(server.url, API_KEY, V2, server)
+
+
+@pytest.fixture(scope="module")
+def sim_server_v237():
+    """A v2 server of version 2.3.7 (its delete of a zombie fails)."""
+    server, handle = _v2_server(version="2.3.7")
+    yield handle
+    handle.close()
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def sim_other_v2(sim_server_v2):
+    """A second v2 server (clientName `evo_b`) on the database of `sim_server_v2`."""
+    server, handle = _v2_server(client_name="evo_b",
+                                database=sim_server_v2.server.database)
+    yield handle
+    handle.reset()
+    handle.close()
+    server.stop()
+
+
 @pytest.fixture(scope="module")
 def nx_restartable(tmp_path_factory):
     """A MongoDB-wire server with a data dir: survives stop/start (mongo_stopped cells)."""
@@ -654,12 +1023,14 @@ def nx_restartable(tmp_path_factory):
     server.stop()
 
 
-@pytest.mark.parametrize("op,fault", CELLS)
-async def test_fault_cell(op: str, fault: Fault, sim, mongo_db, store_settings, tmp_path,
-                          request):
+@pytest.mark.parametrize("op,fault,dialect", CELLS)
+async def test_fault_cell(op: str, fault: Fault, dialect: str, mongo_db, store_settings,
+                          tmp_path, request):
     started = time.monotonic()
-    cell = CellResult(f"{op}-{fault.id}", op, fault.id)
+    cell = CellResult(f"{dialect}-{op}-{fault.id}", op, fault.id, dialect)
     COLLECTED[cell.cell] = cell
+    sim: SimHandle = request.getfixturevalue(fault.server or SIM_FIXTURES[dialect])
+    sim.reset()
     own_server = None
     if isinstance(fault, MongoStopped):
         own_server = request.getfixturevalue("nx_restartable")
@@ -676,22 +1047,25 @@ async def test_fault_cell(op: str, fault: Fault, sim, mongo_db, store_settings, 
         store = ConnectionStore(store_settings.uri.get_secret_value(), store_settings.database,
                                 timeout_ms=2000)
     client = fast_client(sim.url)
-    ctx = Ctx(op, sim, db, store, client, tmp_path)
+    ctx = Ctx(op, sim, db, store, client, tmp_path, dialect, request)
     if own_server is not None:
         ctx.extra["server"] = own_server
     try:
         ctx.world = seed_world(sim, db)
         fault.seed(ctx)
-        service = make_service(client, store, tmp_path, policy=POLICY,
+        service = make_service(client, store, tmp_path, policy=fault.policy(dialect),
                                now=lambda: FIXED_TS)
         before = snapshot(sim, db)
 
         mid_run = fault.mid(op)
 
         def sink(event: StepEvent) -> None:
+            ctx.events.append(event)
             if mid_run and not ctx.fired and fault.trigger(op, event):
                 ctx.fired = True
                 fault.inject(ctx)
+            elif ctx.fired:
+                fault.on_event(ctx, event)
 
         if not mid_run:
             fault.inject(ctx)
@@ -699,10 +1073,12 @@ async def test_fault_cell(op: str, fault: Fault, sim, mongo_db, store_settings, 
         run = await run_op(ctx, service, sink)
         await fault.after_run(ctx, run)
         if run.refused:
+            assert fault.refuses or isinstance(fault, AuditUnwritable), run.refused
             one_line(run.refused)
+            fault.lift(ctx)
             assert snapshot(sim, db) == before, "a refused operation changed something"
             assert not isinstance(fault, AuditUnwritable) or "audit log" in run.refused
-            fault.recover(ctx)
+            await fault.recover(ctx)
             await check_convergence(ctx, fault, service, run)
             cell.passed = True
             return
@@ -718,15 +1094,18 @@ async def test_fault_cell(op: str, fault: Fault, sim, mongo_db, store_settings, 
                 check_create_cell(ctx, fault, before, run)
             else:
                 check_delete_cell(ctx, fault, before, run)
+            if fault.refuses:  # it could do nothing: nothing was touched
+                assert after == before, "an operation that could do nothing changed something"
         except AssertionError:
             cell.violations += 1
             raise
         assert cell.records_lost == 0
-        fault.recover(ctx)
+        await fault.recover(ctx)
         await check_convergence(ctx, fault, service, run)
         cell.passed = True
     finally:
         fault.lift(ctx)
+        fault.cleanup(ctx)
         await client.aclose()
         store.close()
         if sync is not None:
@@ -735,31 +1114,56 @@ async def test_fault_cell(op: str, fault: Fault, sim, mongo_db, store_settings, 
 
 
 def test_matrix_has_every_fault_and_operation():
-    """The table generates the documented cells: every operation meets at least 11 faults and
-    the not-applicable pairs are exactly the documented ones."""
-    ids = {(op, f.id) for f in FAULTS for op in f.ops}
-    missing = {(op, f.id) for f in FAULTS for op in ALL_OPS} - ids
-    assert missing == {("create", "5xx_delete"), ("create", "5xx_logout"),
-                       ("create", "cleanup_lag"), ("delete_one", "5xx_create"),
-                       ("delete_marked", "5xx_create"), ("clear_reseller", "5xx_create"),
-                       ("clear_all", "5xx_create"),
-                       # a race with a plan only bulk operations make; a second operator
-                       # needs more than one name to compete for
-                       ("delete_one", "platform_create_race"),
-                       ("delete_marked", "platform_create_race"),
-                       ("create", "platform_create_race"), ("delete_one", "two_operators"),
-                       ("create", "two_operators")}
-    assert len(CELLS) == len(ids) == 88
+    """The table generates the documented cells: the not-applicable pairs of each dialect are
+    exactly the documented ones, the faults that cannot bite on v2 are not generated there
+    and v2's own cells replace them."""
+    ids = {(d, op, f.id) for f in FAULTS for d in f.dialects for op in f.ops}
+    detection = {f.id: f.ops for f in FAULTS if isinstance(f, Detection)}
+    # detection: each kind of failure at one of the three first calls that differ, each
+    # group (`GET /` down, everything down) at all three
+    assert detection == {"detect_root_5xx": ("delete_one",), "detect_root_timeout": ("clear_all",),
+                         "detect_root_html": ("create",),
+                         "verify_creds_5xx": ("delete_one", "clear_all", "create"),
+                         "detect_down_5xx": ("clear_all",), "detect_down_timeout": ("create",),
+                         "detect_down_html": ("delete_one",)}
+    for dialect in DIALECTS:
+        faults = [f for f in FAULTS if dialect in f.dialects and f.id not in detection]
+        missing = {(op, f.id) for f in faults for op in ALL_OPS} - {
+            (op, fid) for d, op, fid in ids if d == dialect}
+        common = {("delete_one", "5xx_create"), ("delete_marked", "5xx_create"),
+                  ("clear_reseller", "5xx_create"), ("clear_all", "5xx_create"),
+                  ("create", "5xx_delete"),
+                  # a race with a plan only bulk operations make; a second operator
+                  # needs more than one name to compete for
+                  ("delete_one", "platform_create_race"),
+                  ("delete_marked", "platform_create_race"),
+                  ("create", "platform_create_race"), ("delete_one", "two_operators"),
+                  ("create", "two_operators")}
+        if dialect == V18:
+            assert missing == common | {("create", "5xx_logout"), ("create", "cleanup_lag")}
+        else:  # create deletes nothing of its own: no re-check, window, zombie or ghost
+            assert missing == common | {("create", fid) for fid in (
+                "recheck_5xx", "recheck_timeout", "delete_window", "zombie_237", "ghost_row")}
+    v18 = {f.id for f in FAULTS if V18 in f.dialects}
+    v2 = {f.id for f in FAULTS if V2 in f.dialects}
+    assert v18 - v2 == {"5xx_logout", "cleanup_lag", "dialing_unstoppable", "create_residue"}
+    assert v2 - v18 == {"verify_creds_5xx", "recheck_5xx", "recheck_timeout", "delete_window",
+                        "zombie_237", "other_client_row", "ghost_row"}
+    assert len(CELLS) == len(ids)
+    assert sum(d == V18 for d, _, _ in ids) == 94
+    assert sum(d == V2 for d, _, _ in ids) == 104
 
 
 # ---------------------------------------------------------------------------- CLI cells
-def write_settings(path: Path, url: str, uri: str, database: str, api_key: str = API_KEY
-                   ) -> Path:
+def write_settings(path: Path, url: str, uri: str, database: str, api_key: str = API_KEY,
+                   dialect: str = V18) -> Path:
+    """The CLI's settings for a cell: the budgets of the matrix' policy of `dialect`."""
+    policy = POLICIES[dialect]
     path.write_text(json.dumps({
         "evolution": {"url": url, "api_key": api_key, "timeout_s": 0.5},
         "mongo": {"uri": uri, "database": database},
-        "cleanup": {"verify_timeout_s": 0.5, "max_delete_attempts": 2, "concurrency": 4,
-                    "free_hold_s": 0.4, "orphan_grace_s": 0},
+        "cleanup": {"verify_timeout_s": policy.verify_timeout_s, "max_delete_attempts": 2,
+                    "concurrency": 4, "free_hold_s": policy.free_hold_s, "orphan_grace_s": 0},
         "audit_log": str(path.parent / "audit.jsonl"),
     }))
     path.chmod(0o600)
@@ -805,18 +1209,20 @@ CLI_FAULTS = [
 
 
 # MongoDB down costs the product's 5 s server-selection timeout: one operation only
-CLI_CELLS = [pytest.param(op, f, id=f"{op}-{f.id}") for f in CLI_FAULTS for op in CLI_OPS
+CLI_CELLS = [pytest.param(op, f, dialect, id=f"{dialect}-{op}-{f.id}")
+             for dialect in DIALECTS for f in CLI_FAULTS for op in CLI_OPS
              if f.id != "mongo_down" or op == "delete_one"]
 
 
-@pytest.mark.parametrize("op,fault", CLI_CELLS)
-def test_cli_cell(op, fault, sim, mongo_db, mongo_uri, mongo_database, tmp_path, capsys):
+@pytest.mark.parametrize("op,fault,dialect", CLI_CELLS)
+def test_cli_cell(op, fault, dialect, sim, mongo_db, mongo_uri, mongo_database, tmp_path,
+                  capsys):
     from tui.cli.main import main
 
     seed_world(sim, mongo_db)
     before = snapshot(sim, mongo_db)
     kw = fault.setup(sim, {"url": sim.url, "uri": mongo_uri, "database": mongo_database})
-    settings = write_settings(tmp_path / "settings.json", **kw)
+    settings = write_settings(tmp_path / "settings.json", **kw, dialect=dialect)
     code = main(["--settings", str(settings), *CLI_OPS[op], "--json"])
     out, err = capsys.readouterr()
     sim.faults()
@@ -839,12 +1245,13 @@ def test_cli_cell(op, fault, sim, mongo_db, mongo_uri, mongo_database, tmp_path,
                 assert probe_status(sim, doc["instance_name"]) == "absent"
 
 
-def test_cli_subprocess_bad_key_is_one_line_exit_2(sim, mongo_db, mongo_uri, mongo_database,
-                                                   tmp_path):
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_cli_subprocess_bad_key_is_one_line_exit_2(dialect, sim, mongo_db, mongo_uri,
+                                                   mongo_database, tmp_path):
     """The real process: stderr is one line, exit 2, no traceback, no secret."""
     seed_world(sim, mongo_db)
     settings = write_settings(tmp_path / "settings.json", sim.url, mongo_uri, mongo_database,
-                              api_key="wrong-key-0000000000000")
+                              api_key="wrong-key-0000000000000", dialect=dialect)
     proc = subprocess.run([sys.executable, "-m", "tui", "--settings", str(settings),
                            "clear-all", "--all", "--yes"], capture_output=True, text=True,
                           timeout=60, cwd=Path(__file__).parent.parent)
@@ -860,21 +1267,27 @@ SIGNAL_OPS = {
 }
 
 
+@pytest.mark.parametrize("dialect", DIALECTS)
 @pytest.mark.parametrize("signame", ["SIGTERM", "SIGHUP", "SIGINT"])
 @pytest.mark.parametrize("op", sorted(SIGNAL_OPS))
-def test_signal_mid_run_cell(op, signame, sim, mongo_db, mongo_uri, mongo_database, tmp_path):
+def test_signal_mid_run_cell(op, signame, dialect, sim, mongo_db, mongo_uri, mongo_database,
+                             tmp_path, capsys):
     """A signal in the middle of a CLI mutation (an operator's ctrl+c, an SSH drop, a kill):
     no new target starts, the started ones finish, the summary and the audit log say what was
     done, the exit code is 128 + the signal, no record of a live name is removed, and a
-    re-run converges."""
+    re-run converges (the CLI's entry point in this process: what it leaves is the same, and
+    a second interpreter costs more than the run)."""
     import signal
     import subprocess
     import sys
 
+    from tui.cli.main import main
+
     seed_world(sim, mongo_db)
     sim.faults(latency_ms=120)
     before = snapshot(sim, mongo_db)
-    settings = write_settings(tmp_path / "settings.json", sim.url, mongo_uri, mongo_database)
+    settings = write_settings(tmp_path / "settings.json", sim.url, mongo_uri, mongo_database,
+                              dialect=dialect)
     env = {k: v for k, v in os.environ.items() if not k.startswith("EVODASH_")}
     env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1])
     proc = subprocess.Popen([sys.executable, "-m", "tui", "--settings", str(settings),
@@ -902,10 +1315,10 @@ def test_signal_mid_run_cell(op, signame, sim, mongo_db, mongo_uri, mongo_databa
     intents = {e["target"] for e in events if e["event"] == "intent"}
     outcomes = {e["target"] for e in events if e["event"] == "outcome"}
     assert intents == outcomes and events[-1]["event"] == "summary"
-    again = subprocess.run([sys.executable, "-m", "tui", "--settings", str(settings),
-                            *SIGNAL_OPS[op]], capture_output=True, text=True, env=env,
-                           stdin=subprocess.DEVNULL, timeout=120)
-    final = json.loads([x for x in again.stdout.splitlines() if '"type": "summary"' in x][0])
+    capsys.readouterr()
+    main(["--settings", str(settings), *SIGNAL_OPS[op]])
+    again = capsys.readouterr().out
+    final = json.loads([x for x in again.splitlines() if '"type": "summary"' in x][0])
     assert final["failed"] == 0 and final["stuck_reserved"] == 0, final
 
 

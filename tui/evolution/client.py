@@ -30,6 +30,8 @@ backoff_base_s * 2**n)); at most `retries` retries, i.e. `retries + 1` attempts)
   connection or a 5xx it is *not* retried -- the instance may exist now, and a retry would get
   403 "already in use" for our own instance. The caller sees the transient error and should
   `probe(name)` to find out what happened;
+* `GET /` is not retried after a timeout (v2's is slow every time when the server's egress
+  is poor; detection asks its next oracle);
 * `delete`/`logout`/`restart`/`connect` and reads are retried. A retried delete whose first
   attempt did reach the server may end in `NotFoundError` (the name is gone); a retried logout
   may end in `NotConnectedError`. They are raised as is -- the caller decides -- and every
@@ -290,8 +292,11 @@ class EvolutionClient:
     # ------------------------------------------------------------------ operations
 
     async def server_info(self) -> ServerInfo:
-        """GET / (no auth needed). Raises transport errors, ServerError, MalformedResponseError."""
-        _, body = await self._call("server_info", "GET", "/")
+        """GET / (no auth needed). Raises transport errors, ServerError, MalformedResponseError.
+        A timeout is not retried: v2 answers `/` only once it has asked WhatsApp Web for its
+        version (slow every time when the server's egress is poor, contract §1.1), and
+        detection has cheaper oracles to ask next."""
+        _, body = await self._call("server_info", "GET", "/", retry_timeouts=False)
         return self._parsed("GET /", parse.parse_server_info, body)
 
     async def check_auth(self) -> None:
@@ -349,7 +354,8 @@ class EvolutionClient:
         leftover, a v2 row of this `clientName` - both deletable here) or another server's
         (FOREIGN: on v2 a name held but not in this server's list is a row of another
         `clientName` on a shared database; deleting it here would destroy that row). Costs a
-        list on v2 when the probe finds a name reserved (shared by the calls of a second)."""
+        list on v2 when the probe finds a name reserved (shared by the calls of a second), and
+        a second probe when the list does not show it (an own row may have gone meanwhile)."""
         found = await self.probe(name)
         if found.state is not ProbeState.RESERVED or (await self._wire()).dialect is Dialect.V1_8:
             return found
@@ -358,6 +364,11 @@ class EvolutionClient:
             self._listed = (now, frozenset(i.name for i in await self.list_instances()))
         if name in self._listed[1]:
             return found
+        # not listed: another server's - or this server's own row whose delete finished
+        # between the probe and the list (its last moment held): a second probe tells
+        again = await self.probe(name)
+        if again.state is not ProbeState.RESERVED:
+            return again
         return ProbeResult(name=name, state=ProbeState.FOREIGN)
 
     async def create(
@@ -460,8 +471,10 @@ class EvolutionClient:
         json: JSONValue = None,
         idempotent: bool = True,
         secrets: list[str | None] | None = None,
+        retry_timeouts: bool = True,
     ) -> tuple[int, JSONValue]:
-        """Send with retries; return (status, decoded JSON or None for an empty body)."""
+        """Send with retries; return (status, decoded JSON or None for an empty body).
+        `retry_timeouts=False`: a timeout is final (an answer that is slow every time)."""
         route = route or f"{method} {path}"
         url = self.base_url + path
         attempt = 0
@@ -479,7 +492,8 @@ class EvolutionClient:
                 error = exc
                 sent = not isinstance(exc, RateLimitedError)  # a 429 was refused, not processed
             error.attempts = attempt
-            retry_ok = error.transient and (idempotent or not sent)
+            retry_ok = error.transient and (idempotent or not sent) and (
+                retry_timeouts or not isinstance(error, EvolutionTimeoutError))
             if not retry_ok or attempt > self.retries:
                 raise error
             self.stats.retries += 1

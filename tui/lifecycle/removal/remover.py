@@ -135,7 +135,7 @@ class InstanceRemover:
         """One attempt: stop the dialing, delete, verify (a result when it settled)."""
         emit = self._emitter(clock, name, attempt)
         await slot.take()  # given up while a previous hold waited
-        logged_out = False
+        logged_out = deleted_now = False
         if at.probed is ProbeState.PRESENT and self.policy_stops_dialing:
             dialing = await self.stopper.stop(name, emit)
             logged_out = dialing is Dialing.STOPPED
