@@ -48,6 +48,7 @@ class RemovalProfile:
     refusal_retries: bool
     reserved_cause: ReservedCause
     retry_reserved: bool
+    list_shows_dialing: bool = True  # v2's list is the database column: never `connecting`
 
 
 class DialectMismatch(Exception):

@@ -124,7 +124,10 @@ class LifecycleService:
 
     async def sample_dialing(self, rounds: int = 6, spacing_s: float = 0.15) -> None:
         """List the instances `rounds` times, `spacing_s` apart, so that the next observation
-        can tell dialing instances (they flap: one list mostly says `close`)."""
+        can tell dialing instances (they flap: one list mostly says `close`). Not on a server
+        whose list never says `connecting` (v2: the list is its database column)."""
+        if not (await self.client.removal_profile()).list_shows_dialing:
+            return
         for i in range(rounds):
             if i:
                 await asyncio.sleep(spacing_s)

@@ -33,7 +33,7 @@ class V2Wire(Wire):
     restart_method = "POST"
     removal = RemovalProfile(stop_dialing_first=False, free_hold_s=0.5, refusal_retries=True,
                              reserved_cause=ReservedCause.CLEANUP_PENDING,
-                             retry_reserved=False)
+                             retry_reserved=False, list_shows_dialing=False)
 
     def create_body(self, name: str, *, qrcode: bool, token: str | None, number: str | None,
                     integration: str | None) -> dict[str, JSONValue]:
