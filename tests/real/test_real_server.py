@@ -80,14 +80,16 @@ async def check(server: RealServer, mongo_db, world: World, summary: dict, label
     for name in set(world.names) - set(gone):
         doc = mongo_db[CONNECTIONS].find_one({"instance_name": name})
         assert doc is not None and doc.get("evodash_last_error"), name
+    reserved = await left_reserved(server, world.names)  # before the check re-creates them
     verdict = await check_removed_names(server, gone)
-    reserved = await left_reserved(server, world.names)
     counts = {o: list(outcomes.values()).count(o) for o in sorted(set(outcomes.values()))}
-    print(f"\nREAL {label}: {len(world.names)} names ({len(world.dialing)} dialing) in "
-          f"{elapsed:.1f} s; outcomes {counts}; records removed {len(gone)}; "
-          f"records lost {verdict.records_lost} {verdict.still_on_server or ''}; "
-          f"names left reserved {len(reserved)}; {verdict.probes} check probes over "
-          f">= 3 s per removed name")
+    slow = (f"; the check's own clean-up still held after 60 s: "
+            f"{len(verdict.check_cleanup_slow)}" if verdict.check_cleanup_slow else "")
+    print(f"\nREAL {label} ({server.version}): {len(world.names)} names "
+          f"({len(world.dialing)} dialing) in {elapsed:.1f} s; outcomes {counts}; records "
+          f"removed {len(gone)}; records lost {verdict.records_lost} "
+          f"{verdict.still_on_server or ''}; names left reserved {len(reserved)}; "
+          f"{verdict.probes} check probes over >= 3 s per removed name{slow}")
     assert verdict.records_lost == 0, verdict.still_on_server
 
 
