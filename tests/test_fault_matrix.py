@@ -74,10 +74,10 @@ POLICY = DeletePolicy(verify_timeout_s=0.5, max_attempts=2, first_poll_s=0.01, m
                       free_hold_s=0.4, quiet_logout_s=0.05, quiet_samples=40, dialing_logout_s=2)
 # v2: no name ever came back after its first 404 (recorded), so a short hold (0.2 s, the
 # least the settings allow) proves as much there as 0.4 s does on v1.8, and keeps the v2
-# cells cheap. A held name is waited for through the whole budget: 0.6 s covers the windows
+# cells cheap. A held name is waited for through the whole budget: 0.5 s covers the windows
 # of a quiet server (recorded 0.06-0.27 s); `restarted_offline` has its own (every row
 # dialing: 1.05-1.24 s recorded, for 10)
-POLICY_V2 = DeletePolicy(verify_timeout_s=0.6, max_attempts=2, first_poll_s=0.01,
+POLICY_V2 = DeletePolicy(verify_timeout_s=0.5, max_attempts=2, first_poll_s=0.01,
                          max_poll_s=0.05, free_hold_s=0.2)
 POLICY_V2_LOADED = replace(POLICY_V2, verify_timeout_s=1.5)
 V18, V2 = "v1.8", "v2"
@@ -1284,7 +1284,8 @@ def test_signal_mid_run_cell(op, signame, dialect, sim, mongo_db, mongo_uri, mon
     from tui.cli.main import main
 
     seed_world(sim, mongo_db)
-    sim.faults(latency_ms=120)
+    # slow enough that a signal lands mid-run (v2's targets make fewer requests: half as slow)
+    sim.faults(latency_ms=60 if dialect == V2 else 120)
     before = snapshot(sim, mongo_db)
     settings = write_settings(tmp_path / "settings.json", sim.url, mongo_uri, mongo_database,
                               dialect=dialect)

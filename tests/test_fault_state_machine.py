@@ -359,7 +359,7 @@ def test_random_faults_and_operations_keep_the_invariants(dialect, request, mong
     _Env.bit = Counter()
     try:
         run_state_machine_as_test(FaultMachine, settings=settings(
-            max_examples=15, stateful_step_count=8, deadline=None, derandomize=True,
+            max_examples=10, stateful_step_count=8, deadline=None, derandomize=True,
             database=None, phases=[Phase.explicit, Phase.generate],  # no shrinking: CI time
             suppress_health_check=list(HealthCheck)))
     finally:
