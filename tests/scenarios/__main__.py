@@ -20,7 +20,10 @@ keeps reconnecting until a restart, which would load the next scenario); `--othe
 second server on the same database with another clientName (`other_client_row`), started and
 stopped by `--other-start-cmd` / `--other-stop-cmd`; `--db-cmd` runs SQL given on stdin against
 the server's database (a row with no live instance); `--server-log` is the server's log file
-(connection attempts per instance, the only view of an orphaned socket).
+(connection attempts per instance, the only view of an orphaned socket). Against evodash's
+simulator (`--sim-control`, `evodash sim --dialect v2`) the rows and the connection attempts
+come from its control API; `--other-url` is then a second simulator on the same database
+(only in Python: `tests/test_simulator_differential.py` starts one).
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from tests.scenarios.runner import V2_BAILEYS, Recorder, Sample
+from tests.scenarios.runner import Recorder, Sample
 
 Scenario = Callable[[Recorder], Awaitable[None]]
 SCENARIOS: dict[str, tuple[Scenario, str]] = {}  # v1.8
@@ -362,14 +362,11 @@ async def delete_403_window(rec: Recorder) -> None:
           "`state`, listed, 404 by name, 403 on create; connect/logout/restart; DELETE removes it",
           dialects=("v2",))
 async def ghost_row(rec: Recorder) -> None:
-    if not rec.db_cmd:
+    if not rec.has_db:
         rec.mark("db", False)
         return
     rec.mark("db", True)
-    name, client = rec.name("g"), (rec.client_name or "").replace("'", "''")
-    await rec.sql("insert", f"""INSERT INTO "Instance" (id, name, "connectionStatus", integration,
-        token, "clientName", "updatedAt") VALUES ('ghost-{rec.run_id}', '{name}', 'open',
-        '{V2_BAILEYS}', 'ghost-{rec.run_id}', '{client}', now()) RETURNING name, "connectionStatus";""")
+    await rec.insert_row("g", "open", with_status=True)
     rec.mark("state", await rec.probe("g"))
     rec.mark("row", (await rec.rows()).get("g"))
     rec.mark("fetch_one", await rec.fetch_one("g"))
@@ -383,8 +380,7 @@ async def ghost_row(rec: Recorder) -> None:
     rec.mark("state_after_restart_instance", await rec.probe("g"))
     rec.mark("row_after_calls", (await rec.rows()).get("g"))
     rec.mark("delete", await delete_then_watch(rec, "g", 2.0))
-    rec.mark("rows_in_db_after_delete",
-             await rec.sql("count", f"""SELECT count(*) FROM "Instance" WHERE name = '{name}';"""))
+    rec.mark("rows_in_db_after_delete", await rec.count_rows("g"))
     rec.mark("listed_after_delete", "g" in await rec.listed())
     rec.mark("second_delete", await rec.delete("g"))
     rec.mark("recreate", await rec.create("g"))
@@ -427,8 +423,7 @@ async def other_client_row(rec: Recorder) -> None:
         # last: this server's DELETE of the other server's row
         rec.mark("delete", await delete_then_watch(rec, "s", 1.5))
         await asyncio.sleep(0.5)
-        rec.mark("rows_in_db_after_delete", await rec.sql(
-            "count", f"""SELECT count(*) FROM "Instance" WHERE name = '{rec.name("s")}';"""))
+        rec.mark("rows_in_db_after_delete", await rec.count_rows("s"))
         rec.mark("other_listed_after_delete", "s" in await rec.listed(via="other"))
         rec.mark("other_state_after_delete", await rec.probe("s", via="other"))
         rec.mark("other_fetch_one_after_delete", await rec.fetch_one("s", via="other"))
@@ -457,12 +452,9 @@ async def restart_autoconnect(rec: Recorder) -> None:
     await rec.create("e", integration="EVOLUTION")
     await dialing(rec, ["d", "lo"])
     rec.mark("logged_out_tries", (await rec.logout_until_ok("lo"))[0])
-    if rec.db_cmd:
+    if rec.has_db:
         labels.append("g")
-        await rec.sql("insert", f"""INSERT INTO "Instance" (id, name, "connectionStatus",
-            integration, token, "clientName", "updatedAt") VALUES ('ghost-{rec.run_id}',
-            '{rec.name("g")}', 'close', '{V2_BAILEYS}', 'ghost-{rec.run_id}',
-            '{(rec.client_name or "").replace("'", "''")}', now()) RETURNING name;""")
+        await rec.insert_row("g", "close")
     rec.mark("before", {label: await rec.probe(label) for label in labels})
     rec.mark("rows_before", await rec.rows())
     rec.mark("metrics_before", await rec.metrics())
@@ -470,14 +462,14 @@ async def restart_autoconnect(rec: Recorder) -> None:
         rec.mark("restarted", False)
         await rec.cleanup(labels)
         return
-    mark = rec.log_mark()
+    mark = await rec.log_mark()
     rec.mark("restart_s", round(await rec.restart(), 1))
     rec.mark("first_probe", {label: await rec.probe(label) for label in labels})
     rec.mark("after", {label: flapping(await rec.sample(label, 1.0, tag=f"{label}-after-restart"))
                        for label in labels})
     rec.mark("rows_after", await rec.rows())
     rec.mark("metrics_after", await rec.metrics())
-    rec.mark("attempts_after_restart", rec.log_attempts(mark, labels, tag="since-restart"))
+    rec.mark("attempts_after_restart", await rec.log_attempts(mark, labels, tag="since-restart"))
     rec.mark("delete_reconnecting", await delete_then_watch(rec, "p", 1.5))
     rec.mark("recreate", await rec.create("p"))
     await rec.cleanup(labels)
@@ -488,29 +480,29 @@ async def restart_autoconnect(rec: Recorder) -> None:
           dialects=("v2",))
 async def zombie_delete(rec: Recorder) -> None:
     await dialing(rec, ["z", "y"])
-    mark = rec.log_mark()
+    mark = await rec.log_mark()
     rec.mark("before", flapping(await rec.sample("z", 1.0, tag="dialing")))
     tries, statuses = await rec.logout_until_ok("z")
     rec.mark("logout_tries", tries)
     rec.mark("logout_statuses", sorted(set(statuses)))
     rec.mark("after_logout", flapping(await rec.sample("z", 1.5, tag="after-logout")))
-    rec.mark("attempts_dialing_and_after_logout", rec.log_attempts(mark, ["z"], tag="before-delete"))
+    rec.mark("attempts_dialing_and_after_logout", await rec.log_attempts(mark, ["z"], tag="before-delete"))
     rec.mark("delete", await delete_then_watch(rec, "z", 1.5))
     rec.mark("second_delete", await rec.delete("z"))
     rec.mark("in_metrics_after_delete", "z" in await rec.metrics())
-    mark = rec.log_mark()
+    mark = await rec.log_mark()
     await asyncio.sleep(2.0)
-    rec.mark("orphan_attempts_2s", rec.log_attempts(mark, ["z"], tag="orphan-2s"))
+    rec.mark("orphan_attempts_2s", await rec.log_attempts(mark, ["z"], tag="orphan-2s"))
     # the same name again, quiet: does the orphan reach the new instance?
     rec.mark("recreate", await rec.create("z"))
-    mark = rec.log_mark()
+    mark = await rec.log_mark()
     rec.mark("recreated", flapping(await rec.sample("z", 2.0, tag="recreated")))
     rec.mark("recreated_row", (await rec.rows()).get("z"))
-    rec.mark("attempts_while_recreated", rec.log_attempts(mark, ["z"], tag="recreated-2s"))
+    rec.mark("attempts_while_recreated", await rec.log_attempts(mark, ["z"], tag="recreated-2s"))
     # a dialing instance deleted without a logout first, caught connecting
     rec.mark("direct_caught_connecting", await rec.wait_for("y", "connecting", limit_s=3.0))
     rec.mark("direct_delete", await delete_then_watch(rec, "y", 1.5))
-    mark = rec.log_mark()
+    mark = await rec.log_mark()
     await asyncio.sleep(2.0)
-    rec.mark("direct_orphan_attempts_2s", rec.log_attempts(mark, ["y"], tag="direct-orphan-2s"))
+    rec.mark("direct_orphan_attempts_2s", await rec.log_attempts(mark, ["y"], tag="direct-orphan-2s"))
     await rec.cleanup(["z", "y"])

@@ -7,6 +7,11 @@ shape, state and latency; continuous probe sampling kept as runs of equal states
 the scenario's own labels, so two recordings compare), and the restart hook. Raw httpx on
 purpose: what is recorded is what the server says, not what evodash makes of it.
 
+On evodash's simulator (`sim_control`) the v2 extras come from its control API instead: a row
+behind the server's back (`/_sim/instances` with `live: false`), the rows of the database
+(`/_sim/state`), the connection attempts (`/_sim/attempts`); the "other server" is a second
+simulator sharing the first one's database (`other_url`).
+
 Dialects (contract `v2-contract.md` §1): the v1.8 requests are exactly what they always were.
 On v2 a create without `integration` is refused (`400 Invalid integration`), so Baileys is
 named; an instance restart is `POST` (v1.8 `PUT`); fetchInstances rows are flat (`name`,
@@ -315,6 +320,12 @@ class Recorder:
         self.events.append(event)
         return states
 
+    @property
+    def has_db(self) -> bool:
+        """Rows can be written behind the server's back: `db_cmd` (SQL) on a real server,
+        the control API (`/_sim/instances` with `live: false`) on the simulator."""
+        return bool(self.db_cmd) or self.sim_control
+
     async def sql(self, tag: str, query: str) -> str | None:
         """Run SQL (stdin of `db_cmd`) against the server's database; the output, names
         written as labels, is recorded under `tag` (the query is not). None without db_cmd."""
@@ -326,32 +337,84 @@ class Recorder:
         out, err = await proc.communicate(query.encode())
         if proc.returncode != 0:
             raise RuntimeError(f"db command failed: {err.decode(errors='replace')[-300:]}")
-        text = self._label_text(out.decode().strip())
+        return self._db_event(tag, out.decode().strip())
+
+    def _db_event(self, tag: str, text: str) -> str:
+        text = self._label_text(text)
         self.events.append({"t": self.now(), "op": "db", "tag": tag, "result": text})
         return text
 
-    def log_mark(self) -> int | None:
-        """The server log's current size (None without `server_log`): pass to `log_attempts`."""
-        if not self.server_log:
+    async def insert_row(self, label: str, status: str, *, with_status: bool = False) -> str | None:
+        """A row in `Instance` with no live instance (this server's clientName, Baileys,
+        `connectionStatus` = `status`), recorded as `insert` with the row's name (and status).
+        None when neither a database command nor the simulator's control API is there."""
+        name, client = self.name(label), (self.client_name or "").replace("'", "''")
+        if self.db_cmd:
+            returning = 'name, "connectionStatus"' if with_status else "name"
+            return await self.sql("insert", f"""INSERT INTO "Instance" (id, name, "connectionStatus",
+                integration, token, "clientName", "updatedAt") VALUES ('ghost-{self.run_id}', '{name}',
+                '{status}', '{V2_BAILEYS}', 'ghost-{self.run_id}', '{client}', now()) RETURNING {returning};""")
+        if not self.sim_control:
             return None
-        return os.path.getsize(self.server_log)
+        spec = {"name": name, "state": status, "live": False, "integration": V2_BAILEYS,
+                "token": f"ghost-{self.run_id}", "instanceId": f"ghost-{self.run_id}"}
+        if self.client_name:
+            spec["client_name"] = self.client_name
+        response = await self.http.post("/_sim/instances", json=[spec])
+        response.raise_for_status()
+        return self._db_event("insert", f"{name}|{status}" if with_status else name)
 
-    def log_attempts(self, since: int | None, labels: list[str], tag: str = "") -> dict[str, int] | None:
-        """Connection attempts per label logged since `since` (a `log_mark`): v2 logs
-        `[<instance name>] ... Browser:` once per Baileys socket it opens. The one view of a
-        socket nobody can reach any more (an orphan after a delete)."""
-        if since is None or not self.server_log:
+    async def count_rows(self, label: str) -> str | None:
+        """How many `Instance` rows (of any clientName) have the label's name, recorded as
+        `count` (as psql prints it: "0")."""
+        name = self.name(label)
+        if self.db_cmd:
+            return await self.sql("count", f"""SELECT count(*) FROM "Instance" WHERE name = '{name}';""")
+        if not self.sim_control:
             return None
-        with open(self.server_log, "rb") as f:
-            f.seek(since)
-            text = f.read().decode(errors="replace")
+        response = await self.http.get("/_sim/state")
+        response.raise_for_status()
+        rows = [r for r in response.json().get("rows", []) if r.get("name") == name]
+        return self._db_event("count", str(len(rows)))
+
+    async def log_mark(self) -> Any:
+        """Where the connection attempts are counted from (pass it to `log_attempts`): the
+        server log's size, or on the v2 simulator its attempts so far; None without either."""
+        if self.server_log:
+            return os.path.getsize(self.server_log)
+        if self.sim_control and self.dialect == "v2":
+            response = await self.http.get("/_sim/attempts")
+            response.raise_for_status()
+            return dict(response.json())
+        return None
+
+    async def log_attempts(self, since: Any, labels: list[str], tag: str = "") -> dict[str, int] | None:
+        """Connection attempts per label since `since` (a `log_mark`): v2 logs
+        `[<instance name>] ... Browser:` once per Baileys socket it opens (the simulator
+        counts them in `/_sim/attempts`). The one view of a socket nobody can reach any more
+        (an orphan after a delete)."""
+        if since is None:
+            return None
         counts = {label: 0 for label in labels}
-        for line in text.splitlines():
-            if "Browser:" not in line:
-                continue
+        if isinstance(since, dict):
+            response = await self.http.get("/_sim/attempts")
+            response.raise_for_status()
+            now = response.json()
             for label in labels:
-                if f"[{self.name(label)}]" in line:
-                    counts[label] += 1
+                name = self.name(label)
+                counts[label] = int(now.get(name, 0)) - int(since.get(name, 0))
+        else:
+            if not self.server_log:
+                return None
+            with open(self.server_log, "rb") as f:
+                f.seek(since)
+                text = f.read().decode(errors="replace")
+            for line in text.splitlines():
+                if "Browser:" not in line:
+                    continue
+                for label in labels:
+                    if f"[{self.name(label)}]" in line:
+                        counts[label] += 1
         self.events.append({"t": self.now(), "op": "log", "tag": tag, "attempts": counts})
         return counts
 

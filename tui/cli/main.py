@@ -229,7 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
     doctor = sub.add_parser("doctor", help="check settings, Evolution, API key and MongoDB")
     common(doctor, mutating=False, reseller="also check this reseller exists (id or name)")
 
-    sub.add_parser("sim", help="run the Evolution v1.8 simulator (see evodash sim --help)",
+    sub.add_parser("sim", help="run the Evolution API simulator, v1.8 or v2 (see evodash sim --help)",
                    add_help=False)
     return parser
 

@@ -2,7 +2,9 @@
 
 Owns: reset, restart, seeding, faults, stats and the state dump, answered only to loopback
 peers (anyone else gets the same 404 an unknown route gets, so the API stays invisible).
-Unauthenticated by design: it is a local test tool.
+Unauthenticated by design: it is a local test tool. A v2 simulator has two more:
+`POST /_sim/zombies` (a JSON list of names whose socket dies) and `GET /_sim/attempts`
+(connection attempts per name: the real server's log view of flapping and orphan sockets).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from aiohttp import web
 
 from tui.simulator.faults import is_loopback
 from tui.simulator.replies import cannot, encode_json
+from tui.simulator.v2 import V2State
 
 if TYPE_CHECKING:
     from tui.simulator.server import Simulator
@@ -59,6 +62,11 @@ async def handle(sim: "Simulator", request: web.Request) -> web.Response:
             return _json(sim.stats.as_dict())
         if route == ("GET", "/_sim/state"):
             return _json(sim.state.dump())
+        if isinstance(sim.state, V2State):
+            if route == ("POST", "/_sim/zombies"):
+                return _json(sim.state.mark_zombies(await _body(request)))
+            if route == ("GET", "/_sim/attempts"):
+                return _json(sim.state.attempts())
     except ValueError as exc:
         return _json({"error": str(exc)}, 400)
     return _json({"error": f"unknown control route {request.method} {path}"}, 404)

@@ -40,8 +40,9 @@ class Faults:
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
-    def merge(self, options: dict[str, Any]) -> None:
-        """Validate and apply `options` (only Faults fields); raises ValueError."""
+    def merge(self, options: dict[str, Any], route_keys: tuple[str, ...] = ROUTE_KEYS) -> None:
+        """Validate and apply `options` (only Faults fields); raises ValueError. `route_keys`:
+        the routes of the server's dialect (`routes` must name some of them)."""
         for key, value in options.items():
             if key in ("error_rate", "timeout_rate", "malformed_rate"):
                 value = _number(key, value)
@@ -58,8 +59,8 @@ class Faults:
                     raise ValueError(f"{key} must be >= 0")
             elif key == "routes":
                 if value is not None:
-                    if not isinstance(value, list) or any(r not in ROUTE_KEYS for r in value):
-                        raise ValueError(f"routes must be a list of: {', '.join(ROUTE_KEYS)}")
+                    if not isinstance(value, list) or any(r not in route_keys for r in value):
+                        raise ValueError(f"routes must be a list of: {', '.join(route_keys)}")
                     value = list(value)
             else:
                 raise ValueError(f"unknown fault option {key!r}")

@@ -9,6 +9,9 @@ running one would have). Moments on the monotonic clock (a cleanup lag running o
 coming back, a QR code's age) are stored as wall-clock times, so time that passed between
 two runs counts. This is not a restart of the server (that is `SimState.restart`): a world
 loaded back is the same running server.
+
+A file says its dialect (`"dialect"`; a file without one is v1.8's): a v2 simulator's world is
+written by `v2_persist.py`, and a file of the other dialect is refused with a clear error.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
+from tui.evolution.dialect import Dialect
 from tui.simulator.state import MISSING, Persisted, SimInstance, SimState
 
 FORMAT = 1
@@ -78,8 +82,12 @@ def dump_state(state: SimState) -> dict[str, Any]:
             "record": entry.record, "orphan": entry.orphan, "token": entry.token,
             "expires_at": None if entry.expires_at is None else _wall(state, entry.expires_at),
         }
+    if state.dialect is not Dialect.V1_8:
+        from tui.simulator import v2_persist
+        return v2_persist.dump_v2(state)
     return {
         "format": FORMAT,
+        "dialect": str(Dialect.V1_8),
         "api_key": state.api_key,
         "memory": [_instance(state, inst) for inst in state.memory.values()],
         "persisted": persisted,
@@ -101,6 +109,11 @@ def load_state(state: SimState, data: dict[str, Any]) -> None:
     """Put a dumped world back into `state` (replacing what it holds)."""
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise StateFileError(f"not a simulator state of format {FORMAT}")
+    check_dialect(state, data)
+    if state.dialect is not Dialect.V1_8:
+        from tui.simulator import v2_persist
+        v2_persist.load_v2(state, data)
+        return
     try:
         memory = [_load_instance(state, item) for item in data["memory"]]
         persisted = {}
@@ -126,6 +139,17 @@ def load_state(state: SimState, data: dict[str, Any]) -> None:
         _set_rng(state.dial_rng, data["dial_rng"])
     except (KeyError, TypeError, ValueError) as exc:
         raise StateFileError(f"a broken simulator state: {exc.__class__.__name__}: {exc}") from None
+
+
+def check_dialect(state: SimState, data: dict[str, Any]) -> None:
+    """StateFileError when the file is another dialect's world than this simulator's."""
+    saved = data.get("dialect", str(Dialect.V1_8))
+    if saved != str(state.dialect):
+        what = f"a world of the {saved} simulator"
+        if saved == str(Dialect.V2):
+            what += f" (Evolution API {data.get('version')}, client name {data.get('client_name')})"
+        raise StateFileError(f"{what}; this simulator speaks {state.dialect}: start it with "
+                             f"dialect {saved} or use another state file")
 
 
 def save_state(state: SimState, path: Path) -> None:

@@ -18,10 +18,12 @@ EMPTY = object()  # body sentinel: answer with no body at all (ghost connect, se
 
 @dataclass(frozen=True)
 class Reply:
-    """One HTTP answer: status code and body (`EMPTY` = no body)."""
+    """One HTTP answer: status code and body (`EMPTY` = no body). With `content_type` the
+    body is a text sent as it is (v2 `/metrics`), else it is JSON."""
 
     status: int
     body: Any = EMPTY
+    content_type: str | None = None
 
     @property
     def empty(self) -> bool:
@@ -31,6 +33,8 @@ class Reply:
         """Compact JSON like Express `res.json` (no spaces, UTF-8); b"" when empty."""
         if self.body is EMPTY:
             return b""
+        if self.content_type is not None:
+            return str(self.body).encode("utf-8")
         return encode_json(self.body)
 
 

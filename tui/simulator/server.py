@@ -1,4 +1,4 @@
-"""The simulator's HTTP server: an aiohttp app that speaks Evolution API v1.8 on loopback.
+"""The simulator's HTTP server: an aiohttp app that speaks Evolution API v1.8 (or v2) on loopback.
 
 Owns: the route table of the `/instance` API (Express-like matching: case-insensitive,
 optional trailing slash, 404 `Cannot <METHOD> <path>` otherwise), the response headers
@@ -6,6 +6,9 @@ optional trailing slash, 404 `Cannot <METHOD> <path>` otherwise), the response h
 each request, the `Simulator` (async start/stop in the caller's loop) and the
 `ThreadedSimulator` (same server in a daemon thread with its own loop, for sync callers).
 The route logic itself lives in `state.py`, the `/_sim/` control API in `control.py`.
+`dialect="v2"` gives the server the v2 personality: `v2.py` (`V2State`, the route logic),
+`v2_shapes.py` (its route table and bodies), `database.py` (the table several v2 servers may
+share); this module only picks them.
 
 With a `state_file` the world outlives the process (`persist.py`): it is loaded at start
 and written before the answer of every request that changes it (a client that was told
@@ -27,12 +30,31 @@ from urllib.parse import unquote
 
 from aiohttp import web
 
+from tui.evolution.dialect import Dialect
 from tui.secrets import mask_token
 from tui.simulator import control
+from tui.simulator.database import Database
 from tui.simulator.persist import read_state, save_state
-from tui.simulator.faults import ERROR, MALFORMED, MALFORMED_BODY, STATE_OPTIONS, TIMEOUT, Faults, Stats
+from tui.simulator.faults import (
+    ERROR,
+    MALFORMED,
+    MALFORMED_BODY,
+    ROUTE_KEYS,
+    STATE_OPTIONS,
+    TIMEOUT,
+    Faults,
+    Stats,
+)
 from tui.simulator.replies import Reply, cannot, envelope
-from tui.simulator.state import DELETE_CLOSE_OUTCOMES, DIAL_CONNECTING_SHARE, QR_ROTATE_S, SimState
+from tui.simulator.state import (
+    DELETE_CLOSE_OUTCOMES,
+    DIAL_COST_MS,
+    DIAL_INFLIGHT_DIVISOR,
+    QR_ROTATE_S,
+    SimState,
+)
+from tui.simulator.v2 import V2State
+from tui.simulator.v2_shapes import ROUTE_KEYS_V2, ROUTES_V2
 
 ORPHAN_OUTCOMES = tuple(outcome for outcome, _ in DELETE_CLOSE_OUTCOMES)
 
@@ -53,27 +75,33 @@ ROUTES: list[tuple[str, re.Pattern[str], str]] = [
     )
 ]
 BASE_HEADERS = {"X-Powered-By": "Express", "Access-Control-Allow-Credentials": "true"}
-# What a flapping socket costs every request (recorded, tests/data/real-v1.8/latency.json):
-# 2 ms quiet, 114 ms with 10 instances dialing one request at a time, and 16 requests at
-# once took 351-439 ms (not 16 x 114: the server interleaves them). Modelled as
-# `dial_cost_ms * sockets * (1 + (requests in flight - 1) / DIAL_INFLIGHT_DIVISOR)`.
-DIAL_COST_MS = 11.5
-DIAL_INFLIGHT_DIVISOR = 6
+__all__ = ["DIAL_COST_MS", "DIAL_INFLIGHT_DIVISOR", "Simulator", "ThreadedSimulator", "match_route"]
+V2_ONLY_OPTIONS = ("client_name", "version", "database", "delete_window_ms")
 JSON_TYPE = "application/json; charset=utf-8"
 # the routes that may change the world (a `state_file` is written before they answer)
 CHANGING_ROUTES = frozenset({"create", "connect", "restart", "logout", "delete", "setPresence",
                              "deleteDatabase"})
 
 
-def match_route(method: str, raw_path: str) -> tuple[str | None, str | None]:
+def match_route(method: str, raw_path: str,
+                routes: list[tuple[str, re.Pattern[str], str]] = ROUTES) -> tuple[str | None, str | None]:
     """(route key, decoded instance name) of a request, (None, None) when nothing matches."""
     method = "GET" if method == "HEAD" else method
-    for route_method, pattern, key in ROUTES:
+    for route_method, pattern, key in routes:
         if route_method == method:
             found = pattern.match(raw_path)
             if found:
                 return key, unquote(found.group(1)) if found.groups() else None
     return None, None
+
+
+def dialect_of(value: Dialect | str) -> Dialect:
+    """`Dialect.V2` / "v2" -> Dialect.V2; ValueError naming the valid ones otherwise."""
+    try:
+        return Dialect(value)
+    except ValueError:
+        choices = ", ".join(d.value for d in Dialect)
+        raise ValueError(f"dialect must be one of {choices}, not {value!r}") from None
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -91,7 +119,9 @@ def _bind(host: str, port: int) -> socket.socket:
 
 
 class Simulator:
-    """Evolution API v1.8 simulator (files mode, apikey auth) on a real TCP port."""
+    """Evolution API simulator on a real TCP port: v1.8 (files mode, apikey auth) by default,
+    v2 with `dialect="v2"` (options `client_name`, `version`, `database` (share one with
+    another v2 simulator), `delete_window_ms`; all four are v2's only)."""
 
     def __init__(
         self,
@@ -104,8 +134,10 @@ class Simulator:
         qr_delay_ms: float = 0,
         server_url: str | None = None,
         offline: bool = False,
-        dial_cost_ms: float = DIAL_COST_MS,
+        dial_cost_ms: float | None = None,
         state_file: str | Path | None = None,
+        dialect: Dialect | str = Dialect.V1_8,
+        **v2_options: Any,
     ) -> None:
         self.host = host
         self.public_url = server_url  # SERVER_URL as the server reports it; default: bind URL
@@ -113,7 +145,22 @@ class Simulator:
         self.seed = seed
         self.base_latency_ms = latency_ms
         self.qr_delay_ms = qr_delay_ms
-        self.state = SimState(api_key, seed=seed)
+        self.dialect = dialect_of(dialect)
+        unknown = sorted(set(v2_options) - set(V2_ONLY_OPTIONS))
+        if unknown:
+            raise TypeError(f"unknown simulator option(s): {', '.join(unknown)}")
+        self.state: SimState
+        if self.dialect is Dialect.V2:
+            self.state = V2State(api_key, seed=seed, **{k: v for k, v in v2_options.items() if v is not None})
+            self.routes, self.route_keys = ROUTES_V2, ROUTE_KEYS_V2
+        else:
+            given = sorted(k for k, v in v2_options.items() if v is not None)
+            if given:
+                raise ValueError(f"{', '.join(given)}: only with dialect v2")
+            self.state = SimState(api_key, seed=seed)
+            self.routes, self.route_keys = ROUTES, ROUTE_KEYS
+        if dial_cost_ms is None:
+            dial_cost_ms = self.state.DEFAULT_DIAL_COST_MS
         self.base_offline = offline
         self.state.offline = offline
         self.base_dial_cost_ms = dial_cost_ms
@@ -136,6 +183,11 @@ class Simulator:
     @property
     def api_key(self) -> str:
         return self.state.api_key
+
+    @property
+    def database(self) -> Database | None:
+        """The v2 database (give it to another v2 simulator to share it); None on v1.8."""
+        return self.state.database if isinstance(self.state, V2State) else None
 
     @property
     def url(self) -> str:
@@ -189,14 +241,16 @@ class Simulator:
             self.state.reconnect_loop = set()
             self.state.offline = self.base_offline
             self.state.reachability_changed()
-            self.state.connecting_share = DIAL_CONNECTING_SHARE
+            self.state.connecting_share = self.state.DEFAULT_CONNECTING_SHARE
             self.state.orphan_outcome = None
+            self.state.clear_options()
             self.state.qr_rotate_s = QR_ROTATE_S
             self.dial_cost_ms = self.base_dial_cost_ms
             self.state.api_key = self.state.initial_api_key
             return self.faults_view()
         candidate = Faults(**self.faults.as_dict())
-        candidate.merge({k: v for k, v in options.items() if k not in STATE_OPTIONS})
+        candidate.merge({k: v for k, v in options.items()
+                         if k not in STATE_OPTIONS and k not in self.state.EXTRA_OPTIONS}, self.route_keys)
         lag = options.get("cleanup_lag_ms", self.state.cleanup_lag_ms)
         if isinstance(lag, bool) or not isinstance(lag, (int, float)) or lag < 0:
             raise ValueError("cleanup_lag_ms must be a number >= 0")
@@ -221,6 +275,7 @@ class Simulator:
         outcome = options.get("orphan_outcome", self.state.orphan_outcome)
         if outcome not in (None, *ORPHAN_OUTCOMES):
             raise ValueError(f"orphan_outcome must be null or one of {', '.join(ORPHAN_OUTCOMES)}")
+        self.state.apply_options(options)  # validated (ValueError) and applied, or nothing
         self.faults = candidate
         self.state.connecting_share, self.state.orphan_outcome = share, outcome
         self.state.qr_rotate_s = rotate
@@ -240,6 +295,7 @@ class Simulator:
             qr_rotate_s=self.state.qr_rotate_s,
             orphan_outcome=self.state.orphan_outcome,
             api_key=mask_token(self.state.api_key),
+            **self.state.options_view(),
         )
         return view
 
@@ -256,9 +312,10 @@ class Simulator:
             if request.method != "GET":
                 self.save()
             return answer
-        key, name = match_route(request.method, raw_path)
+        key, name = match_route(request.method, raw_path, self.routes)
         self.stats.count(key or "other")
         self._inflight += 1
+        self.state.inflight = self._inflight
         try:
             response = await self._serve(request, key, name, raw_path)
             if key in CHANGING_ROUTES:
@@ -266,14 +323,11 @@ class Simulator:
             return response
         finally:
             self._inflight -= 1
+            self.state.inflight = max(1, self._inflight)
 
     def dial_delay_s(self) -> float:
         """The slowness that flapping sockets cost this request (see DIAL_COST_MS)."""
-        sockets = self.state.dialing_sockets() if self.dial_cost_ms else 0
-        if not sockets:
-            return 0.0
-        crowd = 1 + (self._inflight - 1) / DIAL_INFLIGHT_DIVISOR
-        return self.dial_cost_ms * sockets * crowd / 1000
+        return self.state.socket_delay_ms(self.dial_cost_ms, self._inflight) / 1000
 
     async def _serve(self, request: web.Request, key: str | None, name: str | None,
                      raw_path: str) -> web.StreamResponse:
@@ -309,6 +363,8 @@ class Simulator:
             return cannot(request.method, raw_path)
         if key == "root":
             return st.root()
+        if key in ("verifyCreds", "metrics"):
+            return st.extra_route(key, apikey)
         if key == "deleteDatabase":
             return st.delete_database()
         if key == "fetchInstances":
@@ -322,7 +378,7 @@ class Simulator:
         if key == "connect":
             reply = st.connect(name, apikey, request.query.get("number"))
             if self.qr_delay_ms and isinstance(reply.body, dict) and "count" in reply.body:
-                await asyncio.sleep(self.qr_delay_ms / 1000)
+                await asyncio.sleep(self.qr_delay_ms * st.CONNECT_WAIT / 1000)
             return reply
         if key == "connectionState":
             return st.connection_state(name, apikey)
@@ -339,7 +395,8 @@ class Simulator:
         self.stats.bytes_out += len(body)
         if reply.empty:
             return web.Response(status=reply.status, headers=BASE_HEADERS)
-        return web.Response(status=reply.status, body=body, headers={**BASE_HEADERS, "Content-Type": JSON_TYPE})
+        content_type = reply.content_type or JSON_TYPE
+        return web.Response(status=reply.status, body=body, headers={**BASE_HEADERS, "Content-Type": content_type})
 
 
 async def _json_body(request: web.Request) -> Any:
@@ -375,6 +432,10 @@ class ThreadedSimulator:
     @property
     def state(self) -> SimState:
         return self.simulator.state
+
+    @property
+    def database(self) -> Database | None:
+        return self.simulator.database
 
     def start(self, timeout: float = 10) -> "ThreadedSimulator":
         """Start the thread and block until the server listens; returns self."""

@@ -30,6 +30,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from tui.evolution.dialect import Dialect
 from tui.simulator import qr
 from tui.simulator.replies import (
     EMPTY,
@@ -64,6 +65,12 @@ RETURN_AFTER_S = (0.08, 0.26)
 # `qr` events; the real server's `count` goes up); the simulator rotates it on the first
 # `connect` after that long
 QR_ROTATE_S = 20.0
+# What a flapping socket costs every request (recorded, tests/data/real-v1.8/latency.json):
+# 2 ms quiet, 114 ms with 10 instances dialing one request at a time, and 16 requests at
+# once took 351-439 ms (not 16 x 114: the server interleaves them). Modelled as
+# `dial_cost_ms * sockets * (1 + (requests in flight - 1) / DIAL_INFLIGHT_DIVISOR)`.
+DIAL_COST_MS = 11.5
+DIAL_INFLIGHT_DIVISOR = 6
 
 DEFAULT_SETTINGS = {
     "reject_call": False,
@@ -138,6 +145,12 @@ def _valid_url(value: Any) -> bool:
 class SimState:
     """In-memory + persisted model of one Evolution v1.8 server in files mode."""
 
+    dialect = Dialect.V1_8
+    DEFAULT_CONNECTING_SHARE = DIAL_CONNECTING_SHARE
+    DEFAULT_DIAL_COST_MS = DIAL_COST_MS
+    CONNECT_WAIT = 1.0  # share of the server's qr delay that `connect` waits (real: 5 s as create)
+    EXTRA_OPTIONS: tuple[str, ...] = ()  # fault options of another dialect (`apply_options`)
+
     def __init__(
         self,
         api_key: str = "sim-global-key",
@@ -160,7 +173,7 @@ class SimState:
         self.offline = False  # WhatsApp unreachable for every name (the recorded real server)
         # test knobs: the share of `connecting` observations of a flapping instance, and a
         # forced outcome for deletes caught `close` (None: drawn as recorded)
-        self.connecting_share = DIAL_CONNECTING_SHARE
+        self.connecting_share = self.DEFAULT_CONNECTING_SHARE
         self.orphan_outcome: str | None = None
         self.qr_rotate_s = QR_ROTATE_S  # a waiting QR code is replaced after this long
         self.dial_rng = random.Random(None if seed is None else f"dial-{seed}")
@@ -168,6 +181,7 @@ class SimState:
         # restart; `returning` = names free now that such a socket re-reserves at a time
         self.orphan_sockets: set[str] = set()
         self.returning: dict[str, float] = {}
+        self.inflight = 1  # requests the server is answering now, this one included (server sets it)
 
     # ------------------------------------------------------------------ control
     def reset(self) -> None:
@@ -179,7 +193,7 @@ class SimState:
         self.cleanup_lag_ms = 0
         self.reconnect_loop = set()
         self.offline = False
-        self.connecting_share = DIAL_CONNECTING_SHARE
+        self.connecting_share = self.DEFAULT_CONNECTING_SHARE
         self.orphan_outcome = None
         self.qr_rotate_s = QR_ROTATE_S
         self.orphan_sockets.clear()
@@ -261,6 +275,29 @@ class SimState:
         self._purge()
         flapping = sum(1 for i in self.memory.values() if i.dialing and self.unreachable(i.name))
         return flapping + len(self.orphan_sockets)
+
+    def socket_delay_ms(self, dial_cost_ms: float, inflight: int) -> float:
+        """The slowness that flapping sockets cost one request (see DIAL_COST_MS)."""
+        sockets = self.dialing_sockets() if dial_cost_ms else 0
+        if not sockets:
+            return 0.0
+        crowd = 1 + (inflight - 1) / DIAL_INFLIGHT_DIVISOR
+        return dial_cost_ms * sockets * crowd
+
+    # ------------------------------------------------------------------ other dialects' hooks
+    def apply_options(self, options: dict[str, Any]) -> None:
+        """Validate and apply the `EXTRA_OPTIONS` in `options` (v1.8 has none)."""
+
+    def options_view(self) -> dict[str, Any]:
+        """The `EXTRA_OPTIONS` as the faults view shows them (v1.8: none)."""
+        return {}
+
+    def clear_options(self) -> None:
+        """The `EXTRA_OPTIONS` back to their defaults (v1.8: none)."""
+
+    def extra_route(self, key: str, apikey: str | None) -> Reply:
+        """A route only another dialect has (v1.8's route table never names one)."""
+        raise KeyError(key)
 
     def _orphan_socket(self, name: str, returns: bool) -> None:
         """A socket nobody can reach any more re-creates the name's dir: reserved now
