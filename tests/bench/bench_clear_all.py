@@ -205,7 +205,7 @@ def lower_bound_s(fx: Fixture, c: int, latency_s: float, lag_s: float, *, brief:
     longest = max(per_instance_min_s(s, latency_s, lag_s, brief=brief) for s, k in mix.items() if k)
     quiet = (policy.quiet_logout_s + per_instance_min_s("close", latency_s, lag_s, brief=brief)
              if mix.get("close") else 0.0)
-    return max(math.ceil(fx.n / c) * mean, longest, quiet) + policy.free_hold_s
+    return max(math.ceil(fx.n / c) * mean, longest, quiet) + policy.hold_s
 
 
 # ---------------------------------------------------------------------- request byte counter
@@ -389,7 +389,7 @@ def load() -> list[float]:
 async def run_baseline(env: Env, fx: Fixture, variant: str) -> dict:
     await env.reset(fx)
     counter = RequestBytes()
-    motor = AsyncIOMotorClient(env.mongo_uri, serverSelectionTimeoutMS=5000)
+    motor: AsyncIOMotorClient = AsyncIOMotorClient(env.mongo_uri, serverSelectionTimeoutMS=5000)
     col = SnapshotBeforeDeleteMany(motor[DATABASE]["whatsapp_connections"], env, set(fx.names))
     svc = original_service(env.dialect, env.sim_url, API_KEY, col,
                            event_hooks={"request": [counter]})
@@ -591,7 +591,7 @@ async def amain(args: argparse.Namespace) -> dict:
     dialect = args.dialect
     sim = (SimProcess if args.sim_mode == "process" else SimThread)(SEED, dialect).start()
     mongo = MongoWireServer().start()
-    env = Env(sim.url, mongo.uri, sim.proc.pid if isinstance(sim, SimProcess) else None,
+    env = Env(sim.url, mongo.uri, sim.proc.pid if isinstance(sim, SimProcess) and sim.proc else None,
               dialect=dialect, lag_ms=args.cleanup_lag_ms)
     rows: list[dict] = []
     print(HEADER, flush=True)
