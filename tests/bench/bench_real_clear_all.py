@@ -162,6 +162,9 @@ def phases(lines: list[tuple[float, dict]], t_run0: float | None = None) -> dict
         return round(min(values), 3) if values else None
 
     return {
+        "events": [[round(t, 3), ev.get("instance"), ev.get("step"), ev.get("outcome"),
+                    ev.get("attempt"), str(ev.get("detail", ""))[:80]]
+                   for t, ev in lines if ev.get("type") == "step"],
         "run_start_s": round(run_start, 3) if run_start is not None else None,
         "targets": len(per),
         "first_step_s": first("first"), "first_delete_s": first("delete"),
@@ -177,6 +180,9 @@ def phases(lines: list[tuple[float, dict]], t_run0: float | None = None) -> dict
         "deletes": sum(int(m.get("deletes", 0)) for m in per.values()),
         "not_freed_first_time": sum(1 for m in per.values() if "verify_reserved" in m
                                     or "verify_present" in m),
+        # v2: a verification that saw the instance still `present` (its first part of the
+        # delete window: still in memory) ends, and the target is deleted again
+        "verify_present_then_redelete": sum(1 for m in per.values() if "verify_present" in m),
     }
 
 
