@@ -31,6 +31,15 @@ instance through `delete_instance`) used to show the O(N)-per-instance verificat
 
 `sleep` is injectable only so tests of the harness can run fast; the benchmark uses the real
 `asyncio.sleep`.
+
+The v2 form (`OriginalWhatsAppServiceV2`, BASELINE ONLY as well): the same logic, word for
+word - logout, sleep 0.5, delete, no verification in the clear-all; logout, sleep 1, delete,
+sleep 1, a scan of the full list and one more delete in `delete_instance` - with the only
+changes Evolution API v2 forces on it (v2 contract §1): fetchInstances items are flat rows
+whose name is `name` (v1.8: `instance.instanceName`), and a create needs `integration:
+WHATSAPP-BAILEYS` (`create_body`; the original's create is not re-implemented, the seed
+document cuts it off, but any create a v2 benchmark makes on the original's behalf uses this
+body). `original_service(dialect, ...)` picks the form.
 """
 
 from __future__ import annotations
@@ -64,6 +73,16 @@ class OriginalWhatsAppService:
     def _headers(self) -> dict[str, str]:
         return {"apikey": self.api_key}
 
+    @staticmethod
+    def _name_of(inst: dict) -> str | None:
+        """The name of one fetchInstances item: v1.8 wraps it, `{"instance": {"instanceName"}}`."""
+        return inst.get("instance", {}).get("instanceName")
+
+    @staticmethod
+    def create_body(name: str, **extra: object) -> dict:
+        """The body of a create as the original sends it on v1.8 (`instanceName` + options)."""
+        return {"instanceName": name, **extra}
+
     # ------------------------------------------------------------------ delete_instance
     async def delete_instance(self, instance_name: str) -> dict:
         """Logout, 1 s, delete, 1 s, scan the whole instance list, delete again if listed."""
@@ -90,8 +109,7 @@ class OriginalWhatsAppService:
                 check = await client.get(f"{url}/instance/fetchInstances",
                                          headers=self._headers())
                 instances = check.json()
-                if any(inst.get("instance", {}).get("instanceName") == instance_name
-                       for inst in instances):
+                if any(self._name_of(inst) == instance_name for inst in instances):
                     await client.delete(f"{url}/instance/delete/{instance_name}",
                                         headers=self._headers())
             except Exception as exc:
@@ -113,7 +131,7 @@ class OriginalWhatsAppService:
                 instances = response.json()
                 names = await self._reseller_names(reseller_id)
                 for inst_data in instances:
-                    inst_name = inst_data.get("instance", {}).get("instanceName")
+                    inst_name = self._name_of(inst_data)
                     if not inst_name:
                         continue
                     if names and inst_name not in names:
@@ -161,7 +179,7 @@ class OriginalWhatsAppService:
                 names = await self._reseller_names(reseller_id)
                 deleted, errors = 0, []
                 for inst_data in instances:
-                    inst_name = inst_data.get("instance", {}).get("instanceName")
+                    inst_name = self._name_of(inst_data)
                     if not inst_name or (names and inst_name not in names):
                         continue
                     result = await self.delete_instance(inst_name)  # its own AsyncClient
@@ -174,3 +192,34 @@ class OriginalWhatsAppService:
                         "deleted_from_db": db_result.deleted_count, "errors": errors}
         except Exception as exc:
             return {"success": False, "error": str(exc)}
+
+
+class OriginalWhatsAppServiceV2(OriginalWhatsAppService):
+    """BASELINE ONLY — the original algorithm adapted to Evolution API v2, for benchmarks.
+
+    Not evodash code. The same `cleanup_all_instances` (logout, 0.5 s, delete; no
+    verification; `delete_many` at the end) and `delete_instance` (logout, 1 s, delete, 1 s,
+    full-list scan, one more delete if listed) as `OriginalWhatsAppService`; only v2's shapes
+    differ: a fetchInstances item is a flat row named by `name`, and a create body carries
+    `integration: WHATSAPP-BAILEYS` (v2 answers 400 "Invalid integration" without it). The
+    logout stays first although v2's delete logs a connected instance out itself: that is
+    what the original does, and what it would keep doing on v2."""
+
+    INTEGRATION = "WHATSAPP-BAILEYS"
+
+    @staticmethod
+    def _name_of(inst: dict) -> str | None:
+        """v2: fetchInstances items are flat database rows, `{"name", "connectionStatus", ...}`."""
+        name = inst.get("name") if isinstance(inst, dict) else None
+        return name if isinstance(name, str) else None
+
+    @classmethod
+    def create_body(cls, name: str, **extra: object) -> dict:
+        return {"instanceName": name, "integration": cls.INTEGRATION, **extra}
+
+
+def original_service(dialect: str, evolution_url: str, api_key: str, connections_col: Any,
+                     **kwargs: Any) -> OriginalWhatsAppService:
+    """The original's form for a server of `dialect` ("v1.8" or "v2")."""
+    cls = OriginalWhatsAppServiceV2 if str(dialect) == "v2" else OriginalWhatsAppService
+    return cls(evolution_url, api_key, connections_col, **kwargs)

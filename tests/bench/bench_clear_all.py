@@ -3,9 +3,11 @@
     /work/venv/bin/python -m tests.bench.bench_clear_all [--sizes 100,500,2000]
         [--concurrency 1,4,16] [--skip-baseline-above 500] [--di-sizes 10,30]
         [--first-poll-s S --poll-factor F --max-poll-s S] [--sim-mode process|thread]
+        [--dialect v1.8|v2] [--cleanup-lag-ms 200]
         [--out tests/bench/results/clear_all.json]
 
-Setup (identical for every run): an Evolution v1.8 simulator with latency_ms=20 and
+Setup (identical for every run): an Evolution v1.8 simulator (`--dialect v2`: the v2 one,
+see "v2" below) with latency_ms=20 and
 cleanup_lag_ms=200 (`/_sim/reset`, `/_sim/faults`, `/_sim/instances`), N instances (exact
 thirds close / connecting / open, seeded shuffle, 3 resellers) and one matching record per
 instance in a real MongoDB-wire server (nx-27017; collections dropped and re-seeded).
@@ -39,6 +41,24 @@ counted by an httpx request hook), and correctness measured right after the oper
 returns: names still in memory or reserved (`/_sim/state`), names whose probe is not absent,
 records left; for the baseline also records deleted while their name was still known to the
 server (snapshot taken just before its `delete_many`). System load average is recorded.
+
+v2 (`--dialect v2`, results default to `results/clear_all_v2.json`): the same fixture and
+faults on the simulator's v2 personality (`dialect="v2"`, version 2.3.6: the list is the
+database rows, a deleted name stays held - in memory for the first 3-15 % of the window,
+then a row without a live instance, `reserved` - for its delete window
+W = U(delete_window_ms = 55..115 ms) + window_cost_ms x flapping sockets x crowding +
+cleanup_lag_ms; nothing flaps here, so W = U(55, 115) ms + lag, mean 85 ms + lag). The
+baseline is the original's v2 form (`OriginalWhatsAppServiceV2`). evodash follows v2's
+removal profile: no logout, no census; per target a probe re-checks the name, the delete,
+probes until the name is absent, then the 0.5 s hold (outside the slot). So, the same way
+as v1.8's bound:
+  t_i = probe + delete + probe = 3 * latency + W     (every state: v2 logs out by itself)
+  LB  = max(ceil(N / C) * mean_i t_i, max_i t_i) + free_hold_s(v2) = 0.5 s
+with mean W = 85 ms + lag and max W = 115 ms + lag; N=500, C=16, latency 20 ms, lag 200 ms:
+32 * (60 + 285) ms + 0.5 s = 11.54 s. Like v1.8's, the bound charges each target's window
+to its slot (evodash's slot is held while it polls, given up only for the hold) and counts
+the last probe's latency after the window (a probe timed perfectly could overlap it by one
+latency: `lb_strict_s` = the same with 2 * latency + W, 10.90 s at N=500, C=16).
 """
 
 from __future__ import annotations
@@ -67,14 +87,19 @@ from motor.motor_asyncio import AsyncIOMotorClient
 from pymongo import MongoClient
 
 from tests import ops
-from tests.bench.baseline_original import OriginalWhatsAppService
+from tests.bench.baseline_original import original_service
+from tui.evolution.dialect import Dialect
+from tui.evolution.v2.wire import V2Wire
+from tui.evolution.v18.wire import V18Wire
 from tui.lifecycle.removal import DeletePolicy
 from tui.cli.wiring import build_services
 from tui.lifecycle.scope import Scope
 from tui.settings import Settings
+from tui.simulator.v2 import DELETE_WINDOW_MS
 from tui.store.wire_server import MongoWireServer
 
 RESULTS = Path(__file__).parent / "results" / "clear_all.json"
+RESULTS_V2 = Path(__file__).parent / "results" / "clear_all_v2.json"
 API_KEY = "bench-global-key-0123456789"
 DATABASE = "evodash_bench"
 LATENCY_MS = 20
@@ -88,6 +113,9 @@ STATES = ("close", "connecting", "open")
 # logout (it lands) + delete + probe
 REQS_MIN = {"close": DeletePolicy().quiet_logouts + 2, "connecting": 3, "open": 3}
 LAG_APPLIES = {"close": True, "connecting": False, "open": False}
+# v2: no logout, no census: probe (re-check), delete, probe (absent after the window) - for
+# every state, as v2's delete logs a connected instance out itself; the window applies to all
+REQS_MIN_V2 = {"close": 3, "connecting": 3, "open": 3}
 _NS = uuid.UUID("0b6c5c0e-6a43-4c3a-9d1e-4f0e2a7d9b11")
 
 
@@ -141,18 +169,43 @@ def per_instance_min_s(state: str, latency_s: float, lag_s: float, *, brief: boo
     return REQS_MIN[state] * latency_s + lag
 
 
-def lower_bound_s(fx: Fixture, c: int, latency_s: float, lag_s: float, *, brief: bool = False) -> float:
+def v2_window_s(lag_s: float) -> tuple[float, float]:
+    """(mean, max) of the v2 simulator's delete window with nothing flapping: U(55, 115) ms
+    + the cleanup lag (`V2State._window_s`)."""
+    low, high = DELETE_WINDOW_MS
+    return (low + high) / 2000 + lag_s, high / 1000 + lag_s
+
+
+def lower_bound_v2_s(fx: Fixture, c: int, latency_s: float, lag_s: float, *,
+                     strict: bool = False) -> float:
+    """v2: max(ceil(N/C) * mean t_i, max t_i) + v2's hold, t_i = 3 * latency + W (probe,
+    delete, probe after the window; `strict`: 2 * latency + W, the last probe's latency
+    overlapping the window). No logout, no census, no quiet watching on v2."""
+    hold = DeletePolicy().for_server(V2Wire.removal).hold_s
+    mean_w, max_w = v2_window_s(lag_s)
+    reqs = {s: k - (1 if strict else 0) for s, k in REQS_MIN_V2.items()}
+    mix = fx.mix()
+    mean = sum(n * (reqs[s] * latency_s + mean_w) for s, n in mix.items()) / fx.n
+    longest = max(reqs[s] * latency_s + max_w for s, n in mix.items() if n)
+    return max(math.ceil(fx.n / c) * mean, longest) + hold
+
+
+def lower_bound_s(fx: Fixture, c: int, latency_s: float, lag_s: float, *, brief: bool = False,
+                  dialect: str = "v1.8") -> float:
     """max(ceil(N/C) * mean t_i, max t_i, quiet span + t_close) + free hold: the verification
     that holds on the real server adds, per close instance, the logouts that find it quiet
     (and at least `quiet_logout_s` of watching, once per operation) and, once per operation,
-    the absence hold of the last target (holds run outside the concurrency slots)."""
-    policy = DeletePolicy()
+    the absence hold of the last target (holds run outside the concurrency slots).
+    `dialect="v2"`: `lower_bound_v2_s` (`brief` = its strict form)."""
+    if dialect == Dialect.V2:
+        return lower_bound_v2_s(fx, c, latency_s, lag_s, strict=brief)
+    policy = DeletePolicy().for_server(V18Wire.removal)
     mix = fx.mix()
     mean = sum(k * per_instance_min_s(s, latency_s, lag_s, brief=brief) for s, k in mix.items()) / fx.n
     longest = max(per_instance_min_s(s, latency_s, lag_s, brief=brief) for s, k in mix.items() if k)
     quiet = (policy.quiet_logout_s + per_instance_min_s("close", latency_s, lag_s, brief=brief)
              if mix.get("close") else 0.0)
-    return max(math.ceil(fx.n / c) * mean, longest, quiet) + policy.free_hold_s
+    return max(math.ceil(fx.n / c) * mean, longest, quiet) + policy.hold_s
 
 
 # ---------------------------------------------------------------------- request byte counter
@@ -175,15 +228,17 @@ class RequestBytes:
 class SimProcess:
     """The simulator in a child process (`python -m tui.simulator.cli --port 0`)."""
 
-    def __init__(self, seed: int):
+    def __init__(self, seed: int, dialect: str = "v1.8"):
         self.seed = seed
+        self.dialect = dialect
         self.proc: subprocess.Popen | None = None
         self.url = ""
 
     def start(self) -> "SimProcess":
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "tui.simulator.cli", "--port", "0", "--api-key", API_KEY,
-             "--latency-ms", str(LATENCY_MS), "--seed", str(self.seed)],
+             "--latency-ms", str(LATENCY_MS), "--seed", str(self.seed),
+             "--dialect", str(self.dialect)],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             cwd=Path(__file__).resolve().parents[2])
         assert self.proc.stdout is not None
@@ -206,10 +261,11 @@ class SimProcess:
 
 
 class SimThread:
-    def __init__(self, seed: int):
+    def __init__(self, seed: int, dialect: str = "v1.8"):
         from tui.simulator.server import ThreadedSimulator
 
-        self.sim = ThreadedSimulator(api_key=API_KEY, latency_ms=LATENCY_MS, seed=seed)
+        self.sim = ThreadedSimulator(api_key=API_KEY, latency_ms=LATENCY_MS, seed=seed,
+                                     dialect=dialect)
         self.url = ""
 
     def start(self) -> "SimThread":
@@ -222,7 +278,10 @@ class SimThread:
 
 
 class Env:
-    def __init__(self, sim_url: str, mongo_uri: str, sim_pid: int | None = None):
+    def __init__(self, sim_url: str, mongo_uri: str, sim_pid: int | None = None,
+                 dialect: str = "v1.8", lag_ms: float = CLEANUP_LAG_MS):
+        self.dialect = dialect
+        self.lag_ms = lag_ms
         self.sim_url = sim_url
         self.sim_pid = sim_pid
         self.mongo_uri = mongo_uri
@@ -232,7 +291,7 @@ class Env:
         """Fresh identical state: simulator reset + faults + seed, Mongo dropped + re-seeded."""
         (await self.control.post("/_sim/reset")).raise_for_status()
         (await self.control.post("/_sim/faults", json={
-            "latency_ms": LATENCY_MS, "cleanup_lag_ms": CLEANUP_LAG_MS})).raise_for_status()
+            "latency_ms": LATENCY_MS, "cleanup_lag_ms": self.lag_ms})).raise_for_status()
         (await self.control.post("/_sim/instances", json=fx.instances)).raise_for_status()
         await asyncio.to_thread(self._seed_mongo, fx)
 
@@ -275,7 +334,10 @@ class Env:
         """Correctness right after a run: state dump first (no time passes), then probes."""
         dump = await self.state()
         names = set(fx.names)
-        in_memory = [i["name"] for i in dump["instances"] if i["in_memory"] and i["name"] in names]
+        # v1.8: `instances` flags what is in memory; v2: `instances` is the memory, a row
+        # without a live instance is `reserved` (and so is a row whose delete is pending)
+        in_memory = [i["name"] for i in dump["instances"]
+                     if i.get("in_memory", True) and i["name"] in names]
         reserved = [n for n in dump["reserved"] if n in names]
         records_left = await asyncio.to_thread(self.count_records)
         sem = asyncio.Semaphore(32)
@@ -310,7 +372,9 @@ class SnapshotBeforeDeleteMany:
 
     async def delete_many(self, query: dict) -> Any:
         dump = await self._env.state()
-        self.known_at_delete = [i["name"] for i in dump["instances"] if i["name"] in self._names]
+        # v2: a name is known while in memory or while it has a row (any clientName)
+        known = [i["name"] for i in dump["instances"]] + [r["name"] for r in dump.get("rows", [])]
+        self.known_at_delete = sorted({n for n in known if n in self._names})
         return await self._col.delete_many(query)
 
 
@@ -325,9 +389,10 @@ def load() -> list[float]:
 async def run_baseline(env: Env, fx: Fixture, variant: str) -> dict:
     await env.reset(fx)
     counter = RequestBytes()
-    motor = AsyncIOMotorClient(env.mongo_uri, serverSelectionTimeoutMS=5000)
+    motor: AsyncIOMotorClient = AsyncIOMotorClient(env.mongo_uri, serverSelectionTimeoutMS=5000)
     col = SnapshotBeforeDeleteMany(motor[DATABASE]["whatsapp_connections"], env, set(fx.names))
-    svc = OriginalWhatsAppService(env.sim_url, API_KEY, col, event_hooks={"request": [counter]})
+    svc = original_service(env.dialect, env.sim_url, API_KEY, col,
+                           event_hooks={"request": [counter]})
     before = await env.stats()
     load0 = load()
     cpu0 = env.cpu()
@@ -345,7 +410,7 @@ async def run_baseline(env: Env, fx: Fixture, variant: str) -> dict:
     check["records_deleted_while_name_known"] = len(col.known_at_delete)
     check["errors_reported"] = len(result.get("errors", [])) if isinstance(result, dict) else None
     check["reported"] = {k: v for k, v in result.items() if k != "errors"}
-    return _row(variant, fx, 1, wall, before, after, counter, check, load0)
+    return _row(variant, fx, 1, wall, before, after, counter, check, load0, env)
 
 
 async def run_evodash(env: Env, fx: Fixture, c: int, policy_overrides: dict, tmp: Path) -> dict:
@@ -380,7 +445,7 @@ async def run_evodash(env: Env, fx: Fixture, c: int, policy_overrides: dict, tmp
     check["client_stats"] = {"requests": services.client.stats.requests,
                              "retries": services.client.stats.retries,
                              "bytes_in": services.client.stats.bytes_in}
-    row = _row("evodash", fx, c, wall, before, after, counter, check, load0)
+    row = _row("evodash", fx, c, wall, before, after, counter, check, load0, env)
     row["policy"] = dataclasses.asdict(service.policy)
     return row
 
@@ -393,16 +458,18 @@ def _cpu(cpu0: tuple, cpu1: tuple) -> dict:
 
 
 def _row(variant: str, fx: Fixture, c: int, wall: float, before: dict, after: dict,
-         counter: RequestBytes, check: dict, load0: list[float]) -> dict:
+         counter: RequestBytes, check: dict, load0: list[float], env: Env) -> dict:
     routes = {k: after["requests"].get(k, 0) - before["requests"].get(k, 0)
               for k in after["requests"]}
     requests = after["total"] - before["total"]
     bytes_out = after["bytes_out"] - before["bytes_out"]
-    lat, lag = LATENCY_MS / 1000, CLEANUP_LAG_MS / 1000
-    lb = lower_bound_s(fx, c, lat, lag)
+    lat, lag = LATENCY_MS / 1000, env.lag_ms / 1000
+    lb = lower_bound_s(fx, c, lat, lag, dialect=env.dialect)
+    brief = lower_bound_s(fx, c, lat, lag, brief=True, dialect=env.dialect)
     return {
-        "variant": variant, "n": fx.n, "c": c, "estimate": False, "wall_s": round(wall, 3),
-        "lb_s": round(lb, 3), "lb_brief_s": round(lower_bound_s(fx, c, lat, lag, brief=True), 3),
+        "variant": variant, "dialect": env.dialect, "n": fx.n, "c": c, "estimate": False,
+        "wall_s": round(wall, 3), "lb_s": round(lb, 3),
+        ("lb_strict_s" if env.dialect == Dialect.V2 else "lb_brief_s"): round(brief, 3),
         "wall_over_lb": round(wall / lb, 3), "requests": requests,
         "requests_per_instance": round(requests / fx.n, 3),
         "routes": {k: v for k, v in routes.items() if v},
@@ -412,7 +479,8 @@ def _row(variant: str, fx: Fixture, c: int, wall: float, before: dict, after: di
     }
 
 
-def extrapolate(rows: list[dict], n: int, variant: str, fx: Fixture) -> dict | None:
+def extrapolate(rows: list[dict], n: int, variant: str, fx: Fixture,
+                dialect: str = "v1.8", lag_ms: float = CLEANUP_LAG_MS) -> dict | None:
     """Linear fit of wall and requests (and of bytes/instance) over the measured sizes."""
     pts = sorted((r for r in rows if r["variant"] == variant and not r["estimate"]),
                  key=lambda r: r["n"])
@@ -435,11 +503,12 @@ def extrapolate(rows: list[dict], n: int, variant: str, fx: Fixture) -> dict | N
 
     w0, w1 = fit("wall_s")
     q0, q1 = fit("requests")
-    lat, lag = LATENCY_MS / 1000, CLEANUP_LAG_MS / 1000
+    lat, lag = LATENCY_MS / 1000, lag_ms / 1000
     wall = w0 + w1 * n
-    lb = lower_bound_s(fx, 1, lat, lag)
-    return {"variant": variant, "n": n, "c": 1, "estimate": True, "wall_s": round(wall, 1),
-            "lb_s": round(lb, 3), "lb_brief_s": round(lower_bound_s(fx, 1, lat, lag, brief=True), 3),
+    lb = lower_bound_s(fx, 1, lat, lag, dialect=dialect)
+    return {"variant": variant, "dialect": dialect, "n": n, "c": 1, "estimate": True,
+            "wall_s": round(wall, 1), "lb_s": round(lb, 3),
+            "lb_brief_s": round(lower_bound_s(fx, 1, lat, lag, brief=True, dialect=dialect), 3),
             "wall_over_lb": round(wall / lb, 3), "requests": round(q0 + q1 * n),
             "requests_per_instance": round((q0 + q1 * n) / n, 3),
             "server_bytes_per_instance": round(fit_per("server_bytes_per_instance"), 1),
@@ -519,9 +588,11 @@ async def amain(args: argparse.Namespace) -> dict:
     overrides = {k: v for k, v in (("first_poll_s", args.first_poll_s),
                                    ("poll_factor", args.poll_factor),
                                    ("max_poll_s", args.max_poll_s)) if v is not None}
-    sim = (SimProcess if args.sim_mode == "process" else SimThread)(SEED).start()
+    dialect = args.dialect
+    sim = (SimProcess if args.sim_mode == "process" else SimThread)(SEED, dialect).start()
     mongo = MongoWireServer().start()
-    env = Env(sim.url, mongo.uri, sim.proc.pid if isinstance(sim, SimProcess) else None)
+    env = Env(sim.url, mongo.uri, sim.proc.pid if isinstance(sim, SimProcess) and sim.proc else None,
+              dialect=dialect, lag_ms=args.cleanup_lag_ms)
     rows: list[dict] = []
     print(HEADER, flush=True)
     try:
@@ -544,7 +615,8 @@ async def amain(args: argparse.Namespace) -> dict:
                 done = {r["n"] for r in rows if r["variant"] == variant}
                 for n in sizes:
                     if n not in done:
-                        est = extrapolate(rows, n, variant, build_fixture(n))
+                        est = extrapolate(rows, n, variant, build_fixture(n), dialect,
+                                          args.cleanup_lag_ms)
                         if est:
                             rows.append(est)
                             print(fmt_row(est), flush=True)
@@ -556,13 +628,18 @@ async def amain(args: argparse.Namespace) -> dict:
     print()
     for name, verdict, detail in verdicts:
         print(f"{verdict:<5} {name}: {detail}")
+    bound = ("max(ceil(N/C) * mean_i(t_i), max_i t_i, quiet_logout_s + t_close) "
+             "+ free_hold_s; t_close = (quiet_logouts + 2)*lat + lag; "
+             "t_open = t_connecting = 3*lat (+lag in lb_brief_s)")
+    if dialect == Dialect.V2:
+        bound = ("max(ceil(N/C) * mean_i(t_i), max_i t_i) + free_hold_s(v2 = 0.5 s); "
+                 "t_i = 3*lat + W (probe, delete, probe), W = U(55, 115) ms + lag "
+                 "(2*lat + W in lb_strict_s)")
     return {
         "python": sys.version.split()[0], "platform": platform.platform(), "cpus": os.cpu_count(),
-        "sim_mode": args.sim_mode, "latency_ms": LATENCY_MS, "cleanup_lag_ms": CLEANUP_LAG_MS,
-        "seed": SEED, "policy_overrides": overrides,
-        "lower_bound": "max(ceil(N/C) * mean_i(t_i), max_i t_i, quiet_logout_s + t_close) "
-                       "+ free_hold_s; t_close = (quiet_logouts + 2)*lat + lag; "
-                       "t_open = t_connecting = 3*lat (+lag in lb_brief_s)",
+        "dialect": dialect, "sim_mode": args.sim_mode, "latency_ms": LATENCY_MS,
+        "cleanup_lag_ms": args.cleanup_lag_ms, "seed": SEED, "policy_overrides": overrides,
+        "lower_bound": bound,
         "rows": rows, "targets": [{"target": a, "verdict": b, "detail": c} for a, b, c in verdicts],
     }
 
@@ -579,8 +656,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--poll-factor", type=float)
     parser.add_argument("--max-poll-s", type=float)
     parser.add_argument("--sim-mode", choices=("process", "thread"), default="process")
-    parser.add_argument("--out", default=str(RESULTS))
+    parser.add_argument("--dialect", choices=[d.value for d in Dialect], default="v1.8",
+                        help="the simulator's dialect (and the original's form); default v1.8")
+    parser.add_argument("--cleanup-lag-ms", type=float, default=CLEANUP_LAG_MS,
+                        help=f"the simulator's cleanup lag (default {CLEANUP_LAG_MS})")
+    parser.add_argument("--out", default=None,
+                        help=f"default {RESULTS} (v2: {RESULTS_V2})")
     args = parser.parse_args(argv)
+    if args.out is None:
+        args.out = str(RESULTS_V2 if args.dialect == Dialect.V2 else RESULTS)
     report = asyncio.run(amain(args))
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
