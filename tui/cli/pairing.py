@@ -108,29 +108,40 @@ async def pair_result(args: Any, services: Services, out: Output, summary: Summa
         return EXIT_OK
     number = getattr(args, "number", None)
     follow = out.tty and not getattr(args, "once", False)
+    if not follow:
+        failed, drawn, _ = _show(out, name, code, number, pairing_code, advisor, follow)
+        return failed if failed is not None else EXIT_OK if drawn else EXIT_DRIFT
+    follower = Follower(services, out, name, code, number is not None, advisor)
+    # the stop signals are the follower's before the code and its "Ctrl+C stops" are shown
+    with follower.signals():
+        failed, drawn, lines = _show(out, name, code, number, pairing_code, advisor, follow)
+        if failed is not None:
+            return failed
+        if not drawn:
+            waiting = ("waiting for the phone: the QR code is drawn once the terminal is "
+                       "large enough · Ctrl+C stops")
+            out.line(waiting)
+            lines.append(waiting)
+        follower.drawn, follower.lines = drawn, lines
+        return await follower.follow()
+
+
+def _show(out: Output, name: str, code: Any, number: str | None, pairing_code: Any,
+          advisor: Advisor, follow: bool) -> tuple[int | None, bool, list[str]]:
+    """Show the pairing code or the QR code: (the exit code when there is none to show,
+    drawn, the lines written)."""
     if number is not None:
         if not pairing_code:
             return _fail(advisor.text(
                 f"{name}: the server gave no pairing code for {number} (try again, or scan "
-                f"the QR code: evodash pair {shlex.quote(name)})"))
+                f"the QR code: evodash pair {shlex.quote(name)})")), False, []
         show_pairing_code(out, name, number, pairing_code)
-        drawn, lines = True, list[str]()
-    elif not code:
+        return None, True, []
+    if not code:
         return _fail(f"{name}: the server gave no QR code (a name it reserves answers empty; "
-                     "evodash report shows its state)")
-    else:
-        drawn, lines = out.qr_code(code, name, footer=_footer(name, follow, 0),
-                                   advisor=advisor)
-    if not follow:
-        return EXIT_OK if drawn else EXIT_DRIFT
-    if not drawn:
-        waiting = ("waiting for the phone: the QR code is drawn once the terminal is large "
-                   "enough · Ctrl+C stops")
-        out.line(waiting)
-        lines.append(waiting)
-    follower = Follower(services, out, name, code, number is not None, advisor)
-    follower.drawn, follower.lines = drawn, lines
-    return await follower.run()
+                     "evodash report shows its state)"), False, []
+    drawn, lines = out.qr_code(code, name, footer=_footer(name, follow, 0), advisor=advisor)
+    return None, drawn, lines
 
 
 def show_pairing_code(out: Output, name: str, number: str, code: str) -> None:
@@ -166,25 +177,25 @@ class Follower:
         self.stop = asyncio.Event()
         self.signum: int | None = None
 
-    async def run(self) -> int:
+    async def follow(self) -> int:
+        """Ask until paired, a deadline or a stop signal (`signals()` must be in force)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + FOLLOW_S
-        with self._signals():
-            while not self.stop.is_set():
-                if loop.time() >= deadline:
-                    self.out.line(self.advisor.text(
-                        f"stopped waiting after {FOLLOW_S / 60:g} min: {visible(self.name)} "
-                        f"is not paired yet (evodash pair {_q(self.name)} shows a fresh code)"))
-                    return EXIT_DRIFT
-                try:
-                    await asyncio.wait_for(self.stop.wait(), PAIR_EVERY_S)
-                except asyncio.TimeoutError:
-                    pass
-                if self.stop.is_set():
-                    break
-                outcome = await self._ask()
-                if outcome is not None:
-                    return outcome
+        while not self.stop.is_set():
+            if loop.time() >= deadline:
+                self.out.line(self.advisor.text(
+                    f"stopped waiting after {FOLLOW_S / 60:g} min: {visible(self.name)} "
+                    f"is not paired yet (evodash pair {_q(self.name)} shows a fresh code)"))
+                return EXIT_DRIFT
+            try:
+                await asyncio.wait_for(self.stop.wait(), PAIR_EVERY_S)
+            except asyncio.TimeoutError:
+                pass
+            if self.stop.is_set():
+                break
+            outcome = await self._ask()
+            if outcome is not None:
+                return outcome
         assert self.signum is not None
         self.out.line(self.advisor.text(
             f"stopped by {signal_name(self.signum)}: {visible(self.name)} is not paired yet "
@@ -228,7 +239,7 @@ class Follower:
             code, self.name, footer=_footer(self.name, True, self.count), advisor=self.advisor)
 
     @contextmanager
-    def _signals(self) -> Iterator[None]:
+    def signals(self) -> Iterator[None]:
         """Ctrl+C, SIGTERM, SIGHUP end the wait (nothing runs that needs finishing)."""
         with stop_signals_to(self._on_signal):
             yield
