@@ -35,6 +35,9 @@ from tests.real.support import (
     seed_records,
 )
 
+from tui.evolution.client import EvolutionClient
+from tui.evolution.dialect import Dialect
+
 REPO = Path(__file__).resolve().parents[2]
 FREED = ("removed", "already_absent")
 
@@ -167,9 +170,17 @@ async def test_another_servers_name_is_never_deleted(server, mongo_db, mongo_ser
     """v2, two servers on one database: a record whose name belongs to the other server
     (another clientName) is never deleted through this one - neither by a delete of that
     name nor by the reseller's clear-all - and its record is kept; the rest of the clear-all
-    is done as usual. (v1.8 has no shared database of several servers: not applicable.)"""
+    is done as usual. On v1.8, which has no database shared by several servers, it checks
+    what stands in its place: the server names no client, and evodash detects v1.8 with no
+    client name, so it has no name to call another server's."""
     if not server.v2:
-        pytest.skip(f"not applicable to {server.version}: only v2 servers share a database")
+        async with EvolutionClient(server.url, real_env()["KEY"]) as client:
+            profile = await client.profile()
+        assert server.client_name == "" and profile.client_name is None, profile
+        assert profile.dialect is Dialect.V1_8, profile
+        print(f"\nREAL another server's name on {server.version}: no client name, "
+              f"detected {profile.label}: nothing is anyone else's")
+        return
     other = RealServer(real_env("OTHER_URL")["OTHER_URL"], real_env()["KEY"])
     await other.wait_up()
     assert other.client_name != server.client_name, "the other server needs its own clientName"
