@@ -311,7 +311,8 @@ async def test_verification_learns_the_cleanup_lag_and_probes_less(sim, store, m
                                                                    client, tmp_path):
     """Closed instances stay reserved for the server's cleanup lag after the delete: the
     first targets poll through it, later ones wait about that long and need ~1-2 probes.
-    When the lag disappears mid-run the estimate shrinks; every verdict is a probe's."""
+    When the lag disappears mid-run the estimate shrinks; every verdict is a probe's. (v2,
+    which waits without its slot, deletes the next targets meanwhile instead.)"""
     seed_resellers(mongo_db)
     names = [f"fabio_{i}_{i}" for i in range(10, 40)]
     sim.seed([{"name": n, "state": "close"} for n in names])
@@ -334,7 +335,11 @@ async def test_verification_learns_the_cleanup_lag_and_probes_less(sim, store, m
 
     assert [outcome_of(summary, n) for n in names] == [TargetOutcome.REMOVED] * len(names)
     verify = [e for e in events if first_free(e)]
-    assert [e.instance for e in verify] == names
+    # one target at a time on v1.8; v2 gives the slot up while it waits for its cleanup, so
+    # the next target starts meanwhile
+    assert sorted(e.instance for e in verify) == sorted(names)
+    if sim.dialect != "v2":
+        assert [e.instance for e in verify] == names
     assert all(e.outcome is StepOutcome.ABSENT for e in verify)
 
     def probes(event) -> int:
@@ -344,11 +349,18 @@ async def test_verification_learns_the_cleanup_lag_and_probes_less(sim, store, m
         return float(event.detail.split(" after ")[1].split()[0])
 
     lagged, fast = verify[:16], verify[16:]
-    assert probes(lagged[0]) >= 3  # polled through the 150 ms lag: 0, ~20, ~50, ... ms
-    assert max(probes(e) for e in lagged[-6:]) <= 3  # waited about the learnt lag instead
-    assert sum(probes(e) for e in lagged[-6:]) < sum(probes(e) for e in lagged[:6])
-    assert min(seconds(e) for e in lagged[-6:]) >= 0.1  # and never claimed absent early
-    assert seconds(fast[-1]) < seconds(fast[0])  # without the lag the wait shrinks
+    assert min(seconds(e) for e in lagged) >= 0.1  # never claimed absent early
+    if sim.dialect == "v2":
+        # v2 gives the slot up while it waits for its cleanup: the next targets were deleted
+        # meanwhile (their waits overlap; with nothing finished, nothing learnt to wait for)
+        deleted_first = {e.instance for e in events[:events.index(verify[0])]
+                         if e.step is Step.DELETE and e.outcome is StepOutcome.OK}
+        assert len(deleted_first) >= 10
+    else:
+        assert probes(lagged[0]) >= 3  # polled through the 150 ms lag: 0, ~20, ~50, ... ms
+        assert max(probes(e) for e in lagged[-6:]) <= 3  # waited about the learnt lag instead
+        assert sum(probes(e) for e in lagged[-6:]) < sum(probes(e) for e in lagged[:6])
+        assert seconds(fast[-1]) < seconds(fast[0])  # without the lag the wait shrinks
     for name in names:
         assert probe_status(sim, name) == "absent"
         assert mongo_db[CONNECTIONS].count_documents({"instance_name": name}) == 0

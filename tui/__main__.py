@@ -1,5 +1,5 @@
 """`python -m tui` runs the same entry point as the `evodash` console script."""
 
-from tui.cli.main import main
+from tui.cli.main import run
 
-raise SystemExit(main())
+run()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import signal
 import sys
 
@@ -267,3 +268,18 @@ def main(argv: list[str] | None = None) -> int:
         except (OSError, ValueError):
             pass
         return signal_exit(signal.SIGINT)
+
+
+def run() -> None:
+    """The console script (`evodash`, `python -m tui`): `main`, then leave at once. Every
+    cleanup that matters has run when `main` returns (services closed, the audit log synced,
+    the demo's servers stopped and its world saved); what is left is the interpreter's
+    shutdown, where pymongo joins its monitor threads in 0.5 s sleeps (~0.6 s of every
+    command, measured). Standard output is flushed first: a closed pipe is not an error."""
+    code = main()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code)

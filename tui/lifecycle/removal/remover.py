@@ -177,7 +177,8 @@ class InstanceRemover:
         loaded_is_held = waits and deleted_now
         verdict = await self.verifier.verify(clock, name, window, slot, emit,
                                              logged_out=logged_out,
-                                             loaded_is_held=loaded_is_held)
+                                             loaded_is_held=loaded_is_held,
+                                             yield_slot=waits)
         at.state = verdict.instance_state
         if verdict.absent:
             if not at.deleted:

@@ -7,8 +7,10 @@ import asyncio
 
 class Slot:
     """A place in the operation's concurrency limit, held while a target works and given up
-    while it only waits for its absence to last (`free_hold_s`), so waiting targets do not
-    hold back working ones; taken again only if the target needs another attempt."""
+    while it only waits - for its absence to last (`free_hold_s`), or, where the server's
+    cleanup runs after the delete's answer (v2), for the probes that wait for it - so
+    waiting targets do not hold back working ones; taken again only if the target needs
+    another attempt."""
 
     def __init__(self, gate: asyncio.Semaphore | None) -> None:
         self.gate = gate
