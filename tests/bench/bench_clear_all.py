@@ -517,6 +517,59 @@ def extrapolate(rows: list[dict], n: int, variant: str, fx: Fixture,
             "from": [r["n"] for r in pts]}
 
 
+FLOOR_POLL_S = 0.02
+FLOOR_LIMIT_S = 30.0
+
+
+async def run_floor(env: Env, fx: Fixture) -> dict:
+    """The simulator's floor, measured as on the real servers (bench_real_clear_all): every
+    name deleted raw at once by a minimal aiohttp client (no logout, no re-check, no record,
+    no audit log, no concurrency limit), each probed 20 ms apart until its first 404, plus the
+    dialect's hold. What this server and this machine need to free the names, with nothing
+    of evodash's own work; `records_lost` is not measured (it touches no record)."""
+    import aiohttp
+
+    await env.reset(fx)
+    hold = DeletePolicy().for_server(
+        V2Wire.removal if env.dialect == Dialect.V2 else V18Wire.removal).hold_s
+    headers = {"apikey": API_KEY}
+    load0 = load()
+    cpu0 = env.cpu()
+    connector = aiohttp.TCPConnector(limit=0)
+    async with aiohttp.ClientSession(env.sim_url, connector=connector, headers=headers) as http:
+        started = time.perf_counter()
+
+        async def delete(name: str) -> int:
+            async with http.delete(f"/instance/delete/{name}") as r:
+                await r.read()
+                return r.status
+
+        statuses = await asyncio.gather(*(delete(n) for n in fx.names), return_exceptions=True)
+
+        async def first_absent(name: str) -> float | None:
+            end = started + FLOOR_LIMIT_S
+            while time.perf_counter() < end:
+                async with http.get(f"/instance/connectionState/{name}") as r:
+                    await r.read()
+                    if r.status == 404:
+                        return time.perf_counter() - started
+                await asyncio.sleep(FLOOR_POLL_S)
+            return None
+
+        freed = await asyncio.gather(*(first_absent(n) for n in fx.names))
+    cpu1 = env.cpu()
+    seen = [t for t in freed if t is not None]
+    last = max(seen) if seen else FLOOR_LIMIT_S
+    codes: dict[str, int] = {}
+    for st in statuses:
+        codes[str(st) if isinstance(st, int) else type(st).__name__] = (
+            codes.get(str(st) if isinstance(st, int) else type(st).__name__, 0) + 1)
+    return {"variant": "floor", "dialect": env.dialect, "n": fx.n, "estimate": False,
+            "wall_s": round(last + hold, 3), "last_first_404_s": round(last, 3),
+            "hold_s": hold, "delete_statuses": codes, "never_absent": len(fx.names) - len(seen),
+            "load_before": load0, **_cpu(cpu0, cpu1)}
+
+
 # ---------------------------------------------------------------------- report
 def fmt_row(r: dict) -> str:
     est = "~" if r["estimate"] else " "
@@ -536,6 +589,13 @@ def fmt_row(r: dict) -> str:
             f"{r['wall_over_lb']:>8.2f} {r['requests_per_instance']:>8.2f}"
             f"{r['server_bytes_per_instance']:>11.0f}{r['client_bytes_per_instance']:>10.0f}"
             f"  {corr:<5} {extra}")
+
+
+def fmt_floor(r: dict) -> str:
+    return (f"{'floor':<12}{r['n']:>6}{'all':>4}  {r['wall_s']:>9.2f}  (last first 404 "
+            f"{r['last_first_404_s']:.2f} s + hold {r['hold_s']:.1f} s; never absent "
+            f"{r['never_absent']}; deletes {r['delete_statuses']}) cpu={r['client_cpu_s']:.1f}s"
+            f" load={r['load_before'][0] if r['load_before'] else '?'}")
 
 
 HEADER = (f"{'variant':<12}{'N':>6}{'C':>4}  {'wall s':>9} {'LB s':>8}{'wall/LB':>8} "
@@ -560,6 +620,12 @@ def targets(rows: list[dict], sizes: list[int]) -> list[tuple[str, str, str]]:
             out.append((f"evodash C=16 within 1.3x of lower bound, N={n}",
                         "PASS" if r["wall_over_lb"] <= 1.3 else "MISS",
                         f"{r['wall_s']:.2f} s / LB {r['lb_s']:.2f} s = {r['wall_over_lb']:.2f}x"))
+        f = next((x for x in rows if x["variant"] == "floor" and x["n"] == n), None)
+        if r and f:
+            ratio = r["wall_s"] / f["wall_s"]
+            out.append((f"evodash C=16 within 1.3x of the measured floor, N={n}",
+                        "PASS" if ratio <= 1.3 else "MISS",
+                        f"{r['wall_s']:.2f} s / floor {f['wall_s']:.2f} s = {ratio:.2f}x"))
     evo_rows = [r for r in rows if r["variant"] == "evodash"]
     for c in sorted({r["c"] for r in evo_rows}):
         per = {r["n"]: r["requests_per_instance"] for r in evo_rows if r["c"] == c}
@@ -608,6 +674,10 @@ async def amain(args: argparse.Namespace) -> dict:
                 if not args.no_baseline and n <= args.skip_baseline_above:
                     rows.append(await run_baseline(env, fx, "baseline"))
                     print(fmt_row(rows[-1]), flush=True)
+                if args.floor:
+                    floor = await run_floor(env, fx)
+                    rows.append(floor)
+                    print(fmt_floor(floor), flush=True)
                 for c in concs:
                     rows.append(await run_evodash(env, fx, c, overrides, Path(tmp)))
                     print(fmt_row(rows[-1]), flush=True)
@@ -655,6 +725,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--first-poll-s", type=float)
     parser.add_argument("--poll-factor", type=float)
     parser.add_argument("--max-poll-s", type=float)
+    parser.add_argument("--floor", action=argparse.BooleanOptionalAction, default=None,
+                        help="also measure the floor (raw deletes at once until each probes "
+                             "absent, + hold); default on with --dialect v2")
     parser.add_argument("--sim-mode", choices=("process", "thread"), default="process")
     parser.add_argument("--dialect", choices=[d.value for d in Dialect], default="v1.8",
                         help="the simulator's dialect (and the original's form); default v1.8")
@@ -665,6 +738,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.out is None:
         args.out = str(RESULTS_V2 if args.dialect == Dialect.V2 else RESULTS)
+    if args.floor is None:
+        args.floor = args.dialect == Dialect.V2
     report = asyncio.run(amain(args))
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -107,20 +107,12 @@ class Verifier:
         return Verdict(ProbeState.ABSENT)
 
     async def verify(self, clock: Clock, name: str, window: float, slot: Slot, emit: Emit,
-                     *, logged_out: bool = False, loaded_is_held: bool = False,
-                     yield_slot: bool = False) -> Verdict:
+                     *, logged_out: bool = False, loaded_is_held: bool = False) -> Verdict:
         """Probe until the name is absent or `window` seconds passed, then hold the
         absence; the verdict, with the instance state of the last probe that saw one.
         `loaded_is_held`: the instance still answering with a state after its delete is the
         server's cleanup not yet begun (v2 unloads it only after the delete's event fan-out),
-        waited for like a reserved name, not taken for a delete that did not take.
-        `yield_slot`: the target only waits for the server's cleanup (v2's delete window,
-        seconds on a loaded server): its slot is given up after the first probe, as for the
-        hold, so waiting targets do not hold back the deletes of the others; each waiting
-        target has at most one probe in flight, on its own backing-off schedule (taking the
-        slot for each probe would queue it behind every target not yet started: measured,
-        the learnt lag then drifts and the probes per target grow). The caller takes the
-        slot again for another attempt."""
+        waited for like a reserved name, not taken for a delete that did not take."""
         poll = _Poll(clock.elapsed(), clock.elapsed() + window, self.policy.first_poll_s)
         learnt_free = self._free_after[logged_out]
         first_reserved = self._first_reserved[logged_out]
@@ -128,8 +120,6 @@ class Verifier:
                 and sum(first_reserved) >= len(first_reserved) - 1):
             # the first probe would almost surely say reserved: start with the learnt lag
             poll.last_reserved_at = 0.0
-            if yield_slot:
-                slot.give_up()
             await self._sleep_until(clock, poll.started, statistics.median(learnt_free),
                                     poll.deadline)
             poll.pause = self.policy.first_poll_s / self.policy.poll_factor
@@ -139,8 +129,6 @@ class Verifier:
             poll.polls += 1
             sent_at = clock.elapsed() - poll.started
             last = await self._one_probe(name)
-            if yield_slot:
-                slot.give_up()
             state = last.instance_state if last.state is not None else state
             held = last.state is ProbeState.RESERVED or (
                 loaded_is_held and last.state is ProbeState.PRESENT)
