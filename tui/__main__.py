@@ -1,5 +1,5 @@
 """`python -m tui` runs the same entry point as the `evodash` console script."""
 
-from tui.cli.main import run
+from tui.cli.main import main
 
-run()
+raise SystemExit(main())

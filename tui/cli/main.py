@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import signal
 import sys
 
@@ -198,8 +197,8 @@ def build_parser() -> argparse.ArgumentParser:
     clear.add_argument("--include-attributed", action="store_true",
                        help="also orphan instances whose name matches the reseller's prefix")
     clear.add_argument("--concurrency", type=_concurrency, metavar="N",
-                       help=f"targets at once (1-{MAX_CONCURRENCY}; default "
-                            "cleanup.concurrency)")
+                       help=f"targets worked at once (1-{MAX_CONCURRENCY}; one only waiting "
+                            "does not count; default cleanup.concurrency)")
     common(clear, dry_run=True, reseller="the reseller whose names are cleared (its id or "
                                          "its name); or --all")
 
@@ -268,18 +267,3 @@ def main(argv: list[str] | None = None) -> int:
         except (OSError, ValueError):
             pass
         return signal_exit(signal.SIGINT)
-
-
-def run() -> None:
-    """The console script (`evodash`, `python -m tui`): `main`, then leave at once. Every
-    cleanup that matters has run when `main` returns (services closed, the audit log synced,
-    the demo's servers stopped and its world saved); what is left is the interpreter's
-    shutdown, where pymongo joins its monitor threads in 0.5 s sleeps (~0.6 s of every
-    command, measured). Standard output is flushed first: a closed pipe is not an error."""
-    code = main()
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError):
-            pass
-    os._exit(code)
