@@ -352,10 +352,12 @@ async def test_verification_learns_the_cleanup_lag_and_probes_less(sim, store, m
     assert min(seconds(e) for e in lagged) >= 0.1  # never claimed absent early
     if sim.dialect == "v2":
         # v2 gives the slot up while it waits for its cleanup: the next targets were deleted
-        # meanwhile (their waits overlap; with nothing finished, nothing learnt to wait for)
+        # meanwhile (their waits overlap; with nothing finished, nothing learnt to wait for).
+        # With the slot held through the wait only the first target's delete would come
+        # before its name is free; how many more fit in the 150 ms depends on the load.
         deleted_first = {e.instance for e in events[:events.index(verify[0])]
                          if e.step is Step.DELETE and e.outcome is StepOutcome.OK}
-        assert len(deleted_first) >= 10
+        assert len(deleted_first) >= 2
     else:
         assert probes(lagged[0]) >= 3  # polled through the 150 ms lag: 0, ~20, ~50, ... ms
         assert max(probes(e) for e in lagged[-6:]) <= 3  # waited about the learnt lag instead
