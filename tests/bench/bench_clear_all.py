@@ -238,6 +238,21 @@ class RequestBytes:
         self.count += 1
 
 
+class _Counted(httpx.AsyncBaseTransport):
+    """A transport that counts what passes through it (`RequestBytes`), then sends it."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, counter: RequestBytes) -> None:
+        self.inner = inner
+        self.counter = counter
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        await self.counter(request)
+        return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
 # ---------------------------------------------------------------------- environment
 class SimProcess:
     """The simulator in a child process (`python -m tui.simulator.cli --port 0`)."""
@@ -293,11 +308,13 @@ class SimThread:
 
 class Env:
     def __init__(self, sim_url: str, mongo_uri: str, sim_pid: int | None = None,
+                 mongo_pid: int | None = None,
                  dialect: str = "v1.8", lag_ms: float = CLEANUP_LAG_MS):
         self.dialect = dialect
         self.lag_ms = lag_ms
         self.sim_url = sim_url
         self.sim_pid = sim_pid
+        self.mongo_pid = mongo_pid
         self.mongo_uri = mongo_uri
         self.control = httpx.AsyncClient(base_url=sim_url, timeout=60, trust_env=False)
 
@@ -327,16 +344,10 @@ class Env:
         finally:
             client.close()
 
-    def cpu(self) -> tuple[float, float | None]:
-        """(this process' CPU seconds, the simulator process' CPU seconds when it has its own)."""
-        sim = None
-        if self.sim_pid is not None:
-            try:
-                fields = Path(f"/proc/{self.sim_pid}/stat").read_text().rsplit(")", 1)[1].split()
-                sim = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-            except (OSError, IndexError, ValueError):
-                sim = None
-        return time.process_time(), sim
+    def cpu(self) -> tuple[float, float | None, float | None]:
+        """(this process' CPU seconds, the simulator process' CPU seconds when it has its own,
+        the MongoDB-wire server's)."""
+        return time.process_time(), _proc_cpu(self.sim_pid), _proc_cpu(self.mongo_pid)
 
     async def stats(self) -> dict:
         return (await self.control.get("/_sim/stats")).json()
@@ -440,7 +451,7 @@ async def run_evodash(env: Env, fx: Fixture, c: int, policy_overrides: dict, tmp
         service.ctx.policy = dataclasses.replace(service.policy, **policy_overrides)
     service.ctx.rng = random.Random(SEED)  # deterministic poll jitter
     counter = RequestBytes()
-    services.client._http.event_hooks["request"].append(counter)  # bench-only instrumentation
+    services.client._transport = _Counted(services.client._transport, counter)  # bench-only
     before = await env.stats()
     load0 = load()
     cpu0 = env.cpu()
@@ -464,10 +475,23 @@ async def run_evodash(env: Env, fx: Fixture, c: int, policy_overrides: dict, tmp
     return row
 
 
+def _proc_cpu(pid: int | None) -> float | None:
+    """CPU seconds (user + system) of another process, None when it cannot be read."""
+    if pid is None:
+        return None
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def _cpu(cpu0: tuple, cpu1: tuple) -> dict:
     out = {"client_cpu_s": round(cpu1[0] - cpu0[0], 3)}
     if cpu0[1] is not None and cpu1[1] is not None:
         out["sim_cpu_s"] = round(cpu1[1] - cpu0[1], 3)
+    if cpu0[2] is not None and cpu1[2] is not None:
+        out["db_cpu_s"] = round(cpu1[2] - cpu0[2], 3)
     return out
 
 
@@ -598,6 +622,8 @@ def fmt_row(r: dict) -> str:
         else:
             extra = " ".join(f"{k}={v}" for k, v in sorted(r["outcomes"].items()))
         extra += f" cpu={r['client_cpu_s']:.1f}s"
+        if "sim_cpu_s" in r or "db_cpu_s" in r:
+            extra += f" sim={r.get('sim_cpu_s', '?')}s db={r.get('db_cpu_s', '?')}s"
         extra += f" load={r['load_before'][0] if r['load_before'] else '?'}"
     else:
         extra = f"ESTIMATE (linear from N={r['from']})"
@@ -674,6 +700,7 @@ async def amain(args: argparse.Namespace) -> dict:
     sim = (SimProcess if args.sim_mode == "process" else SimThread)(SEED, dialect).start()
     mongo = MongoWireServer().start()
     env = Env(sim.url, mongo.uri, sim.proc.pid if isinstance(sim, SimProcess) and sim.proc else None,
+              mongo.pid,
               dialect=dialect, lag_ms=args.cleanup_lag_ms)
     rows: list[dict] = []
     print(HEADER, flush=True)

@@ -191,10 +191,15 @@ class EvolutionClient:
         self._profile: ServerProfile | None = None
         self._detecting: asyncio.Lock | None = None
         self._listed: tuple[float, frozenset[str]] | None = None  # locate's recent list
+        # requests are built by httpx's client (headers, timeouts, URL) and sent straight to
+        # the transport: the client's send adds auth, redirect and cookie handling this API
+        # does not use (no redirects followed, no cookies), measured at 40 % of the CPU of a
+        # probe (~140 us of ~340 us)
+        self._transport = transport or AiohttpTransport()
         self._http = httpx.AsyncClient(
             headers={"apikey": api_key, "accept": "application/json"},
             timeout=httpx.Timeout(self.timeout_s),
-            transport=transport or AiohttpTransport(),
+            transport=self._transport,
             follow_redirects=False,
             trust_env=False,
         )
@@ -535,7 +540,9 @@ class EvolutionClient:
         try:
             try:
                 async with asyncio.timeout(self.timeout_s):
-                    response = await self._http.send(request, stream=True)
+                    if self._http.is_closed:
+                        raise RuntimeError("the Evolution API client was closed")
+                    response = await self._transport.handle_async_request(request)
                     try:
                         status = response.status_code
                         cap = ERROR_BODY_CAP if status >= 400 else MAX_BODY_BYTES + 1

@@ -12,6 +12,7 @@ import asyncio
 import os
 import socket
 
+from tui.lifecycle.batching import Coalescer
 from tui.lifecycle.context import ActiveOps
 from tui.lifecycle.ports import StorePort
 from tui.store.errors import StoreError
@@ -45,23 +46,43 @@ def is_stale(holder: str, active: ActiveOps) -> bool:
 
 
 class Claims:
-    """The claims of one operation run."""
+    """The claims of one operation run. Claims and releases asked by its targets at about
+    the same time go to the store together (`Coalescer`: one round trip each way)."""
 
     def __init__(self, store: StorePort, op_id: str, active: ActiveOps) -> None:
         self.store = store
         self.owner = claim_owner(op_id)
         self.active = active
+        self._take: Coalescer[str, str | None] = Coalescer(self._claim_many,
+                                                          abandoned=self._abandoned)
+        self._release: Coalescer[str, None] = Coalescer(self._release_many,
+                                                       default=lambda: None)
+        self._orphans: set[asyncio.Task[None]] = set()
 
     async def take(self, name: str) -> str | None:
         """Claim `name`: None when this run holds it now, else the live holder's name.
         Raises `StoreError` when the store cannot say."""
-        holder = await self.store.claim(name, self.owner, CLAIM_TTL_S)
+        holder = await self._take(name)
         if holder is not None and is_stale(holder, self.active):
             holder = await self.store.claim(name, self.owner, 0.0)  # take it over
         return holder
 
     async def release(self, name: str) -> None:
         try:
-            await asyncio.shield(self.store.release(name, self.owner))
+            await asyncio.shield(self._release(name))
         except (StoreError, asyncio.CancelledError):
             pass  # a claim left behind is stale once this run is over (`is_stale`)
+
+    async def _claim_many(self, names: list[str]) -> dict[str, str | None]:
+        return await self.store.claim_many(names, self.owner, CLAIM_TTL_S)
+
+    async def _release_many(self, names: list[str]) -> dict[str, None]:
+        await self.store.release_many(names, self.owner)
+        return {}
+
+    def _abandoned(self, name: str, holder: str | None) -> None:
+        """A target cancelled while its claim was on the way: the claim goes again."""
+        if holder is None:
+            task = asyncio.ensure_future(self.release(name))
+            self._orphans.add(task)
+            task.add_done_callback(self._orphans.discard)

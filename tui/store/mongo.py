@@ -21,7 +21,7 @@ from typing import Any
 from bson import ObjectId
 from bson.errors import BSONError
 from motor.motor_asyncio import AsyncIOMotorChangeStream, AsyncIOMotorClient
-from pymongo.errors import DuplicateKeyError, OperationFailure, PyMongoError
+from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure, PyMongoError
 
 from tui.secrets import mask_uri
 from tui.store.errors import AUTH_FAILED, StoreError, StoreScopeError, from_pymongo
@@ -451,9 +451,41 @@ class ConnectionStore:
             return None
         return str(holder.get("owner") or "another run")
 
+    async def claim_many(self, names: list[str], owner: str, ttl_s: float
+                         ) -> dict[str, str | None]:
+        """`claim` for several names in one round trip where none is held (the common case):
+        name -> None when claimed, else the holder's description. A name already claimed
+        (a duplicate key) goes through `claim` on its own (a stale claim taken over)."""
+        names = list(dict.fromkeys(names))
+        if len(names) == 1:
+            return {names[0]: await self.claim(names[0], owner, ttl_s)}
+        now = time.time()
+        held: list[str] = []
+        with self.errors("claiming names"):
+            try:
+                await self._claims.insert_many(
+                    [{"_id": name, "owner": owner, "at": now} for name in names], ordered=False)
+            except BulkWriteError as exc:
+                errors = exc.details.get("writeErrors", [])
+                if any(e.get("code") != 11000 for e in errors) or exc.details.get(
+                        "writeConcernErrors"):
+                    raise
+                held = [names[e["index"]] for e in errors]
+        answers: dict[str, str | None] = dict.fromkeys(names)
+        for name in held:
+            answers[name] = await self.claim(name, owner, ttl_s)
+        return answers
+
     async def release(self, name: str, owner: str) -> None:
         with self.errors("releasing a claim"):
             await self._claims.delete_one({"_id": name, "owner": owner})
+
+    async def release_many(self, names: list[str], owner: str) -> None:
+        """`release` for several names in one round trip (only `owner`'s claims go)."""
+        if len(names) == 1:
+            return await self.release(names[0], owner)
+        with self.errors("releasing claims"):
+            await self._claims.delete_many({"_id": {"$in": list(names)}, "owner": owner})
 
     async def mark_record(self, doc_id: str, **fields: Any) -> int:
         """`$set` bookkeeping fields (e.g. evodash_last_error) on one record; returns matches.

@@ -2,9 +2,12 @@
 delete of every target, a bounded number at a time, dialing targets first, with the census
 of the instance list going meanwhile.
 
-Per target, right before its first mutation: claim the name, re-check its records and its
-grace (what changed since the plan is skipped and said so), write the audit intent; after
-it: remove the records only when the name was verified free, else keep and mark them.
+Per target: claim the name while it waits for its slot (at most `concurrency` targets
+claimed ahead); then, right before its first mutation, re-check its records and its grace
+(what changed since the plan is skipped and said so), write the audit intent; after
+it: remove the records only when the name was verified free, else keep and mark them. The
+claims, re-reads and releases of targets that ask at about the same time share one store
+round trip each (`tui.lifecycle.batching`).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import time
 
 from tui.evolution.errors import UnauthorizedError
 from tui.evolution.models import InstanceState
+from tui.lifecycle.batching import Coalescer
 from tui.lifecycle.domain import Skip, SkipCause, Step, StepOutcome, TargetKind, TargetOutcome
 from tui.lifecycle.events import NAME_FREED, StepEvent, TargetResult
 from tui.lifecycle.frame import RunFrame
@@ -24,6 +28,7 @@ from tui.lifecycle.removal.policy import DeleteResult
 from tui.lifecycle.plans import Plan, Target
 from tui.lifecycle.seen import young_orphan
 from tui.store.errors import StoreError
+from tui.store.models import ConnectionRecord
 
 
 class RemovalRun:
@@ -35,10 +40,15 @@ class RemovalRun:
         self.ctx = frame.ctx
         self.plan = plan
         self.bulk = bulk  # several names: the young-orphan grace applies
-        self.gate = asyncio.Semaphore(max(1, concurrency or self.ctx.concurrency))
+        width = max(1, concurrency or self.ctx.concurrency)
+        self.gate = asyncio.Semaphore(width)
+        self.ahead = asyncio.Semaphore(width)  # targets claimed, waiting for a slot
         self.last_step: dict[str, str] = {}
         self.remover = InstanceRemover(self.ctx.client, self.ctx.policy, self._track,
                                        frame.operation, self.ctx.rng, dialing=self.ctx.dialing)
+        # the re-reads of the targets entering their slots at about the same time: one query
+        self._reread: Coalescer[str, list[ConnectionRecord]] = Coalescer(self._records_named,
+                                                                         default=list)
 
     def _track(self, event: StepEvent) -> None:
         if event.instance and event.step is not Step.DONE:
@@ -77,36 +87,46 @@ class RemovalRun:
             frame.emit(target.name, Step.PLAN, 0, StepOutcome.SKIPPED, target.skip_reason)
             frame.finish(frame.skipped(target, target.skip))
             return
-        async with Slot(self.gate) as slot:
+        ahead = _Once(self.ahead)
+        await self.ahead.acquire()
+        try:
+            # claimed while the slot is still busy (at most `concurrency` targets ahead):
+            # the claims of the targets next in line go together, off the slot's path
             why = frame.gate() or await frame.claim(target)
             if why is not None:
                 frame.finish(frame.skipped(target, why))
                 return
             try:
-                await self._attempt(target, slot)
+                async with Slot(self.gate) as slot:
+                    ahead.release()
+                    why = frame.gate()  # cancelled or stopped while it waited for its slot
+                    if why is not None:
+                        frame.finish(frame.skipped(target, why))
+                        return
+                    await self._attempt(target, slot)
             finally:
                 await frame.claims.release(target.name)
+        finally:
+            ahead.release()
 
     async def _attempt(self, target: Target, slot: Slot) -> None:
         frame = self.frame
-        why = await self._changed(target)
-        if why is not None:
-            if why.changed or why.cause is SkipCause.YOUNG_ORPHAN:
-                frame.emit(target.name, Step.PLAN, 0, StepOutcome.SKIPPED,
-                           frame.skipped(target, why).reason)
-            frame.finish(frame.skipped(target, why))
-            return
-        why = frame.intent(target.name, target.describe())
-        if why is not None:
-            frame.finish(frame.skipped(target, why))
-            return
+        # the records are re-read while the remover re-checks the name (both only read, both
+        # after the claim); the intent is written once both answered, right before the first
+        # change (`_Go`), so what changed since the plan still leaves the target untouched
+        go = _Go(frame, target, asyncio.ensure_future(self._changed(target)))
         started = time.monotonic()
         try:
             outcome = await self.remover.remove(target.name, target.state, slot=slot,
                                                 expect_unlisted=target.kind
-                                                is TargetKind.ORPHAN_RECORD)
+                                                is TargetKind.ORPHAN_RECORD,
+                                                before_mutation=go)
+            await go()  # (ended without a change: its records are still to be decided)
         except UnauthorizedError as exc:
             frame.halt(str(exc))
+            if not await go():
+                self._skip(target, go.why)
+                return
             result = self._failed(target, str(exc))
             # a failed target's records are kept *and marked*, 401 included
             await mark_records(self.frame, target, str(exc))
@@ -118,9 +138,24 @@ class RemovalRun:
             frame.finish(self._failed(target, f"interrupted after: {after}; its record(s) kept"),
                          interrupted_after=after)
             raise
+        finally:
+            go.reread.cancel()  # (a no-op once it answered)
+        if go.why is not None:
+            self._skip(target, go.why)
+            return
         result = await self._records(target, outcome)
         result.elapsed_s = time.monotonic() - started
         frame.finish(result)
+
+    def _skip(self, target: Target, why: Skip | None) -> None:
+        """The target is left alone: it changed since the plan (said as a step too), it is
+        a young orphan, or the intent could not be written."""
+        assert why is not None
+        frame = self.frame
+        if why.changed or why.cause is SkipCause.YOUNG_ORPHAN:
+            frame.emit(target.name, Step.PLAN, 0, StepOutcome.SKIPPED,
+                       frame.skipped(target, why).reason)
+        frame.finish(frame.skipped(target, why))
 
     async def _records(self, target: Target, outcome: DeleteResult) -> TargetResult:
         """The records after the instance's verdict: removed when the name is verified
@@ -152,7 +187,7 @@ class RemovalRun:
         young. A store that fails stops the run."""
         scope = self.plan.scope
         try:
-            fresh = await self.ctx.store.find_records(target.name)
+            fresh = await self._reread(target.name)
         except StoreError as exc:
             self.frame.halt(f"the database cannot be used ({exc}): no new target started")
             return Skip(SkipCause.NOT_STARTED, detail=self.frame.stop_reason)
@@ -169,6 +204,48 @@ class RemovalRun:
         if self.bulk and target.kind is TargetKind.ORPHAN_INSTANCE:
             return young_orphan(self.ctx.first_seen, self.ctx.orphan_grace_s, target.name)
         return None
+
+
+    async def _records_named(self, names: list[str]) -> dict[str, list[ConnectionRecord]]:
+        by_name: dict[str, list[ConnectionRecord]] = {name: [] for name in names}
+        for record in await self.ctx.store.find_records_named(names):
+            by_name.setdefault(record.instance_name, []).append(record)
+        return by_name
+
+
+class _Go:
+    """May the target be changed? Asked right before its first change (or once it ended
+    without one): its records re-read (`RemovalRun._changed`), then its audit intent
+    written. Answered once; `why` says why not."""
+
+    def __init__(self, frame: RunFrame, target: Target, reread: asyncio.Future[Skip | None]
+                 ) -> None:
+        self.frame = frame
+        self.target = target
+        self.reread = reread
+        self.asked = False
+        self.why: Skip | None = None
+
+    async def __call__(self) -> bool:
+        if not self.asked:
+            why = await self.reread
+            if why is None:
+                why = self.frame.intent(self.target.name, self.target.describe())
+            self.why, self.asked = why, True
+        return self.why is None
+
+
+class _Once:
+    """Releases a semaphore at most once."""
+
+    def __init__(self, semaphore: asyncio.Semaphore) -> None:
+        self.semaphore = semaphore
+        self.held = True
+
+    def release(self) -> None:
+        if self.held:
+            self.held = False
+            self.semaphore.release()
 
 
 def _priority(target: Target) -> int:

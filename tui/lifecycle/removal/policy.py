@@ -45,6 +45,11 @@ class DeletePolicy:
     # dialect's (`RemovalProfile.free_hold_s`; v1.8 1.0 s: a name that came back did so
     # 0.09-0.26 s after its first 404; v2 0.5 s: none came back).
     free_hold_s: float | None = None
+    # Probe the hold early too (at 30 %), so that a name that comes back is retried early.
+    # None: where the dialect retries a name that comes back (`RemovalProfile.retry_reserved`,
+    # v1.8); v2 does not (a name held after its window is its cleanup, stuck whenever it is
+    # seen), so its hold ends in one probe.
+    early_hold_probe: bool | None = None
     # Stopping the dialing (§11.2): a listed instance is taken as quiet once it was seen
     # `close` at least `quiet_samples` times over at least `quiet_logout_s` and never
     # `connecting`; samples are its logout answers (400 "not connected", at least
@@ -71,11 +76,17 @@ class DeletePolicy:
         """The hold in force (`for_server` has filled in the dialect's)."""
         return 1.0 if self.free_hold_s is None else self.free_hold_s
 
+    @property
+    def hold_probes(self) -> tuple[float, ...]:
+        """When the hold probes, as fractions of it (`for_server` has decided)."""
+        return (0.3, 1.0) if self.early_hold_probe is not False else (1.0,)
+
     def for_server(self, profile: RemovalProfile) -> DeletePolicy:
-        """This policy on a server with `profile`: the dialect's hold unless one is set."""
-        if self.free_hold_s is not None:
-            return self
-        return replace(self, free_hold_s=profile.free_hold_s)
+        """This policy on a server with `profile`: the dialect's hold and hold probes unless
+        they are set."""
+        hold = profile.free_hold_s if self.free_hold_s is None else self.free_hold_s
+        early = profile.retry_reserved if self.early_hold_probe is None else self.early_hold_probe
+        return replace(self, free_hold_s=hold, early_hold_probe=early)
 
 
 @dataclass

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from tui.evolution.errors import BadRequestError, EvolutionError, NotFoundError, UnauthorizedError
@@ -82,13 +83,18 @@ class InstanceRemover:
         return emit
 
     async def remove(self, name: str, state: InstanceState | None = None, *,
-                     slot: Slot | None = None, expect_unlisted: bool = False) -> DeleteResult:
+                     slot: Slot | None = None, expect_unlisted: bool = False,
+                     before_mutation: Callable[[], Awaitable[bool]] | None = None
+                     ) -> DeleteResult:
         """Remove `name`. `state` is what the plan knew (None: not listed); the name is
         re-checked anyway (a plan may be stale): by a probe when not listed, by the first
         logout when listed (400 = listed and close, 200 = connecting, 404 = gone).
         `slot`: the target's place in the operation's concurrency limit, held by the caller
         (given up while only waiting). `expect_unlisted`: the plan saw no instance (an
         orphan record): one that is there now appeared since and is not touched.
+        `before_mutation`: awaited right before the first request that changes anything
+        (after the re-check, which only reads); False: nothing is changed (SKIPPED, without
+        a skip of its own: the caller knows why).
         `UnauthorizedError` propagates: no later target can succeed with that key."""
         clock, slot = Clock(), slot or Slot(None)
         profile = await self.ready()
@@ -98,6 +104,8 @@ class InstanceRemover:
         early = await self._recheck(clock, name, slot, at, expect_unlisted)
         if early is not None:
             return early
+        if before_mutation is not None and not await before_mutation():
+            return DeleteResult(TargetOutcome.SKIPPED, attempts=0)
         for attempt in range(1, self.policy.max_attempts + 1):
             done = await self._attempt(clock, name, slot, at, attempt)
             if done is not None:

@@ -80,13 +80,13 @@ class Verifier:
     async def hold(self, clock: Clock, name: str, slot: Slot, emit: Emit, *,
                    since: float) -> Verdict:
         """The name was absent at `since` (clock time): probe it again until its absence
-        has lasted `free_hold_s`. Probes at about 30 % (a name that comes back does so
-        within 0.2 s of its first 404: noticed early, retried early) and 100 % of the hold;
-        the target's slot is given up meanwhile."""
+        has lasted `free_hold_s`. Probes at about 30 % (where a name that comes back is
+        retried: it does so within 0.2 s of its first 404, noticed early, retried early) and
+        at 100 % of the hold; the target's slot is given up meanwhile."""
         hold = self.policy.hold_s
         polls = 0
         slot.give_up()
-        for fraction in (0.3, 1.0):
+        for fraction in self.policy.hold_probes:
             wait = since + hold * fraction - clock.elapsed()
             if wait > 0:
                 await asyncio.sleep(wait)
