@@ -465,7 +465,8 @@ class MongoStopped(Fault):
 
 class _PoisonedCollection:
     """Proxy of the connections collection whose writes the real server rejects:
-    `delete_many` gets an operator nx-27017 refuses (server-side WriteError), `insert_one` an
+    `delete_many` (and each delete of a `bulk_write`) gets an operator nx-27017 refuses
+    (server-side WriteError), `insert_one` an
     `_id` that already exists (server-side DuplicateKeyError). Reads go through untouched."""
 
     def __init__(self, real, existing_id):
@@ -477,6 +478,11 @@ class _PoisonedCollection:
 
     async def delete_many(self, query, *a, **kw):
         return await self._real.delete_many({**query, "$where": "true"}, *a, **kw)
+
+    async def bulk_write(self, requests, *a, **kw):
+        from pymongo import DeleteMany
+        poisoned = [DeleteMany({**r._filter, "$where": "true"}) for r in requests]
+        return await self._real.bulk_write(poisoned, *a, **kw)
 
     async def insert_one(self, doc, *a, **kw):
         return await self._real.insert_one({**doc, "_id": self._existing_id}, *a, **kw)

@@ -456,7 +456,9 @@ async def run_evodash(env: Env, fx: Fixture, c: int, policy_overrides: dict, tmp
     load0 = load()
     cpu0 = env.cpu()
     started = time.perf_counter()
-    summary = await ops.clear_all(service, Scope.all(), concurrency=c)
+    plan = await ops.plan_clear_all(service, Scope.all())
+    planned = time.perf_counter() - started
+    summary = await ops.clear_all(service, Scope.all(), plan=plan, concurrency=c)
     wall = time.perf_counter() - started
     cpu1 = env.cpu()
     after = await env.stats()
@@ -472,6 +474,7 @@ async def run_evodash(env: Env, fx: Fixture, c: int, policy_overrides: dict, tmp
                              "bytes_in": services.client.stats.bytes_in}
     row = _row("evodash", fx, c, wall, before, after, counter, check, load0, env)
     row["policy"] = dataclasses.asdict(service.policy)
+    row["plan_s"] = round(planned, 3)  # (part of wall_s: listing, loading, classifying)
     return row
 
 
@@ -621,6 +624,8 @@ def fmt_row(r: dict) -> str:
                      f"reserved@end={r['reserved_at_end']} mem@end={r['left_in_memory']}")
         else:
             extra = " ".join(f"{k}={v}" for k, v in sorted(r["outcomes"].items()))
+        if "plan_s" in r:
+            extra += f" plan={r['plan_s']:.2f}s"
         extra += f" cpu={r['client_cpu_s']:.1f}s"
         if "sim_cpu_s" in r or "db_cpu_s" in r:
             extra += f" sim={r.get('sim_cpu_s', '?')}s db={r.get('db_cpu_s', '?')}s"

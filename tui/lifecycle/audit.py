@@ -1,6 +1,6 @@
 """The audit log, written ahead: what evodash is about to do is on disk before it does it.
 
-One JSON line per event, each flushed and synced before the call returns:
+One JSON line per event, each written (`write`, in the page cache) before the call returns:
 
 * `start`   - an operation begins: its id, who (OS user, SSH client address), scope, targets;
 * `intent`  - right before a target's first mutation (its steps, what the plan knew);
@@ -9,6 +9,12 @@ One JSON line per event, each flushed and synced before the call returns:
 * `summary` - the operation ended (the statistics; `cancelled`, notes).
 
 So a kill at any moment leaves a log that says exactly what was started and what finished.
+Synced to disk (`fdatasync`, which a crash of the machine needs): `start`, `summary` and
+`intent` before the call returns - `append_intent` + `durable`, the bulk run's, with one sync on the event
+loop's next turn for every line appended until then (a group commit: measured, a sync per
+line cost a clear-all of 500 about 0.25 s; a sync in a thread made each intent wait 10 ms
+for the thread under load) -, and an `outcome` with the
+next of those (the summary's at the latest: nothing of a run is left unsynced at its end).
 When the log cannot be written (a directory in its place, a read-only file system, a full
 disk) `AuditError` is raised and the caller starts no mutation. Never secrets: free text is
 scrubbed of the known secrets before it is written.
@@ -16,6 +22,7 @@ scrubbed of the known secrets before it is written.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import getpass
 import json
@@ -33,6 +40,12 @@ def _sync(fd: int) -> None:
     """The appended line on disk: `fdatasync` where there is one (the data and the file
     size, which is all an append needs to be read back after a crash), else `fsync`."""
     (getattr(os, "fdatasync", None) or os.fsync)(fd)
+
+
+def _retrieved(future: asyncio.Future[None]) -> None:
+    """(A sync's failure is its waiters'; with none left it is not an unretrieved error.)"""
+    if not future.cancelled():
+        future.exception()
 
 
 class AuditError(LifecycleError):
@@ -54,12 +67,20 @@ class AuditLog:
         self.path = Path(path).expanduser() if path else None
         self._secrets = secrets or []
         self._folder_made = False  # the folder is made once (again if it disappears)
+        self._appended = 0  # lines written so far
+        self._synced = 0  # of which on disk
+        self._syncing: asyncio.Future[None] | None = None  # the group sync in flight
 
     @property
     def enabled(self) -> bool:
         return self.path is not None
 
     def _write(self, entry: dict[str, Any]) -> None:
+        """Append the line and sync everything appended so far."""
+        self._append(entry)
+        self._sync_upto(self._appended)
+
+    def _append(self, entry: dict[str, Any]) -> None:
         if self.path is None:
             return
         line = scrub(json.dumps(entry, ensure_ascii=False, default=str), self._secrets)
@@ -70,12 +91,50 @@ class AuditLog:
                 written = os.write(fd, data)
                 if written != len(data):
                     raise OSError(28, "short write (disk full?)")
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            raise self._error(exc) from None
+        self._appended += 1
+
+    def _error(self, exc: OSError) -> AuditError:
+        return AuditError(f"audit log {self.path} cannot be written: "
+                          f"{exc.strerror or exc}; no change was made")
+
+    def _sync_upto(self, upto: int) -> None:
+        """The lines appended up to number `upto` on disk (any fd of the file syncs them)."""
+        if self.path is None or self._synced >= upto:
+            return
+        try:
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
+            try:
                 _sync(fd)
             finally:
                 os.close(fd)
         except OSError as exc:
-            raise AuditError(f"audit log {self.path} cannot be written: "
-                             f"{exc.strerror or exc}; no change was made") from None
+            raise self._error(exc) from None
+        self._synced = max(self._synced, upto)
+
+    async def durable(self) -> None:
+        """Everything appended so far on disk: one sync, on the event loop's next turn, for
+        every line appended until then (a group commit; the waiters of later lines wait for
+        the next one)."""
+        if self._synced >= self._appended:
+            return
+        if self._syncing is None or self._syncing.done():
+            loop = asyncio.get_running_loop()
+            self._syncing = loop.create_future()
+            self._syncing.add_done_callback(_retrieved)
+            loop.call_soon(self._sync_pending, self._syncing)
+        await asyncio.shield(self._syncing)
+
+    def _sync_pending(self, done: asyncio.Future[None]) -> None:
+        try:
+            self._sync_upto(self._appended)
+        except AuditError as exc:
+            done.set_exception(exc)
+        else:
+            done.set_result(None)
 
     def _open(self) -> int:
         """The log opened for appending; its folder made first (once: a stat and a mkdir
@@ -113,8 +172,16 @@ class AuditLog:
                      "scope": scope, "targets": targets})
 
     def intent(self, op_id: str, operation: str, target: str, steps: str) -> None:
-        self._write({"event": "intent", **self._who(), "op_id": op_id,
-                     "operation": operation, "target": target, "steps": steps})
+        self._write(self._intent(op_id, operation, target, steps))
+
+    def append_intent(self, op_id: str, operation: str, target: str, steps: str) -> None:
+        """`intent`, written but not yet synced: `durable` syncs it (the bulk run's, with the
+        other lines of the moment)."""
+        self._append(self._intent(op_id, operation, target, steps))
+
+    def _intent(self, op_id: str, operation: str, target: str, steps: str) -> dict[str, Any]:
+        return {"event": "intent", **self._who(), "op_id": op_id, "operation": operation,
+                "target": target, "steps": steps}
 
     def outcome(self, op_id: str, operation: str, result: TargetResult, *,
                 interrupted_after: str = "") -> None:
@@ -126,7 +193,7 @@ class AuditLog:
             entry["record_error"] = result.record_error
         if interrupted_after:
             entry["interrupted_after"] = interrupted_after
-        self._write(entry)
+        self._append(entry)  # synced with the next intent or the summary
 
     def record(self, summary: Summary, op_id: str | None = None, **fields: Any) -> None:
         """The `summary` line of an operation."""

@@ -130,6 +130,18 @@ class RunFrame:
         self._started.add(name)
         return None
 
+    async def intent_ahead(self, name: str, what: str) -> Skip | None:
+        """`intent`, synced off the event loop together with the intents of the targets
+        that start at the same moment (a bulk run's)."""
+        try:
+            self.ctx.audit.append_intent(self.op_id, self.operation, name, what)
+            self._started.add(name)  # (its outcome is written whatever happens next)
+            await self.ctx.audit.durable()
+        except AuditError as exc:
+            self.halt(str(exc))
+            return Skip(SkipCause.NOT_STARTED, detail=str(exc))
+        return None
+
     async def one_by_one(self, targets: list[Target], what: str,
                          act: Callable[[Target], Awaitable[TargetResult]]) -> None:
         """Run `act` on each target in turn: a skipped one (by its plan, a cancellation, a

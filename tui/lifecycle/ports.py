@@ -10,7 +10,13 @@ from typing import Any, Protocol
 
 from tui.evolution.models import ConnectResult, CreateResult, Instance, ProbeResult, ServerProfile
 from tui.evolution.wire import RemovalProfile
-from tui.store.models import ConnectionRecord, InvalidRow, Reseller, StoreSnapshot
+from tui.store.models import (
+    ConnectionRecord,
+    InvalidRow,
+    RecordRemoval,
+    Reseller,
+    StoreSnapshot,
+)
 
 
 class EvolutionPort(Protocol):
@@ -59,6 +65,9 @@ class StorePort(Protocol):
 
     async def delete_record(self, instance_name: str, *, reseller_id: str | None,
                             doc_id: str | None = None) -> int: ...
+
+    async def delete_records(self, records: list[tuple[str, str]], *, reseller_id: str | None
+                             ) -> dict[str, RecordRemoval]: ...
 
     async def mark_record(self, doc_id: str, **fields: Any) -> int: ...
 

@@ -10,9 +10,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+
+
+class RecordRemoval(StrEnum):
+    """What a delete of one planned record came to (`ConnectionStore.delete_records`)."""
+
+    REMOVED = "removed"  # deleted by this call
+    GONE = "gone"  # was already gone
+    # gone, but whether by this call or by someone else just before cannot be told: a
+    # delete of several records counts them only together, and fewer went than were gone
+    UNSURE = "unsure"
+    OUT_OF_SCOPE = "out_of_scope"  # still there: it no longer matches the planned scope
 
 
 class ConnectionRecord(BaseModel):

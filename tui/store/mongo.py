@@ -21,11 +21,12 @@ from typing import Any
 from bson import ObjectId
 from bson.errors import BSONError
 from motor.motor_asyncio import AsyncIOMotorChangeStream, AsyncIOMotorClient
+from pymongo import DeleteMany
 from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure, PyMongoError
 
 from tui.secrets import mask_uri
 from tui.store.errors import AUTH_FAILED, StoreError, StoreScopeError, from_pymongo
-from tui.store.models import ConnectionRecord, InvalidRow, Reseller
+from tui.store.models import ConnectionRecord, InvalidRow, RecordRemoval, Reseller
 
 # StoreSnapshot lives in models.py (the lifecycle's ports must not depend on this motor
 # adapter); re-exported here (explicitly, for mypy) for callers still importing it from here
@@ -159,6 +160,14 @@ def _id_filter(doc_id: str) -> dict[str, Any]:
     if ObjectId.is_valid(doc_id):
         return {"_id": {"$in": [ObjectId(doc_id), doc_id]}}
     return {"_id": doc_id}
+
+
+def _ids_filter(doc_ids: list[str]) -> dict[str, Any]:
+    """`_id_filter` for several ids at once."""
+    values: list[Any] = []
+    for doc_id in doc_ids:
+        values += [ObjectId(doc_id), doc_id] if ObjectId.is_valid(doc_id) else [doc_id]
+    return {"_id": {"$in": values}}
 
 
 _INT64 = 2 ** 63
@@ -427,6 +436,36 @@ class ConnectionStore:
                     raise StoreError(f"record {doc_id} of {instance_name!r} was not removed: "
                                      "it no longer matches the scope it was planned in")
         return result.deleted_count
+
+    async def delete_records(self, records: list[tuple[str, str]], *, reseller_id: str | None
+                             ) -> dict[str, RecordRemoval]:
+        """Delete several records, each (instance name, doc id), within a scope (as
+        `delete_record` with a `doc_id`), in one round trip when all of them go; doc id ->
+        what became of it. When fewer went than asked, the rest are looked up: one still
+        there no longer matches the scope (OUT_OF_SCOPE); the gone ones were all deleted
+        here (REMOVED) when their number matches, else some went meanwhile (UNSURE)."""
+        _check_reseller(reseller_id)
+        for name, _ in records:
+            _check_name(name)
+        if not records:
+            return {}
+        scope = {} if reseller_id is None else {"reseller_id": reseller_filter(reseller_id)}
+        # one statement per record, each as exact as `delete_record`'s, in one command (an
+        # `$or` of them costs the wire server a scan of the collection per clause)
+        deletes = [DeleteMany({"instance_name": name, **_id_filter(doc_id), **scope})
+                   for name, doc_id in records]
+        ids = [doc_id for _, doc_id in records]
+        with self.errors("deleting records"):
+            deleted = (await self._connections.bulk_write(deletes, ordered=False)).deleted_count
+            if deleted == len(ids):
+                return dict.fromkeys(ids, RecordRemoval.REMOVED)
+            docs = await self._connections.find(_ids_filter(ids), {"_id": 1}).to_list(None)
+        still = {str(doc["_id"]) for doc in docs}
+        gone = [doc_id for doc_id in ids if doc_id not in still]
+        fate = (RecordRemoval.REMOVED if len(gone) == deleted else
+                RecordRemoval.GONE if deleted == 0 else RecordRemoval.UNSURE)
+        return {doc_id: RecordRemoval.OUT_OF_SCOPE if doc_id in still else fate
+                for doc_id in ids}
 
     # -- claims: two evodash runs never work on the same name at once --------------------
     async def claim(self, name: str, owner: str, ttl_s: float) -> str | None:

@@ -28,7 +28,7 @@ from tui.lifecycle.removal.policy import DeleteResult
 from tui.lifecycle.plans import Plan, Target
 from tui.lifecycle.seen import young_orphan
 from tui.store.errors import StoreError
-from tui.store.models import ConnectionRecord
+from tui.store.models import ConnectionRecord, RecordRemoval
 
 
 class RemovalRun:
@@ -46,9 +46,12 @@ class RemovalRun:
         self.last_step: dict[str, str] = {}
         self.remover = InstanceRemover(self.ctx.client, self.ctx.policy, self._track,
                                        frame.operation, self.ctx.rng, dialing=self.ctx.dialing)
-        # the re-reads of the targets entering their slots at about the same time: one query
+        # the re-reads of the targets entering their slots at about the same time: one query;
+        # the record deletes of the targets verified at about the same time: one delete
         self._reread: Coalescer[str, list[ConnectionRecord]] = Coalescer(self._records_named,
                                                                          default=list)
+        self._unrecord: Coalescer[tuple[str, str], RecordRemoval] = Coalescer(
+            self._delete_records)
 
     def _track(self, event: StepEvent) -> None:
         if event.instance and event.step is not Step.DONE:
@@ -111,10 +114,10 @@ class RemovalRun:
 
     async def _attempt(self, target: Target, slot: Slot) -> None:
         frame = self.frame
-        # the records are re-read while the remover re-checks the name (both only read, both
-        # after the claim); the intent is written once both answered, right before the first
-        # change (`_Go`), so what changed since the plan still leaves the target untouched
-        go = _Go(frame, target, asyncio.ensure_future(self._changed(target)))
+        # the records are re-read (and then the intent written) while the remover re-checks
+        # the name (both reads come after the claim); the first change waits for both
+        # (`_Go`), so what changed since the plan still leaves the target untouched
+        go = _Go(asyncio.ensure_future(self._ready(target)))
         started = time.monotonic()
         try:
             outcome = await self.remover.remove(target.name, target.state, slot=slot,
@@ -164,7 +167,7 @@ class RemovalRun:
                               outcome.attempts, skip=outcome.skip)
         try:
             if outcome.outcome in NAME_FREED:
-                lost = await remove_records(self.frame, target, result)
+                lost = await remove_records(self.frame, target, result, self._delete_record)
                 if lost:
                     self.frame.halt(lost)
             elif outcome.outcome is not TargetOutcome.SKIPPED:
@@ -180,6 +183,14 @@ class RemovalRun:
     def _failed(self, target: Target, reason: str) -> TargetResult:
         return TargetResult(target.name, TargetOutcome.FAILED, reason, target.reseller_id,
                             records_kept=len(target.records))
+
+    async def _ready(self, target: Target) -> Skip | None:
+        """Why the target must not be changed (None: it may): its records re-read, then its
+        audit intent written."""
+        why = await self._changed(target)
+        if why is None:
+            why = await self.frame.intent_ahead(target.name, target.describe())
+        return why
 
     async def _changed(self, target: Target) -> Skip | None:
         """Why this target must not be touched any more (None when it still may): its
@@ -206,6 +217,15 @@ class RemovalRun:
         return None
 
 
+    async def _delete_record(self, name: str, doc_id: str) -> RecordRemoval:
+        return await self._unrecord((name, doc_id))
+
+    async def _delete_records(self, keys: list[tuple[str, str]]
+                              ) -> dict[tuple[str, str], RecordRemoval]:
+        fates = await self.ctx.store.delete_records(keys,
+                                                    reseller_id=self.plan.scope.reseller_id)
+        return {(name, doc_id): fates[doc_id] for name, doc_id in keys}
+
     async def _records_named(self, names: list[str]) -> dict[str, list[ConnectionRecord]]:
         by_name: dict[str, list[ConnectionRecord]] = {name: [] for name in names}
         for record in await self.ctx.store.find_records_named(names):
@@ -215,23 +235,15 @@ class RemovalRun:
 
 class _Go:
     """May the target be changed? Asked right before its first change (or once it ended
-    without one): its records re-read (`RemovalRun._changed`), then its audit intent
-    written. Answered once; `why` says why not."""
+    without one); answered by its records re-read and its audit intent written
+    (`RemovalRun._ready`, started beside the remover's re-check); `why` says why not."""
 
-    def __init__(self, frame: RunFrame, target: Target, reread: asyncio.Future[Skip | None]
-                 ) -> None:
-        self.frame = frame
-        self.target = target
-        self.reread = reread
-        self.asked = False
+    def __init__(self, ready: asyncio.Future[Skip | None]) -> None:
+        self.reread = ready
         self.why: Skip | None = None
 
     async def __call__(self) -> bool:
-        if not self.asked:
-            why = await self.reread
-            if why is None:
-                why = self.frame.intent(self.target.name, self.target.describe())
-            self.why, self.asked = why, True
+        self.why = await self.reread
         return self.why is None
 
 
