@@ -12,6 +12,7 @@ from tests.test_lifecycle_support import (  # noqa: F401 - client is a fixture
     FAST,
     add_record,
     assert_invariants,
+    audit_events,
     audit_lines,
     client,
     make_client,
@@ -24,6 +25,7 @@ from tests.test_lifecycle_support import (  # noqa: F401 - client is a fixture
 from tui.lifecycle.removal import RESERVED_HINT, DeletePolicy
 from tui.lifecycle.removal.policy import CLEANUP_HINT
 from tui.evolution.models import InstanceState
+from tui.lifecycle.domain import SkipCause
 from tui.lifecycle.events import Step, StepOutcome, TargetOutcome
 from tui.lifecycle.plans import DeleteRequest
 
@@ -476,3 +478,121 @@ async def test_v2_a_name_held_past_the_budget_is_stuck_with_the_cleanup_reason(
     assert summary.elapsed_s >= FAST.verify_timeout_s
     kept = mongo_db[CONNECTIONS].find_one({"instance_name": "fabio_1_1"})
     assert kept["evodash_last_error"] == CLEANUP_HINT
+
+
+async def test_names_are_claimed_ahead_of_their_slot_at_most_concurrency_ahead(
+        sim, store, mongo_db, client, tmp_path):
+    """While the first targets work, the next ones in line already hold their claims - as
+    many as there are slots, no more - and every claim is gone when the run is over."""
+    from tui.store.mongo import CLAIMS_COLLECTION
+
+    seed_resellers(mongo_db)
+    names = [f"fabio_{i}_{i}" for i in range(1, 9)]
+    sim.seed([{"name": n, "state": "close"} for n in names])
+    for name in names:
+        add_record(mongo_db, "r1", name)
+    claimed_at_first_delete: list[int] = []
+
+    def sink(event) -> None:
+        if event.step is Step.DELETE and not claimed_at_first_delete:
+            claimed_at_first_delete.append(mongo_db[CLAIMS_COLLECTION].count_documents({}))
+
+    service = make_service(client, store, tmp_path, concurrency=2)
+    summary = await ops.delete(service, names, sink=sink)
+
+    assert [outcome_of(summary, n) for n in names] == [TargetOutcome.REMOVED] * len(names)
+    assert claimed_at_first_delete == [4]  # 2 working + 2 waiting for a slot, of 8
+    assert mongo_db[CLAIMS_COLLECTION].count_documents({}) == 0
+
+
+@v2_only("v1.8 re-checks a listed name by its first logout, a change: no probe before it")
+async def test_a_record_changed_while_the_name_is_rechecked_leaves_the_target_untouched(
+        sim, store, mongo_db, client, tmp_path, monkeypatch):
+    """The records are re-read beside the name's re-check probe: a record that appears for
+    the target meanwhile still stops it before its first change (no delete, no intent)."""
+    seed_resellers(mongo_db)
+    sim.seed([{"name": "stray_1", "state": "close"}])
+    service = make_service(client, store, tmp_path)
+    plan = await service.plan(DeleteRequest(("stray_1",)))
+    real_probe = client.probe
+
+    async def probe_then_link(name):
+        add_record(mongo_db, "r1", name)  # linked by the platform during the re-check
+        return await real_probe(name)
+
+    monkeypatch.setattr(client, "probe", probe_then_link)
+    summary = await ops.run(service, plan)
+
+    [target] = summary.targets
+    assert target.outcome is TargetOutcome.SKIPPED
+    assert target.skip is not None and target.skip.cause is SkipCause.RECORD_APPEARED
+    assert probe_status(sim, "stray_1") == "present"
+    assert sim.stats()["requests"].get("delete", 0) == 0
+    assert [e["event"] for e in audit_events(tmp_path)] == ["start", "summary"]
+
+
+async def test_a_record_gone_while_its_free_name_is_held_is_reported_not_removed_again(
+        sim, store, mongo_db, client, tmp_path, monkeypatch):
+    """An orphan record's name is probed (and its absence held) beside the records re-read:
+    when the platform removed the record meanwhile, the run says so and changes nothing."""
+    seed_resellers(mongo_db)
+    doc_id = add_record(mongo_db, "r1", "lost_1")
+    service = make_service(client, store, tmp_path)
+    plan = await service.plan(DeleteRequest(("lost_1",)))
+    real_probe = client.probe
+
+    async def probe_then_unlink(name):
+        mongo_db[CONNECTIONS].delete_many({"instance_name": name})  # the platform's cleanup
+        return await real_probe(name)
+
+    monkeypatch.setattr(client, "probe", probe_then_unlink)
+    summary = await ops.run(service, plan)
+
+    [target] = summary.targets
+    assert target.outcome is TargetOutcome.SKIPPED, target
+    assert target.skip is not None and target.skip.cause is SkipCause.RECORDS_REMOVED
+    assert target.records_removed == 0 and doc_id
+    assert [e["event"] for e in audit_events(tmp_path)] == ["start", "summary"]
+
+
+async def test_the_hold_probes_twice_where_a_name_that_comes_back_is_retried(
+        sim, store, mongo_db, client, tmp_path):
+    """v1.8 retries a name that comes back within its hold, so it probes early (30 %) and
+    at the end; v2 does not (a name held there is stuck), so its hold is one probe."""
+    seed_resellers(mongo_db)
+    sim.seed([{"name": "fabio_1_1", "state": "close"}])
+    add_record(mongo_db, "r1", "fabio_1_1")
+    events = []
+    summary = await ops.delete(make_service(client, store, tmp_path), ["fabio_1_1"],
+                               sink=events.append)
+
+    assert outcome_of(summary, "fabio_1_1") is TargetOutcome.REMOVED
+    [held] = [e for e in events if e.step is Step.VERIFY and "free for" in e.detail]
+    assert held.detail.endswith("(1 probes)" if sim.dialect == "v2" else "(2 probes)")
+
+
+@v2_only("a patient verification is v2's: its target waits without its slot")
+async def test_a_patient_verification_learns_to_probe_once(sim, store, mongo_db, client,
+                                                           tmp_path):
+    """On v2 a target waits for its name without its slot, so waiting longer costs nothing
+    but its own latency: once the window is learnt, most names are free at the first probe
+    (a median wait would miss about half), never before the window is over."""
+    seed_resellers(mongo_db)
+    names = [f"fabio_{i}_{i}" for i in range(10, 60)]
+    sim.seed([{"name": n, "state": "close"} for n in names])
+    for name in names:
+        add_record(mongo_db, "r1", name)
+    # 20 ms a request: the deletes of 50 names at 2 take ~1 s, the window (150 ms) is learnt
+    # from the first few targets and the rest can use it
+    sim.faults(cleanup_lag_ms=150, delete_window_ms=0, latency_ms=20)
+    events = []
+    summary = await ops.delete(make_service(client, store, tmp_path, concurrency=2), names,
+                               sink=events.append)
+
+    assert [outcome_of(summary, n) for n in names] == [TargetOutcome.REMOVED] * len(names)
+    verify = [e for e in events if e.step is Step.VERIFY and "free after" in e.detail]
+    probes = [int(e.detail.split("(")[1].split()[0]) for e in verify]
+    seconds = [float(e.detail.split(" after ")[1].split()[0]) for e in verify]
+    assert min(seconds) >= 0.1  # never claimed absent early
+    assert probes[-15:].count(1) >= 11, probes
+    assert sum(probes[-15:]) < sum(probes[:15]), probes

@@ -1,7 +1,8 @@
 """Claims on names: no two evodash runs work on one name at once.
 
-A run claims each target's name in the store (`evodash_claims`) right before its first
-mutation and releases it when the target is finished. A claim names its holder as
+A run claims each target's name in the store (`evodash_claims`) before its first mutation
+(a bulk run: while the target waits for its slot, at most its concurrency ahead) and
+releases it when the target is finished. A claim names its holder as
 `host:pid:operation id`; one left by a run that is over (its process gone, or this process
 with that operation no longer running) is stale and taken over.
 """

@@ -21,8 +21,8 @@ class RecordRemoval(StrEnum):
 
     REMOVED = "removed"  # deleted by this call
     GONE = "gone"  # was already gone
-    # gone, but whether by this call or by someone else just before cannot be told: a
-    # delete of several records counts them only together, and fewer went than were gone
+    # gone, but whether by this call or before it cannot be told: a delete of several
+    # records counts them only together, and fewer went than were gone
     UNSURE = "unsure"
     OUT_OF_SCOPE = "out_of_scope"  # still there: it no longer matches the planned scope
 

@@ -443,7 +443,9 @@ class ConnectionStore:
         `delete_record` with a `doc_id`), in one round trip when all of them go; doc id ->
         what became of it. When fewer went than asked, the rest are looked up: one still
         there no longer matches the scope (OUT_OF_SCOPE); the gone ones were all deleted
-        here (REMOVED) when their number matches, else some went meanwhile (UNSURE)."""
+        here (REMOVED) when their number matches, none (GONE) when nothing was deleted, else
+        some were gone before and which cannot be told (UNSURE: a delete of several counts
+        them only together)."""
         _check_reseller(reseller_id)
         for name, _ in records:
             _check_name(name)

@@ -192,7 +192,7 @@ class InstanceRemover:
             slot.give_up()
         verdict = await self.verifier.verify(clock, name, window, slot, emit,
                                              logged_out=logged_out,
-                                             loaded_is_held=loaded_is_held)
+                                             loaded_is_held=loaded_is_held, patient=waits)
         at.state = verdict.instance_state
         if verdict.absent:
             if not at.deleted:

@@ -26,6 +26,12 @@ from tui.lifecycle.removal.policy import DeletePolicy, Emit
 from tui.lifecycle.removal.slot import Slot
 
 
+#: A patient verification (v2: no slot held) waits for this quantile of the learnt lag.
+PATIENT_QUANTILE = 0.8
+#: ... and learns, from a first probe that found the name free, a wait this much shorter.
+PATIENT_SHRINK = 0.95
+
+
 @dataclass(frozen=True)
 class Verdict:
     """What a verification (or a probe) came to: a probe's state, or `error` when none
@@ -49,6 +55,8 @@ class _Poll:
     pause: float
     polls: int = 0
     last_reserved_at: float | None = None  # send time of the last probe that saw reserved
+    patient: bool = False  # waits without its slot (`Verifier.verify`)
+    waited: float | None = None  # a patient verification's learnt wait before its first probe
 
 
 class Verifier:
@@ -107,21 +115,32 @@ class Verifier:
         return Verdict(ProbeState.ABSENT)
 
     async def verify(self, clock: Clock, name: str, window: float, slot: Slot, emit: Emit,
-                     *, logged_out: bool = False, loaded_is_held: bool = False) -> Verdict:
+                     *, logged_out: bool = False, loaded_is_held: bool = False,
+                     patient: bool = False) -> Verdict:
         """Probe until the name is absent or `window` seconds passed, then hold the
         absence; the verdict, with the instance state of the last probe that saw one.
         `loaded_is_held`: the instance still answering with a state after its delete is the
         server's cleanup not yet begun (v2 unloads it only after the delete's event fan-out),
-        waited for like a reserved name, not taken for a delete that did not take."""
-        poll = _Poll(clock.elapsed(), clock.elapsed() + window, self.policy.first_poll_s)
+        waited for like a reserved name, not taken for a delete that did not take.
+        `patient`: the target waits without its slot (v2), so a later first probe costs only
+        its own latency: it waits for the upper part of the learnt lag (`PATIENT_QUANTILE`)
+        rather than its median, and a first probe that finds the name free teaches a wait a
+        little shorter than its own (`PATIENT_SHRINK`), so most names need one probe and the
+        wait still follows a server that got faster; before anything is learnt its probes
+        back off without the fast phase's cap."""
+        poll = _Poll(clock.elapsed(), clock.elapsed() + window, self.policy.first_poll_s,
+                     patient=patient)
         learnt_free = self._free_after[logged_out]
         first_reserved = self._first_reserved[logged_out]
         if (len(learnt_free) >= 4 and len(first_reserved) >= 8
                 and sum(first_reserved) >= len(first_reserved) - 1):
             # the first probe would almost surely say reserved: start with the learnt lag
-            poll.last_reserved_at = 0.0
-            await self._sleep_until(clock, poll.started, statistics.median(learnt_free),
-                                    poll.deadline)
+            wait = _estimate(learnt_free, patient)
+            if patient:
+                poll.waited = wait
+            else:
+                poll.last_reserved_at = 0.0
+            await self._sleep_until(clock, poll.started, wait, poll.deadline)
             poll.pause = self.policy.first_poll_s / self.policy.poll_factor
         last = Verdict(None, "no probe answered")
         state: InstanceState | None = None
@@ -132,7 +151,8 @@ class Verifier:
             state = last.instance_state if last.state is not None else state
             held = last.state is ProbeState.RESERVED or (
                 loaded_is_held and last.state is ProbeState.PRESENT)
-            if poll.polls == 1 and poll.last_reserved_at is None and last.state is not None:
+            if (poll.polls == 1 and poll.last_reserved_at is None and poll.waited is None
+                    and last.state is not None):
                 first_reserved.append(held)
             if last.absent:
                 return await self._absent(clock, name, slot, emit, poll, sent_at, learnt_free)
@@ -155,7 +175,9 @@ class Verifier:
 
     async def _absent(self, clock: Clock, name: str, slot: Slot, emit: Emit, poll: _Poll,
                       sent_at: float, learnt_free: deque[float]) -> Verdict:
-        if poll.last_reserved_at is not None and sent_at <= self.policy.fast_phase_s:
+        if poll.polls == 1 and poll.waited is not None:
+            learnt_free.append(poll.waited * PATIENT_SHRINK)  # free by then: a bit sooner
+        elif poll.last_reserved_at is not None and sent_at <= self.policy.fast_phase_s:
             learnt_free.append((poll.last_reserved_at + sent_at) / 2)  # freed in between
         emit(Step.VERIFY, StepOutcome.ABSENT,
              f"free after {clock.elapsed():.2f} s ({poll.polls} probe"
@@ -173,7 +195,8 @@ class Verifier:
                 poll.pause = policy.first_poll_s / policy.poll_factor
             poll.last_reserved_at = sent_at
         await asyncio.sleep(min(wait, max(0.0, poll.deadline - clock.elapsed())))
-        fast = clock.elapsed() - poll.started < policy.fast_phase_s
+        # the fast phase keeps a held slot's wait short; a patient one backs off at once
+        fast = clock.elapsed() - poll.started < policy.fast_phase_s and not poll.patient
         cap = policy.fast_poll_s if fast else policy.max_poll_s
         poll.pause = min(poll.pause * policy.poll_factor, cap)
 
@@ -191,3 +214,12 @@ class Verifier:
         wait = min(started + offset, deadline) - clock.elapsed()
         if wait > 0:
             await asyncio.sleep(wait)
+
+
+def _estimate(learnt: deque[float], patient: bool) -> float:
+    """When a name is likely free after its delete, from what was learnt: the median, or
+    for a patient verification the `PATIENT_QUANTILE`."""
+    if not patient:
+        return statistics.median(learnt)
+    ordered = sorted(learnt)
+    return ordered[round(PATIENT_QUANTILE * (len(ordered) - 1))]
