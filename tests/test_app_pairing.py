@@ -59,7 +59,8 @@ def notes(app) -> list[str]:
 
 
 async def press_pair(pilot) -> PlanConfirmScreen:
-    """`Q`, then `y` on its plan (it names what the run does: ask for a QR code)."""
+    """`Q`, then `y` on its plan (it names what the run does: stop any dialing, then ask for
+    a QR code)."""
     app = pilot.app
     await pilot.press("Q")
     await wait_for(pilot, lambda: isinstance(app.screen, PlanConfirmScreen)
@@ -67,7 +68,8 @@ async def press_pair(pilot) -> PlanConfirmScreen:
     confirm = app.screen
     assert str(confirm.query_one("#yes").label) == "Pair (y)"
     body = str(confirm.query_one("#plan-body").render())
-    assert "steps: ask the server for a QR code" in body, body
+    # the demo's server is v1.8: any dialing is stopped first (no second socket)
+    assert "steps: stop any dialing → ask the server for a QR code" in body, body
     await pilot.press("y")
     return confirm
 

@@ -153,7 +153,8 @@ async def test_each_confirmation_names_steps_targets_and_resellers(seeded):
         screen = await open_plan(pilot, "Q")
         body = body_of(screen)
         assert_names_the_plan(body, screen.plan)
-        assert f"linked (close) · 1: {ANA_2}\n    steps: ask the server for a QR code" in body
+        assert (f"linked (close) · 1: {ANA_2}\n    steps: stop any dialing → ask the server "
+                "for a QR code") in body
         await pilot.press("n")
 
 

@@ -41,7 +41,7 @@ def open_pairing(term: Tmux) -> str:
     match = re.search(r"(127\.0\.0\.1:\d+)", header)
     assert match, header
     term.keys("Q")  # its plan first: what the run does, for which reseller
-    term.wait_for(r"steps: ask the server for a QR code")
+    term.wait_for(r"steps: stop any dialing → ask the server for a QR code")
     term.wait_for(r"for reseller Fabio Telecom · 1 name:")
     term.keys("y")
     term.wait_for(f"Scan with WhatsApp: {NAME}")

@@ -2,6 +2,14 @@
 not `open`. Asking dials WhatsApp on the server (a `close` instance starts its socket), so it
 is a mutation: refused in read-only mode. `pairing` is asked again and again while a pairing
 screen is open (the server rotates the code); `Pair.run` is the audited, one-shot form.
+
+On a server whose dialing instances must be stopped before they are deleted (v1.8), `Pair.run`
+first stops any dialing of the instance (`DialingStopper`: logouts until one lands, or the
+instance proves quiet): 1.8.6 answers a connect that lands while a dialing instance flaps
+`close` with a second socket, and of two sockets one logout stops one - a delete of the
+instance later (a `create --qr`, then `pair`, then `delete`) then left its name reserved on
+the real server. The follow-up asks (`pairing`) do not: an instance waiting for its phone
+stays `connecting`, and a connect then only returns its QR code.
 """
 
 from __future__ import annotations
@@ -25,11 +33,14 @@ from tui.lifecycle.events import TargetResult
 from tui.lifecycle.frame import RunFrame
 from tui.lifecycle.operation import Operation
 from tui.lifecycle.planning import classify, lookup, observation
+from tui.lifecycle.removal.dialing_stop import CensusBoard, DialingStopper
+from tui.lifecycle.removal.policy import Emit
 from tui.lifecycle.plans import Confirmation, PairRequest, Plan, Target
 from tui.lifecycle.scope import LifecycleError
 from tui.lifecycle.words import skip_text
 
 STEPS = (Step.CONNECT,)
+STOP_THEN_CONNECT = (Step.LOGOUT, Step.CONNECT)  # where the dialing is stopped first (v1.8)
 
 
 @dataclass(frozen=True)
@@ -62,7 +73,7 @@ class Pair(Operation[PairRequest]):
     async def plan(self, ctx: OpContext, request: PairRequest) -> Plan:
         target = await _target(ctx, request.name)
         target.skip = target.skip or self.rule(target)
-        target.steps = STEPS
+        target.steps = STOP_THEN_CONNECT if await _stops_dialing(ctx) else STEPS
         how = f"the pairing code for {request.number}" if request.number else "its QR code"
         return Plan(request, ctx.scope, [target], [],
                     Confirmation("yes", f"Pair {request.name}: ask the server for {how}?"),
@@ -71,13 +82,19 @@ class Pair(Operation[PairRequest]):
     async def run(self, frame: RunFrame, plan: Plan, concurrency: int | None) -> None:
         [target] = plan.targets
         assert isinstance(plan.request, PairRequest)
-        why = target.skip or frame.gate() or frame.intent(target.name, "ask for a QR code")
+        why = target.skip or frame.gate() or frame.intent(target.name, target.describe())
         if why is not None:
             frame.finish(frame.skipped(target, why))
             return
         result = TargetResult(target.name, TargetOutcome.FAILED,
                               reseller_id=target.reseller_id)
+
+        def emit(step: Step, outcome: StepOutcome, detail: str = "") -> None:
+            frame.emit(target.name, step, 1, outcome, detail)
+
         try:
+            if Step.LOGOUT in target.steps:
+                await _stop_dialing(frame.ctx, target.name, emit)
             pairing = await connect(frame.ctx, target.name, plan.request.number)
         except EvolutionError as exc:
             result.reason = str(exc)
@@ -87,6 +104,18 @@ class Pair(Operation[PairRequest]):
             result.extra = {"state": pairing.state.value, "code": pairing.code,
                             "pairing_code": pairing.pairing_code}
         frame.finish(result)
+
+
+async def _stops_dialing(ctx: OpContext) -> bool:
+    return (await ctx.client.removal_profile()).stop_dialing_first
+
+
+async def _stop_dialing(ctx: OpContext, name: str, emit: Emit) -> None:
+    """No socket of `name` left dialing (one landed logout, or seen quiet long enough)."""
+    profile = await ctx.client.removal_profile()
+    stopper = DialingStopper(ctx.client, ctx.policy.for_server(profile), ctx.rng, ctx.dialing,
+                             CensusBoard())
+    await stopper.stop(name, emit)
 
 
 async def _target(ctx: OpContext, name: str) -> Target:
