@@ -9,11 +9,12 @@ What the real v1.8 server does (contract §11, recorded in `tests/data/real-v1.8
   reserved until the server restarts. So `close` never proves "quiet".
 * A logout that lands while it is `connecting` answers 200 and stops the dialing for good;
   in `close` it answers 400 "not connected". A quiet `close` instance answers 400 every time.
-  Not handled yet (observed on 1.8.6): right after a `connect` of an instance that already
-  dials (a QR create, then a QR asked for again, as `evodash create --qr` + `evodash pair`
-  do), it may run two sockets for a moment; a logout stops one, the other dials on (seen
-  `connecting` again within 0.2 s of the 200 in 3 of 3 raw trials), and a delete then leaves
-  the name reserved: `stuck_reserved`, its record kept.
+  A `connect` that lands while a dialing instance flaps `close` starts a second socket on
+  1.8.6; a logout stops one, the other dials on (seen `connecting` again within 0.2 s of the
+  200 in 3 of 3 raw trials), and a delete then leaves the name reserved: `stuck_reserved`,
+  its record kept. evodash's own pair stops the dialing before it connects
+  (`tui.lifecycle.ops.pair`); a connect made by someone else is not handled here (a watch
+  after every landed logout doubled the dialing deletes' time on the real server).
 
 The package, one step a module: `policy.py` (how hard to try), `slot.py` (a target's place
 in the operation's concurrency limit), `dialing_stop.py` (retry the logout until the
